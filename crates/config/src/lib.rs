@@ -1,0 +1,203 @@
+//! The kiosk's one config file (`vitrine.toml`). Every key has a default, so an empty or
+//! missing file is a working config; command-line flags override what the file says.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("bad config {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub camera: CameraConfig,
+    pub inference: InferenceConfig,
+    pub store: StoreConfig,
+    pub window: WindowConfig,
+    pub mirror: MirrorConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CameraConfig {
+    /// `camera:INDEX`, `video:PATH` (loops) or `images:PATH` (one image or a folder).
+    pub source: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Flip horizontally, as a mirror does.
+    pub mirror: bool,
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self { source: "camera:0".into(), width: 1280, height: 720, fps: 30, mirror: true }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct InferenceConfig {
+    /// Tried in order; CPU is always the last resort.
+    pub providers: Vec<String>,
+    pub models_dir: PathBuf,
+    /// `libonnxruntime.so`; empty means: `ORT_DYLIB_PATH`, then `vendor/onnxruntime/lib`, then beside the binary.
+    pub runtime_library: Option<PathBuf>,
+    /// Threads inside one operator; 0 lets ONNX Runtime decide.
+    pub intra_threads: usize,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        Self {
+            providers: vec!["tensorrt".into(), "cuda".into(), "cpu".into()],
+            models_dir: PathBuf::from("models"),
+            runtime_library: None,
+            intra_threads: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub database: PathBuf,
+    /// Seed a demo catalog into an empty database.
+    pub seed_demo: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { database: PathBuf::from("var/vitrine.db"), seed_demo: true }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowConfig {
+    pub fullscreen: bool,
+    pub decorations: bool,
+    /// Size when not full-screen.
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        Self { fullscreen: true, decorations: false, width: 1280, height: 800 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackgroundMode {
+    #[default]
+    Blur,
+    Replace,
+    Off,
+}
+
+impl std::str::FromStr for BackgroundMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "blur" => Ok(Self::Blur),
+            "replace" => Ok(Self::Replace),
+            "off" => Ok(Self::Off),
+            other => Err(format!("unknown background mode {other:?} (blur, replace or off)")),
+        }
+    }
+}
+
+impl BackgroundMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blur => "blur",
+            Self::Replace => "replace",
+            Self::Off => "off",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MirrorConfig {
+    pub background: BackgroundMode,
+    pub segmentation_model: String,
+    /// JPEG quality of frames sent to the screen, 1..=100.
+    pub jpeg_quality: u8,
+}
+
+impl Default for MirrorConfig {
+    fn default() -> Self {
+        Self { background: BackgroundMode::Blur, segmentation_model: "selfie_segmentation_landscape".into(), jpeg_quality: 80 }
+    }
+}
+
+impl Config {
+    /// Reads `path`; a missing file gives the defaults, a malformed one is an error naming it.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read { path: path.to_owned(), source }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), reason: e.to_string() })?;
+        if !(1..=100).contains(&config.mirror.jpeg_quality) {
+            return Err(ConfigError::Parse { path: path.to_owned(), reason: "mirror.jpeg_quality must be 1..=100".into() });
+        }
+        Ok(config)
+    }
+
+    /// The default config as TOML, for `vitrine config` to print.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Where the config file is looked for when no `--config` is given.
+pub fn default_path() -> PathBuf {
+    std::env::var_os("VITRINE_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("vitrine.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(Config::parse("", Path::new("x.toml")).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn partial_file_overrides_only_what_it_names() {
+        let c = Config::parse("[camera]\nsource = \"video:a.mp4\"\n[mirror]\nbackground = \"off\"\n", Path::new("x")).unwrap();
+        assert_eq!(c.camera.source, "video:a.mp4");
+        assert_eq!(c.camera.width, 1280);
+        assert_eq!(c.mirror.background, BackgroundMode::Off);
+    }
+
+    #[test]
+    fn typos_and_bad_values_name_the_file() {
+        let err = Config::parse("[camra]\n", Path::new("/etc/v.toml")).unwrap_err().to_string();
+        assert!(err.contains("/etc/v.toml") && err.contains("camra"), "{err}");
+        assert!(Config::parse("[mirror]\njpeg_quality = 0\n", Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn missing_file_is_defaults_and_defaults_round_trip() {
+        assert_eq!(Config::load(Path::new("/nonexistent/vitrine.toml")).unwrap(), Config::default());
+        let text = Config::default().to_toml();
+        assert_eq!(Config::parse(&text, Path::new("x")).unwrap(), Config::default());
+    }
+}

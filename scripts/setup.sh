@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Vitrine quick start: installs whatever is missing, builds, and starts the kiosk on the
+# bundled demo data. Idempotent: a second run only checks, rebuilds what changed, and starts.
+#
+#   scripts/setup.sh                 install + build + start the kiosk on demo data
+#   scripts/setup.sh --no-start      install + build only
+#   scripts/setup.sh --deps-only     install system/npm/python pieces and demo data only
+#   scripts/setup.sh --test-deps     also install what the test suite needs (Xvfb, WebDriver)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+ORT_VERSION=1.31.1
+SKIMAGE_VERSION=0.26.0
+TAURI_DRIVER_VERSION=2.1.0
+APT_PACKAGES=(build-essential pkg-config file curl libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev libopencv-dev clang libclang-dev python3-venv python3-pip
+  ffmpeg nodejs npm)
+TEST_APT_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver)
+
+start=1 build=1 test_deps=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-start) start=0 ;;
+    --deps-only) start=0 build=0 ;;
+    --test-deps) test_deps=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# --- system packages -----------------------------------------------------------------------
+wanted=("${APT_PACKAGES[@]}"); [ "$test_deps" = 1 ] && wanted+=("${TEST_APT_PACKAGES[@]}")
+missing=()
+for pkg in "${wanted[@]}"; do
+  # node/npm may come from elsewhere (nodesource, nvm): only ask apt when the command is absent.
+  case "$pkg" in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+command -v cargo >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs), then re-run." >&2; exit 1; }
+
+# --- Python venv: ONNX Runtime (its shared library is what the kiosk loads) + the Python bench
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import onnxruntime, cv2, numpy; assert onnxruntime.__version__ == '$ORT_VERSION'" 2>/dev/null; then
+  say "creating .venv with onnxruntime==$ORT_VERSION"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION" "numpy<3" opencv-python-headless
+fi
+ort_lib=$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)
+mkdir -p vendor/onnxruntime/lib
+if ! cmp -s "$ort_lib" vendor/onnxruntime/lib/libonnxruntime.so; then
+  say "ONNX Runtime $ORT_VERSION -> vendor/onnxruntime/lib/libonnxruntime.so"
+  cp "$ort_lib" vendor/onnxruntime/lib/libonnxruntime.so
+fi
+
+# --- demo data: a public-domain portrait (scikit-image's astronaut.png, from its PyPI wheel)
+# turned into a short 720p clip, so the mirror has a moving person without a camera.
+mkdir -p var/demo
+if [ ! -f var/demo/astronaut.png ]; then
+  say "fetching the demo portrait from scikit-image==$SKIMAGE_VERSION"
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$tmp" "scikit-image==$SKIMAGE_VERSION"
+  .venv/bin/python - "$tmp" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/scikit_image-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    open("var/demo/astronaut.png", "wb").write(z.read("skimage/data/astronaut.png"))
+PY
+  rm -rf "$tmp"
+fi
+if [ ! -f var/demo/astronaut_720p.mp4 ]; then
+  say "rendering var/demo/astronaut_720p.mp4"
+  # Slow pan over the portrait, 10 s at 30 fps, 1280x720.
+  ffmpeg -loglevel error -y -loop 1 -i var/demo/astronaut.png \
+    -vf "scale=1280:1280,crop=1280:720:0:'200+160*sin(2*PI*t/5)',format=yuv420p" \
+    -t 10 -r 30 -c:v libx264 -preset veryfast -crf 23 var/demo/astronaut_720p.mp4
+fi
+
+# --- front end ------------------------------------------------------------------------------
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  say "installing npm packages (ui/)"
+  npm --prefix ui ci --no-audit --no-fund
+fi
+
+# --- test tools -------------------------------------------------------------------------------
+if [ "$test_deps" = 1 ] && [ ! -x .tools/bin/tauri-driver ]; then
+  say "building tauri-driver $TAURI_DRIVER_VERSION (once, a few minutes)"
+  cargo install -q tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --root .tools
+fi
+
+[ "$build" = 1 ] || exit 0
+
+# --- build --------------------------------------------------------------------------------------
+say "building the web UI"
+npm --prefix ui run -s build
+say "building vitrine and the kiosk (release; the first build takes a while)"
+cargo build --release -p vitrine-cli -p vitrine-kiosk
+say "built: target/release/vitrine, target/release/vitrine-kiosk"
+
+[ "$start" = 1 ] || exit 0
+source_arg="${VITRINE_SOURCE:-video:var/demo/astronaut_720p.mp4}"
+say "starting the kiosk on $source_arg (Esc or Alt+F4 quits)"
+exec target/release/vitrine-kiosk --source "$source_arg"

@@ -1,1 +1,79 @@
-//! placeholder
+//! The kiosk's local SQLite cache: product catalog, store locations and an append-only
+//! stock ledger with a materialised book-stock projection.
+//!
+//! The ledger is the source of truth; `stock_levels` is only a cache of it, kept in step in
+//! the same transaction as each event and recomputable with
+//! [`Store::rebuild_stock_from_ledger`]. Events carry globally unique ids so that ledgers from
+//! several devices can later be merged idempotently.
+
+mod migrations;
+mod model;
+mod seed;
+mod store;
+
+use std::path::PathBuf;
+
+pub use migrations::SCHEMA_VERSION;
+pub use model::{
+    CatalogSummary, EventKind, EventOrigin, EventOutcome, Location, LocationKind, NewEvent,
+    Product, RebuildReport, Variant, VariantStock,
+};
+pub use store::Store;
+
+/// Everything that can go wrong in the store; file-level errors name the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot open database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+
+    #[error(
+        "{} is not a usable SQLite database ({detail}); the file was left untouched; \
+         move it aside (with any -wal/-shm files beside it) to start a fresh cache",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, detail: String },
+
+    #[error(
+        "{} has schema version {found}, but this build of Vitrine supports up to version \
+         {supported}; it was written by a newer Vitrine and was left untouched",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error("migrating {} to schema version {version} failed: {source}", path.display())]
+    Migration {
+        path: PathBuf,
+        version: i64,
+        source: rusqlite::Error,
+    },
+
+    #[error("unknown variant SKU {0:?}")]
+    UnknownVariant(String),
+
+    #[error("unknown location {0:?}")]
+    UnknownLocation(String),
+
+    #[error("unknown stock event kind {0:?}")]
+    UnknownEventKind(String),
+
+    #[error("invalid stock event {id:?}: {reason}")]
+    InvalidEvent { id: String, reason: String },
+
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,239 @@
+//! One frame through the mirror: segment, composite, mirror, encode.
+
+use std::time::Instant;
+
+use opencv::core::{self, Mat, Scalar, Size, Vector};
+use opencv::imgcodecs;
+use opencv::imgproc;
+use opencv::prelude::*;
+use vitrine_config::BackgroundMode;
+use vitrine_frame::{CaptureTime, Frame};
+use vitrine_vision::{frame_to_bgr_mat, PersonSegmenter};
+
+use crate::MirrorError;
+
+#[derive(Debug, Clone)]
+pub struct MirrorOptions {
+    pub background: BackgroundMode,
+    /// 1..=100
+    pub jpeg_quality: u8,
+    /// Flip horizontally so the shopper sees a mirror image.
+    pub flip: bool,
+}
+
+impl Default for MirrorOptions {
+    fn default() -> Self {
+        Self { background: BackgroundMode::Blur, jpeg_quality: 80, flip: true }
+    }
+}
+
+/// Milliseconds spent in each stage of one frame.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct StageTimings {
+    /// Frame into an OpenCV image, mirroring, resizing and normalising for the model.
+    pub preprocess_ms: f64,
+    pub infer_ms: f64,
+    /// Mask upsampling, background blur or replacement, blending.
+    pub composite_ms: f64,
+    pub encode_ms: f64,
+    pub total_ms: f64,
+}
+
+/// A finished frame, ready for the WebView.
+#[derive(Debug, Clone)]
+pub struct EncodedFrame {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub seq: u64,
+    pub captured: CaptureTime,
+    pub timings: StageTimings,
+}
+
+pub struct MirrorPipeline {
+    segmenter: Option<PersonSegmenter>,
+    options: MirrorOptions,
+    input: Mat,
+    frame: Mat,
+    small: Mat,
+    blurred_small: Mat,
+    background: Mat,
+    replacement: Mat,
+    alpha_small: Mat,
+    alpha: Mat,
+    out: Mat,
+    alpha_bytes: Vec<u8>,
+    jpeg: Vector<u8>,
+}
+
+/// Blur is computed at 1/BLUR_SCALE resolution: a large blur for a fraction of the cost.
+const BLUR_SCALE: i32 = 4;
+
+impl MirrorPipeline {
+    /// `segmenter` is `None` when the segmentation model is disabled: frames are then shown
+    /// as they are (no background effect) rather than not at all.
+    pub fn new(segmenter: Option<PersonSegmenter>, options: MirrorOptions) -> Self {
+        Self {
+            segmenter,
+            options,
+            input: Mat::default(),
+            frame: Mat::default(),
+            small: Mat::default(),
+            blurred_small: Mat::default(),
+            background: Mat::default(),
+            replacement: Mat::default(),
+            alpha_small: Mat::default(),
+            alpha: Mat::default(),
+            out: Mat::default(),
+            alpha_bytes: Vec::new(),
+            jpeg: Vector::new(),
+        }
+    }
+
+    pub fn options(&self) -> &MirrorOptions {
+        &self.options
+    }
+
+    pub fn set_background(&mut self, mode: BackgroundMode) {
+        self.options.background = mode;
+    }
+
+    pub fn has_segmentation(&self) -> bool {
+        self.segmenter.is_some()
+    }
+
+    pub fn process(&mut self, frame: &Frame) -> Result<EncodedFrame, MirrorError> {
+        let start = Instant::now();
+        let mut timings = StageTimings::default();
+        frame_to_bgr_mat(frame, &mut self.input)?;
+        if self.options.flip {
+            core::flip(&self.input, &mut self.frame, 1)?;
+        } else {
+            std::mem::swap(&mut self.input, &mut self.frame);
+        }
+        let segment = self.options.background != BackgroundMode::Off;
+        let composited = match self.segmenter.as_mut().filter(|_| segment) {
+            Some(segmenter) => {
+                segmenter.prepare_bgr(&self.frame)?;
+                timings.preprocess_ms = ms_since(start);
+                let t = Instant::now();
+                let mask = segmenter.run_prepared()?;
+                timings.infer_ms = ms_since(t);
+                let t = Instant::now();
+                mask.to_alpha(&mut self.alpha_bytes);
+                self.composite(mask.width, mask.height)?;
+                timings.composite_ms = ms_since(t);
+                true
+            }
+            None => {
+                timings.preprocess_ms = ms_since(start);
+                false
+            }
+        };
+        let t = Instant::now();
+        let shown = if composited { &self.out } else { &self.frame };
+        let params = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, self.options.jpeg_quality as i32]);
+        self.jpeg.clear();
+        imgcodecs::imencode(".jpg", shown, &mut self.jpeg, &params)?;
+        if self.jpeg.is_empty() {
+            return Err(MirrorError::Encode);
+        }
+        timings.encode_ms = ms_since(t);
+        timings.total_ms = ms_since(start);
+        Ok(EncodedFrame {
+            jpeg: self.jpeg.to_vec(),
+            width: shown.cols() as u32,
+            height: shown.rows() as u32,
+            seq: frame.seq,
+            captured: frame.captured,
+            timings,
+        })
+    }
+
+    /// Blends the frame over the chosen background using the person mask as alpha.
+    fn composite(&mut self, mask_w: usize, mask_h: usize) -> Result<(), MirrorError> {
+        let size = self.frame.size()?;
+        self.alpha_small = Mat::new_rows_cols_with_default(mask_h as i32, mask_w as i32, core::CV_8UC1, Scalar::all(0.0))?;
+        self.alpha_small.data_bytes_mut()?.copy_from_slice(&self.alpha_bytes);
+        imgproc::resize(&self.alpha_small, &mut self.alpha, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
+        match self.options.background {
+            BackgroundMode::Replace => {
+                if self.replacement.size()? != size {
+                    self.replacement = studio_backdrop(size)?;
+                }
+            }
+            _ => {
+                let small = Size::new((size.width / BLUR_SCALE).max(1), (size.height / BLUR_SCALE).max(1));
+                imgproc::resize(&self.frame, &mut self.small, small, 0.0, 0.0, imgproc::INTER_AREA)?;
+                imgproc::gaussian_blur_def(&self.small, &mut self.blurred_small, Size::new(0, 0), 4.0)?;
+                imgproc::resize(&self.blurred_small, &mut self.background, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
+            }
+        }
+        let background = if self.options.background == BackgroundMode::Replace { &self.replacement } else { &self.background };
+        if self.out.size()? != size || self.out.typ() != core::CV_8UC3 {
+            self.out = Mat::new_size_with_default(size, core::CV_8UC3, Scalar::all(0.0))?;
+        }
+        blend(self.frame.data_bytes()?, background.data_bytes()?, self.alpha.data_bytes()?, self.out.data_bytes_mut()?);
+        Ok(())
+    }
+}
+
+/// out = fg·a + bg·(1−a), per pixel, with 8-bit alpha.
+fn blend(fg: &[u8], bg: &[u8], alpha: &[u8], out: &mut [u8]) {
+    for (((o, f), b), &a) in out.chunks_exact_mut(3).zip(fg.chunks_exact(3)).zip(bg.chunks_exact(3)).zip(alpha) {
+        let a = a as u32;
+        let ia = 255 - a;
+        for c in 0..3 {
+            o[c] = ((f[c] as u32 * a + b[c] as u32 * ia + 127) / 255) as u8;
+        }
+    }
+}
+
+/// The replacement background: a soft, warm studio gradient with a darker floor, drawn
+/// here so the kiosk needs no image asset.
+fn studio_backdrop(size: Size) -> Result<Mat, MirrorError> {
+    let mut mat = Mat::new_size_with_default(size, core::CV_8UC3, Scalar::all(0.0))?;
+    let (w, h) = (size.width as usize, size.height as usize);
+    let data = mat.data_bytes_mut()?;
+    for y in 0..h {
+        let t = y as f32 / h.max(1) as f32;
+        for x in 0..w {
+            let dx = x as f32 / w.max(1) as f32 - 0.5;
+            let vignette = 1.0 - 0.5 * dx * dx * 2.0;
+            let (b, g, r) = if t < 0.78 { (150.0 + 40.0 * t, 175.0 + 30.0 * t, 205.0 + 20.0 * t) } else { (70.0, 85.0, 105.0) };
+            let px = &mut data[(y * w + x) * 3..][..3];
+            px[0] = (b * vignette) as u8;
+            px[1] = (g * vignette) as u8;
+            px[2] = (r * vignette) as u8;
+        }
+    }
+    Ok(mat)
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blend_uses_alpha() {
+        let mut out = [0u8; 6];
+        blend(&[200, 200, 200, 200, 200, 200], &[0, 0, 0, 100, 100, 100], &[255, 0], &mut out);
+        assert_eq!(out, [200, 200, 200, 100, 100, 100]);
+        blend(&[200, 0, 0], &[0, 0, 200], &[128], &mut out[..3]);
+        assert_eq!(&out[..3], &[100, 0, 100]);
+    }
+
+    #[test]
+    fn without_a_segmenter_frames_pass_through_as_jpeg() {
+        let mut pipeline = MirrorPipeline::new(None, MirrorOptions::default());
+        let frame = Frame::new(64, 48, vitrine_frame::PixelFormat::Rgb8, vec![128; 64 * 48 * 3]).unwrap();
+        let encoded = pipeline.process(&frame).unwrap();
+        assert_eq!(&encoded.jpeg[..2], &[0xFF, 0xD8], "a JPEG");
+        assert_eq!((encoded.width, encoded.height), (64, 48));
+        assert_eq!(encoded.timings.infer_ms, 0.0);
+    }
+}

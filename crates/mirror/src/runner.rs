@@ -1,0 +1,125 @@
+//! The mirror thread: takes the newest captured frame, runs the pipeline, publishes the
+//! result on a [`FrameBoard`]. Frames that arrive while it is busy are dropped, not queued.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tracing::warn;
+use vitrine_capture::{CaptureHandle, CaptureStats, SourceStatus};
+use vitrine_config::BackgroundMode;
+
+use crate::{EncodedFrame, FrameBoard, MirrorPipeline, StageTimings};
+
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct MirrorStats {
+    /// Frames processed per second, averaged over the last second or so.
+    pub fps: f64,
+    pub processed: u64,
+    pub captured: u64,
+    /// Captured frames never processed because the pipeline was busy.
+    pub dropped: u64,
+    /// Source frames that could not be decoded.
+    pub skipped: u64,
+    pub errors: u64,
+    pub last: StageTimings,
+}
+
+pub struct MirrorRunner {
+    board: Arc<FrameBoard<EncodedFrame>>,
+    capture: Arc<Mutex<CaptureHandle>>,
+    background: Arc<Mutex<BackgroundMode>>,
+    stats: Arc<Mutex<MirrorStats>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MirrorRunner {
+    pub fn spawn(capture: CaptureHandle, mut pipeline: MirrorPipeline) -> Self {
+        let board = Arc::new(FrameBoard::default());
+        let capture = Arc::new(Mutex::new(capture));
+        let background = Arc::new(Mutex::new(pipeline.options().background));
+        let stats = Arc::new(Mutex::new(MirrorStats::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (board, capture, background, stats, stop) =
+                (board.clone(), capture.clone(), background.clone(), stats.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("mirror".into())
+                .spawn(move || {
+                    let mut window_start = Instant::now();
+                    let mut window_frames = 0u32;
+                    while !stop.load(Ordering::SeqCst) {
+                        let frame = capture.lock().unwrap_or_else(|e| e.into_inner()).latest(Duration::from_millis(200));
+                        let Some(frame) = frame else { continue };
+                        pipeline.set_background(*background.lock().unwrap_or_else(|e| e.into_inner()));
+                        let result = pipeline.process(&frame);
+                        let capture_stats = capture.lock().unwrap_or_else(|e| e.into_inner()).stats();
+                        let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
+                        (s.captured, s.dropped, s.skipped) = (capture_stats.captured, capture_stats.dropped, capture_stats.skipped);
+                        match result {
+                            Ok(encoded) => {
+                                s.processed += 1;
+                                s.last = encoded.timings;
+                                window_frames += 1;
+                                let elapsed = window_start.elapsed().as_secs_f64();
+                                if elapsed >= 1.0 {
+                                    s.fps = window_frames as f64 / elapsed;
+                                    (window_start, window_frames) = (Instant::now(), 0);
+                                }
+                                drop(s);
+                                board.publish(encoded.seq, encoded);
+                            }
+                            Err(e) => {
+                                s.errors += 1;
+                                warn!(error = %e, "mirror frame failed; continuing with the next");
+                            }
+                        }
+                    }
+                })
+                .expect("spawning the mirror thread")
+        };
+        Self { board, capture, background, stats, stop, thread: Some(thread) }
+    }
+
+    pub fn board(&self) -> Arc<FrameBoard<EncodedFrame>> {
+        self.board.clone()
+    }
+
+    pub fn set_background(&self, mode: BackgroundMode) {
+        *self.background.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    pub fn background(&self) -> BackgroundMode {
+        *self.background.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn stats(&self) -> MirrorStats {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn capture_stats(&self) -> CaptureStats {
+        self.capture.lock().unwrap_or_else(|e| e.into_inner()).stats()
+    }
+
+    pub fn source_status(&self) -> SourceStatus {
+        self.capture.lock().unwrap_or_else(|e| e.into_inner()).status()
+    }
+
+    /// Stops capture and processing and forgets the last frame.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.capture.lock().unwrap_or_else(|e| e.into_inner()).stop();
+        self.board.clear();
+    }
+}
+
+impl Drop for MirrorRunner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -265,7 +265,7 @@ pub struct VariantStock {
 }
 
 /// Row counts for a status line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct CatalogSummary {
     pub products: u64,
     pub variants: u64,

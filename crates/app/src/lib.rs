@@ -1,0 +1,240 @@
+//! The running kiosk without its window: config + command-line overrides → ONNX Runtime,
+//! model registry, store, and mirror sessions. The CLI and the Tauri shell both build an
+//! [`App`] and call the same methods, so anything the kiosk does can be run headless.
+//!
+//! Start-up never fails as a whole: a missing runtime, a bad model or an unreadable
+//! database disables its feature with a reason that [`App::status`] reports.
+
+mod overrides;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tracing::{info, warn};
+use vitrine_capture::{CaptureHandle, CaptureOptions, SourceSpec, SourceState};
+use vitrine_config::{BackgroundMode, Config};
+use vitrine_infer::{Provider, Registry, Runtime, RuntimeOptions};
+use vitrine_mirror::{EncodedFrame, FrameBoard, MirrorOptions, MirrorPipeline, MirrorRunner, MirrorStats};
+use vitrine_store::Store;
+use vitrine_vision::PersonSegmenter;
+
+pub use overrides::{init_logging, Overrides};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] vitrine_config::ConfigError),
+    #[error(transparent)]
+    Capture(#[from] vitrine_capture::CaptureError),
+    #[error(transparent)]
+    Infer(#[from] vitrine_infer::InferError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What the kiosk screen shows about the system (the `get_status` command's answer).
+#[derive(Debug, Clone, Serialize)]
+pub struct KioskStatus {
+    pub source: SourceReport,
+    pub models: Vec<ModelReport>,
+    pub background_mode: BackgroundMode,
+    pub store: Option<vitrine_store::CatalogSummary>,
+    pub store_error: Option<String>,
+    pub runtime_error: Option<String>,
+    pub mirror: Option<MirrorStats>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    pub description: String,
+    /// "running", "error" or "stopped"
+    pub state: &'static str,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelReport {
+    pub name: String,
+    pub task: String,
+    pub provider: Option<String>,
+    pub enabled: bool,
+    pub reason: Option<String>,
+}
+
+pub struct App {
+    pub config: Config,
+    runtime: Result<Runtime, String>,
+    registry: Registry,
+    store: Result<Mutex<Store>, String>,
+    mirror: Mutex<Option<MirrorRunner>>,
+    background: Mutex<BackgroundMode>,
+}
+
+impl App {
+    /// Brings up everything the config names. Each failure is logged and kept as a reason.
+    pub fn start(config: Config) -> Self {
+        let runtime = runtime_options(&config).and_then(|o| Runtime::init(&o)).map_err(|e| e.to_string());
+        let registry = match &runtime {
+            Ok(rt) => Registry::load(rt, &config.inference.models_dir),
+            Err(e) => {
+                warn!(error = %e, "ONNX Runtime unavailable: every model-based feature is off");
+                Registry::default()
+            }
+        };
+        for entry in registry.entries() {
+            match (entry.provider(), entry.disabled_reason()) {
+                (Some(p), _) => info!(model = %entry.name, provider = %p, "model runs on {p}"),
+                (None, reason) => warn!(model = %entry.name, reason = reason.unwrap_or(""), "model disabled"),
+            }
+        }
+        let store = open_store(&config).map(Mutex::new);
+        if let Err(e) = &store {
+            warn!(error = %e, "store unavailable");
+        }
+        let background = Mutex::new(config.mirror.background);
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background }
+    }
+
+    pub fn runtime(&self) -> Result<&Runtime, &str> {
+        self.runtime.as_ref().map_err(String::as_str)
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn store(&self) -> Result<&Mutex<Store>, &str> {
+        self.store.as_ref().map_err(String::as_str)
+    }
+
+    pub fn source_spec(&self) -> Result<SourceSpec, AppError> {
+        Ok(self.config.camera.source.parse()?)
+    }
+
+    pub fn capture_options(&self) -> CaptureOptions {
+        let c = &self.config.camera;
+        CaptureOptions { width: c.width, height: c.height, fps: c.fps, realtime: true, looping: true }
+    }
+
+    /// The mirror pipeline as configured; without a usable segmentation model it still shows
+    /// the camera, and the reason is in the log and the status.
+    pub fn mirror_pipeline(&self) -> MirrorPipeline {
+        let segmenter = match PersonSegmenter::new(&self.registry, &self.config.mirror.segmentation_model) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warn!(error = %e, "mirror runs without segmentation");
+                None
+            }
+        };
+        let options = MirrorOptions {
+            background: *self.background.lock().unwrap_or_else(|e| e.into_inner()),
+            jpeg_quality: self.config.mirror.jpeg_quality,
+            flip: self.config.camera.mirror,
+        };
+        MirrorPipeline::new(segmenter, options)
+    }
+
+    /// Starts capture and the mirror pipeline (no-op when already running).
+    pub fn start_mirror(&self) -> Result<(), AppError> {
+        let mut slot = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return Ok(());
+        }
+        let spec = self.source_spec()?;
+        let options = self.capture_options();
+        let open_spec = spec.clone();
+        let capture = CaptureHandle::spawn(spec.to_string(), Duration::from_secs(2), move || vitrine_capture::open(&open_spec, &options));
+        *slot = Some(MirrorRunner::spawn(capture, self.mirror_pipeline()));
+        info!(source = %spec, "mirror started");
+        Ok(())
+    }
+
+    /// Stops the mirror; the last frame is forgotten (nothing of the shopper lingers).
+    pub fn stop_mirror(&self) {
+        if let Some(mut runner) = self.mirror.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            runner.stop();
+            info!("mirror stopped");
+        }
+    }
+
+    pub fn set_background(&self, mode: BackgroundMode) {
+        *self.background.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+        if let Some(runner) = self.mirror.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            runner.set_background(mode);
+        }
+    }
+
+    /// Where finished mirror frames appear, while the mirror runs.
+    pub fn frames(&self) -> Option<Arc<FrameBoard<EncodedFrame>>> {
+        self.mirror.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(MirrorRunner::board)
+    }
+
+    pub fn status(&self) -> KioskStatus {
+        let mirror = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        let source = match mirror.as_ref().map(MirrorRunner::source_status) {
+            Some(s) => SourceReport {
+                description: s.description,
+                state: match s.state {
+                    SourceState::Starting | SourceState::Running => "running",
+                    SourceState::Error => "error",
+                    SourceState::Stopped => "stopped",
+                },
+                message: s.message,
+            },
+            None => SourceReport { description: self.config.camera.source.clone(), state: "stopped", message: None },
+        };
+        let models = self
+            .registry
+            .entries()
+            .map(|e| ModelReport {
+                name: e.name.clone(),
+                task: e.task.clone(),
+                provider: e.provider().map(|p| p.to_string()),
+                enabled: e.disabled_reason().is_none(),
+                reason: e.disabled_reason().map(str::to_owned),
+            })
+            .collect();
+        let (store, store_error) = match &self.store {
+            Ok(store) => match store.lock().unwrap_or_else(|e| e.into_inner()).catalog_summary() {
+                Ok(summary) => (Some(summary), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            Err(e) => (None, Some(e.clone())),
+        };
+        KioskStatus {
+            source,
+            models,
+            background_mode: *self.background.lock().unwrap_or_else(|e| e.into_inner()),
+            store,
+            store_error,
+            runtime_error: self.runtime.as_ref().err().cloned(),
+            mirror: mirror.as_ref().map(MirrorRunner::stats),
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop_mirror();
+    }
+}
+
+pub fn runtime_options(config: &Config) -> Result<RuntimeOptions, vitrine_infer::InferError> {
+    let providers = config.inference.providers.iter().map(|p| p.parse()).collect::<Result<Vec<Provider>, _>>()?;
+    Ok(RuntimeOptions {
+        library: config.inference.runtime_library.clone(),
+        providers,
+        intra_threads: config.inference.intra_threads,
+    })
+}
+
+fn open_store(config: &Config) -> Result<Store, String> {
+    let path: &PathBuf = &config.store.database;
+    let mut store = Store::open(path).map_err(|e| e.to_string())?;
+    if config.store.seed_demo && store.seed_demo_if_empty().map_err(|e| e.to_string())? {
+        info!(database = %path.display(), "seeded the demo catalog");
+    }
+    Ok(store)
+}

@@ -90,7 +90,7 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
 fi
 
 # --- test tools -------------------------------------------------------------------------------
-if [ "$test_deps" = 1 ] && [ ! -x .tools/bin/tauri-driver ]; then
+if [ "$test_deps" = 1 ] && ! command -v tauri-driver >/dev/null && [ ! -x .tools/bin/tauri-driver ]; then
   say "building tauri-driver $TAURI_DRIVER_VERSION (once, a few minutes)"
   cargo install -q tauri-driver --locked --version "$TAURI_DRIVER_VERSION" --root .tools
 fi
@@ -102,9 +102,10 @@ say "building the web UI"
 npm --prefix ui run -s build
 say "building vitrine and the kiosk (release; the first build takes a while)"
 cargo build --release -p vitrine-cli -p vitrine-kiosk
-say "built: target/release/vitrine, target/release/vitrine-kiosk"
+TARGET=${CARGO_TARGET_DIR:-target}
+say "built: $TARGET/release/vitrine, $TARGET/release/vitrine-kiosk"
 
 [ "$start" = 1 ] || exit 0
 source_arg="${VITRINE_SOURCE:-video:var/demo/astronaut_720p.mp4}"
-say "starting the kiosk on $source_arg (Esc or Alt+F4 quits)"
-exec target/release/vitrine-kiosk --source "$source_arg"
+say "starting the kiosk on $source_arg (Ctrl+Shift+Q quits)"
+exec "$TARGET/release/vitrine-kiosk" --source "$source_arg"

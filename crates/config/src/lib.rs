@@ -201,3 +201,15 @@ mod tests {
         assert_eq!(Config::parse(&text, Path::new("x")).unwrap(), Config::default());
     }
 }
+
+#[cfg(test)]
+mod committed_file {
+    use super::*;
+
+    /// The documented file at the repository root must stay exactly the defaults.
+    #[test]
+    fn repository_vitrine_toml_documents_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vitrine.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+    }
+}

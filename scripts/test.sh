@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the whole Vitrine test suite: installs what is missing (including the test tools),
+# then the UI tests, every crate's unit and integration tests, and the end-to-end test that
+# drives the real kiosk window through WebDriver under Xvfb. Idempotent; fast the second time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+
+scripts/setup.sh --deps-only --test-deps
+
+# Tests run from each crate's folder: point them at the runtime the setup step fetched.
+export ORT_DYLIB_PATH="$ROOT/vendor/onnxruntime/lib/libonnxruntime.so"
+export VITRINE_KIOSK_BIN="$TARGET/debug/vitrine-kiosk"
+export VITRINE_TAURI_DRIVER="${VITRINE_TAURI_DRIVER:-$(command -v tauri-driver || echo "$ROOT/.tools/bin/tauri-driver")}"
+export VITRINE_E2E=1
+
+echo "==> UI: type check, build, unit tests"
+npm --prefix ui run -s build
+npm --prefix ui test --silent
+
+echo "==> Rust: build the kiosk and run every test"
+cargo build -p vitrine-kiosk
+# One display for the whole run; the end-to-end tests share it, so they run one at a time.
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --exclude vitrine-e2e
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p vitrine-e2e -- --test-threads=1

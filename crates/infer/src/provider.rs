@@ -50,6 +50,15 @@ impl Provider {
         list
     }
 
+    /// Whether this build of vitrine can use the provider at all (its cargo feature is on).
+    pub fn compiled_in(self) -> bool {
+        match self {
+            Provider::Cpu => true,
+            Provider::Cuda => cfg!(feature = "cuda"),
+            Provider::TensorRt => cfg!(feature = "tensorrt"),
+        }
+    }
+
     /// Registers this provider on a session builder, failing loudly (no silent CPU fallback)
     /// so the caller knows which provider the model really runs on.
     pub(crate) fn register(self, builder: &mut ort::session::builder::SessionBuilder) -> Result<(), String> {

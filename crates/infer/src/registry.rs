@@ -266,3 +266,123 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RuntimeOptions;
+
+    const NAME: &str = "selfie_segmentation_landscape";
+
+    fn runtime() -> Runtime {
+        Runtime::init(&RuntimeOptions::default()).expect("ONNX Runtime (run scripts/setup.sh)")
+    }
+
+    fn models_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
+    }
+
+    /// A copy of the real model folder under `root/<folder>`, to damage in one way or another.
+    fn copy_model(root: &Path, folder: &str) -> (PathBuf, PathBuf) {
+        let dir = root.join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = models_dir().join(NAME);
+        let onnx = dir.join(format!("{NAME}.onnx"));
+        std::fs::copy(src.join(format!("{NAME}.onnx")), &onnx).unwrap();
+        let manifest = dir.join("manifest.toml");
+        std::fs::copy(src.join("manifest.toml"), &manifest).unwrap();
+        (manifest, onnx)
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{from:?} not in {}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    fn set_hash(manifest: &Path, onnx: &Path) {
+        let text = std::fs::read_to_string(manifest).unwrap();
+        let old = Manifest::load(manifest).unwrap().sha256;
+        std::fs::write(manifest, text.replace(&old, &sha256_file(onnx).unwrap())).unwrap();
+    }
+
+    #[test]
+    fn the_real_model_loads_and_runs() {
+        let rt = runtime();
+        let mut model = Model::load(&rt, &models_dir().join(NAME).join("manifest.toml")).unwrap();
+        assert_eq!(model.provider(), Provider::Cpu);
+        let input = Tensor::owned(vec![1, 144, 256, 3], vec![0.5; 144 * 256 * 3]);
+        let out = model.run(&[input]).unwrap();
+        assert_eq!(out[0].shape, vec![1, 144, 256, 1]);
+        assert!(out[0].data.iter().all(|p| (0.0..=1.0).contains(p)));
+        let wrong = Tensor::owned(vec![1, 10, 10, 3], vec![0.0; 300]);
+        assert!(model.run(&[wrong]).unwrap_err().to_string().contains("shape"));
+    }
+
+    #[test]
+    fn a_truncated_model_fails_its_hash_check() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (manifest, onnx) = copy_model(tmp.path(), NAME);
+        let bytes = std::fs::read(&onnx).unwrap();
+        std::fs::write(&onnx, &bytes[..bytes.len() / 2]).unwrap();
+        let err = Model::load(&runtime(), &manifest).unwrap_err();
+        assert!(matches!(err, InferError::HashMismatch { .. }), "{err}");
+        assert!(err.to_string().contains(&onnx.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn a_corrupt_or_truncated_model_with_a_matching_hash_fails_to_load_clearly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (manifest, onnx) = copy_model(tmp.path(), NAME);
+        std::fs::write(&onnx, b"definitely not a protobuf").unwrap();
+        set_hash(&manifest, &onnx);
+        let err = Model::load(&runtime(), &manifest).unwrap_err();
+        assert!(matches!(err, InferError::ModelLoad { .. }), "{err}");
+        assert!(err.to_string().contains(&onnx.display().to_string()), "{err}");
+
+        let (manifest, onnx) = copy_model(tmp.path(), "cut");
+        let bytes = std::fs::read(&onnx).unwrap();
+        std::fs::write(&onnx, &bytes[..bytes.len() - 1000]).unwrap();
+        set_hash(&manifest, &onnx);
+        assert!(matches!(Model::load(&runtime(), &manifest), Err(InferError::ModelLoad { .. })));
+    }
+
+    #[test]
+    fn io_that_differs_from_the_manifest_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (manifest, _) = copy_model(tmp.path(), "renamed");
+        edit(&manifest, "name = \"segment_back\"", "name = \"mask\"");
+        let err = Model::load(&runtime(), &manifest).unwrap_err().to_string();
+        assert!(err.contains("\"mask\"") && err.contains("segment_back"), "{err}");
+
+        let (manifest, _) = copy_model(tmp.path(), "reshaped");
+        edit(&manifest, "shape = [1, 144, 256, 3]", "shape = [1, 256, 256, 3]");
+        let err = Model::load(&runtime(), &manifest).unwrap_err().to_string();
+        assert!(err.contains("input \"input_1\"") && err.contains("shape"), "{err}");
+
+        let (manifest, _) = copy_model(tmp.path(), "retyped");
+        edit(&manifest, "dtype = \"float32\"", "dtype = \"uint8\"");
+        assert!(Model::load(&runtime(), &manifest).unwrap_err().to_string().contains("Uint8"));
+    }
+
+    #[test]
+    fn a_bad_model_is_disabled_with_a_reason_and_the_rest_still_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_model(tmp.path(), NAME);
+        let (manifest, _) = copy_model(tmp.path(), "broken");
+        std::fs::write(&manifest, "name = \"broken\"\nthis is not toml").unwrap();
+        let (_, onnx) = copy_model(tmp.path(), "missing");
+        std::fs::remove_file(onnx).unwrap();
+        let registry = Registry::load(&runtime(), tmp.path());
+        assert_eq!(registry.entries().count(), 3);
+        assert!(registry.model(NAME).is_ok());
+        for bad in ["broken", "missing"] {
+            let err = registry.model(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{err}");
+        }
+        assert!(registry.model("missing").unwrap_err().to_string().contains("missing"));
+        assert!(registry.model("nope").unwrap_err().to_string().contains("no such model"));
+        // No models folder at all: an empty registry, not a crash.
+        assert_eq!(Registry::load(&runtime(), &tmp.path().join("absent")).entries().count(), 0);
+    }
+}

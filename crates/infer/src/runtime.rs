@@ -59,7 +59,11 @@ impl Runtime {
         if library != wanted {
             tracing::warn!(using = %library.display(), asked = %wanted.display(), "ONNX Runtime is already loaded from another path");
         }
-        let providers = Provider::with_cpu_fallback(options.providers.clone());
+        let (providers, absent): (Vec<Provider>, Vec<Provider>) =
+            Provider::with_cpu_fallback(options.providers.clone()).into_iter().partition(|p| p.compiled_in());
+        if !absent.is_empty() {
+            info!(skipped = ?absent, "providers not compiled into this build (cargo features `cuda`/`tensorrt`); skipped");
+        }
         info!(library = %library.display(), providers = ?providers, "ONNX Runtime ready");
         Ok(Self { env, providers, intra_threads: options.intra_threads, library })
     }

@@ -1,0 +1,61 @@
+//! `vitrine`: every job of the kiosk, headless.
+
+mod bench;
+mod commands;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use vitrine_app::Overrides;
+
+#[derive(Parser)]
+#[command(name = "vitrine", version, about = "Vitrine edge kiosk: mirror, shelf scan and stock, headless")]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every model: provider it runs on, inputs/outputs, median latency.
+    Models {
+        /// Timed runs per model (after one warm-up).
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Run the mirror pipeline without a window and report what it did.
+    Mirror {
+        /// Stop after this many processed frames.
+        #[arg(long, default_value_t = 100)]
+        frames: u64,
+    },
+    /// List cameras the system reports.
+    Cameras,
+    /// Show the store: schema version, catalog, stock.
+    Store,
+    /// Print the effective config (file + flags) as TOML.
+    Config,
+    /// Benchmarks; each ends with one line of JSON holding its figures.
+    Bench {
+        #[command(subcommand)]
+        which: bench::Bench,
+    },
+}
+
+fn main() -> Result<()> {
+    vitrine_app::init_logging();
+    let cli = Cli::parse();
+    let config = cli.overrides.load()?;
+    match cli.command {
+        Command::Models { runs } => commands::models(config, runs),
+        Command::Mirror { frames } => commands::mirror(config, frames),
+        Command::Cameras => commands::cameras(),
+        Command::Store => commands::store(config),
+        Command::Config => {
+            print!("{}", config.to_toml());
+            Ok(())
+        }
+        Command::Bench { which } => bench::run(config, which),
+    }
+}

@@ -171,9 +171,10 @@ impl App {
         self.mirror.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(MirrorRunner::board)
     }
 
-    pub fn status(&self) -> KioskStatus {
+    /// The input's state, cheap enough to ask for every frame (no store access).
+    pub fn source_report(&self) -> SourceReport {
         let mirror = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
-        let source = match mirror.as_ref().map(MirrorRunner::source_status) {
+        match mirror.as_ref().map(MirrorRunner::source_status) {
             Some(s) => SourceReport {
                 description: s.description,
                 state: match s.state {
@@ -184,7 +185,16 @@ impl App {
                 message: s.message,
             },
             None => SourceReport { description: self.config.camera.source.clone(), state: "stopped", message: None },
-        };
+        }
+    }
+
+    /// Mirror counters while it runs (no store access).
+    pub fn mirror_stats(&self) -> Option<MirrorStats> {
+        self.mirror.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(MirrorRunner::stats)
+    }
+
+    pub fn status(&self) -> KioskStatus {
+        let source = self.source_report();
         let models = self
             .registry
             .entries()
@@ -210,7 +220,7 @@ impl App {
             store,
             store_error,
             runtime_error: self.runtime.as_ref().err().cloned(),
-            mirror: mirror.as_ref().map(MirrorRunner::stats),
+            mirror: self.mirror_stats(),
         }
     }
 }

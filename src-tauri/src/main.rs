@@ -1,0 +1,123 @@
+//! `vitrine-kiosk`: the Tauri shell around [`vitrine_app::App`]. It only adapts — commands,
+//! state, the window and the `vitrine://` frame protocol; everything else lives in
+//! `vitrine-app`, which the headless `vitrine` CLI shares.
+
+// No console window behind the kiosk on Windows release builds.
+#![cfg_attr(all(not(debug_assertions), target_os = "windows"), windows_subsystem = "windows")]
+
+mod commands;
+mod frames;
+
+use std::sync::Arc;
+
+use clap::Parser;
+use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
+use tracing::{error, info, warn};
+use vitrine_app::{App, Overrides};
+
+/// The label of the one window; capabilities/default.json grants it `core:default`.
+const MAIN_WINDOW: &str = "main";
+
+/// Staff quit shortcut, Ctrl+Shift+Q, installed into the page before its own scripts run.
+const QUIT_SHORTCUT_JS: &str = r#"
+window.addEventListener("keydown", function (e) {
+  if (e.ctrlKey && e.shiftKey && !e.altKey && !e.metaKey && (e.code === "KeyQ" || e.key === "Q" || e.key === "q")) {
+    e.preventDefault();
+    e.stopPropagation();
+    var t = window.__TAURI_INTERNALS__;
+    if (t && t.invoke) t.invoke("quit");
+  }
+}, true);
+"#;
+
+#[derive(Debug, Parser)]
+#[command(name = "vitrine-kiosk", version, about = "Vitrine kiosk: smart mirror, shelf scan and stock reports on one screen.")]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    /// A normal window with decorations instead of full-screen (development).
+    #[arg(long)]
+    windowed: bool,
+    /// Added by WebKitWebDriver when it launches the kiosk for end-to-end tests; ignored.
+    #[arg(long, hide = true)]
+    automation: bool,
+}
+
+fn main() {
+    vitrine_app::init_logging();
+    let cli = Cli::parse();
+    let mut config = match cli.overrides.load() {
+        Ok(config) => config,
+        Err(e) => {
+            error!(error = %e, "cannot load the configuration");
+            eprintln!("vitrine-kiosk: {e}");
+            std::process::exit(2);
+        }
+    };
+    if cli.windowed {
+        config.window.fullscreen = false;
+        config.window.decorations = true;
+    }
+    let window = config.window.clone();
+    info!(source = %config.camera.source, fullscreen = window.fullscreen, "starting the kiosk");
+    let app = Arc::new(App::start(config));
+
+    let protocol_app = app.clone();
+    let tauri_app = tauri::Builder::default()
+        .manage(app.clone())
+        .register_asynchronous_uri_scheme_protocol("vitrine", move |_ctx, request, responder| {
+            // The long poll blocks for up to a second: never on the main (UI) thread.
+            let app = protocol_app.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                responder.respond(frames::respond(&app, &request, frames::LONG_POLL));
+            });
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::get_status,
+            commands::start_mirror,
+            commands::stop_mirror,
+            commands::set_background_mode,
+            commands::quit,
+        ])
+        .setup(move |handle| {
+            let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())
+                .title("Vitrine")
+                .fullscreen(window.fullscreen)
+                .decorations(window.decorations)
+                .focused(true)
+                .initialization_script(QUIT_SHORTCUT_JS);
+            if !window.fullscreen {
+                builder = builder.inner_size(f64::from(window.width), f64::from(window.height));
+            } else if let Ok(Some(monitor)) = handle.primary_monitor() {
+                // Without a window manager (a bare X session) nobody honours the full-screen
+                // request: start out covering the whole monitor anyway.
+                let scale = monitor.scale_factor();
+                let (size, pos) = (monitor.size(), monitor.position());
+                builder = builder
+                    .inner_size(f64::from(size.width) / scale, f64::from(size.height) / scale)
+                    .position(f64::from(pos.x) / scale, f64::from(pos.y) / scale);
+            }
+            builder.build()?;
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+
+    let tauri_app = match tauri_app {
+        Ok(a) => a,
+        Err(e) => {
+            error!(error = %e, "cannot start the kiosk window");
+            eprintln!("vitrine-kiosk: {e}");
+            std::process::exit(1);
+        }
+    };
+    tauri_app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            // Stop capture and forget the last frame before the process goes.
+            match handle.try_state::<Arc<App>>() {
+                Some(app) => app.stop_mirror(),
+                None => warn!("no app state at exit"),
+            }
+            info!("kiosk closed");
+        }
+    });
+}

@@ -49,7 +49,7 @@ impl Runtime {
         let wanted = locate_library(options.library.as_deref())?;
         let loaded = LOADED.get_or_init(|| {
             let builder = ort::init_from(&wanted).map_err(|e| (wanted.clone(), e.to_string()))?;
-            let env = builder.with_name("vitrine").build().map_err(|e| (wanted.clone(), e.to_string()))?;
+            let env = builder.with_name("vitrine").with_telemetry(false).build().map_err(|e| (wanted.clone(), e.to_string()))?;
             Ok((wanted.clone(), env))
         });
         let (library, env) = match loaded {

@@ -56,6 +56,7 @@ pub struct MirrorPipeline {
     input: Mat,
     frame: Mat,
     small: Mat,
+    alpha_for_blur: Mat,
     blurred_small: Mat,
     background: Mat,
     replacement: Mat,
@@ -80,6 +81,7 @@ impl MirrorPipeline {
             input: Mat::default(),
             frame: Mat::default(),
             small: Mat::default(),
+            alpha_for_blur: Mat::default(),
             blurred_small: Mat::default(),
             background: Mat::default(),
             replacement: Mat::default(),
@@ -171,7 +173,8 @@ impl MirrorPipeline {
             _ => {
                 let small = Size::new((size.width / BLUR_SCALE).max(1), (size.height / BLUR_SCALE).max(1));
                 imgproc::resize(&self.frame, &mut self.small, small, 0.0, 0.0, imgproc::INTER_AREA)?;
-                imgproc::gaussian_blur_def(&self.small, &mut self.blurred_small, Size::new(0, 0), 4.0)?;
+                imgproc::resize(&self.alpha_small, &mut self.alpha_for_blur, small, 0.0, 0.0, imgproc::INTER_LINEAR)?;
+                self.blurred_small = background_only_blur(&self.small, &self.alpha_for_blur)?;
                 imgproc::resize(&self.blurred_small, &mut self.background, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
             }
         }
@@ -192,6 +195,44 @@ fn blend(fg: &[u8], bg: &[u8], alpha: &[u8], out: &mut [u8]) {
         let v = f * a + b * (255 - a) + 128;
         *o = ((v + (v >> 8)) >> 8) as u8;
     }
+}
+
+/// Blurs only the background: a normalised convolution that weights each pixel by how much
+/// it is *not* person, so the person's colours don't bleed into a halo around them.
+fn background_only_blur(bgr: &Mat, alpha: &Mat) -> Result<Mat, MirrorError> {
+    let size = bgr.size()?;
+    let pixels = (size.width * size.height) as usize;
+    let mut weighted = Mat::new_size_with_default(size, core::CV_32FC3, Scalar::all(0.0))?;
+    let mut weight = Mat::new_size_with_default(size, core::CV_32FC1, Scalar::all(0.0))?;
+    {
+        let (src, a) = (bgr.data_bytes()?, alpha.data_bytes()?);
+        let wv = weight.data_typed_mut::<f32>()?;
+        for (w, &a) in wv.iter_mut().zip(a).take(pixels) {
+            *w = 1.0 - a as f32 / 255.0;
+        }
+        let wv = weight.data_typed::<f32>()?.to_vec();
+        let dst = weighted.data_typed_mut::<core::Vec3f>()?;
+        for ((d, px), w) in dst.iter_mut().zip(src.chunks_exact(3)).zip(&wv) {
+            *d = core::Vec3f::from([px[0] as f32 * w, px[1] as f32 * w, px[2] as f32 * w]);
+        }
+    }
+    let (mut weighted_blur, mut weight_blur) = (Mat::default(), Mat::default());
+    imgproc::gaussian_blur_def(&weighted, &mut weighted_blur, Size::new(0, 0), 4.0)?;
+    imgproc::gaussian_blur_def(&weight, &mut weight_blur, Size::new(0, 0), 4.0)?;
+    let mut out = Mat::new_size_with_default(size, core::CV_8UC3, Scalar::all(0.0))?;
+    {
+        let (wb, vb) = (weight_blur.data_typed::<f32>()?, weighted_blur.data_typed::<core::Vec3f>()?);
+        let src = bgr.data_bytes()?.to_vec();
+        let dst = out.data_bytes_mut()?;
+        for (i, (d, v)) in dst.chunks_exact_mut(3).zip(vb).enumerate() {
+            let w = wb[i];
+            for c in 0..3 {
+                // Deep inside the person no background is near: keep the pixel (it is covered anyway).
+                d[c] = if w > 1e-3 { (v[c] / w).clamp(0.0, 255.0) as u8 } else { src[i * 3 + c] };
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The replacement background: a soft, warm studio gradient with a darker floor, drawn
@@ -239,6 +280,26 @@ mod tests {
                 assert!(o[0].abs_diff(want) <= 1, "a={a} f={f} b={b}: {} vs {want}", o[0]);
             }
         }
+    }
+
+    /// A bright person on the left, a dark background on the right: just outside the person
+    /// the blurred background stays dark (no halo), unlike a plain blur.
+    #[test]
+    fn background_blur_does_not_bleed_the_person() {
+        let (w, h) = (80, 20);
+        let mut bgr = Mat::new_rows_cols_with_default(h, w, core::CV_8UC3, Scalar::all(40.0)).unwrap();
+        let mut alpha = Mat::new_rows_cols_with_default(h, w, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        let row = (w * 3) as usize;
+        for y in 0..h as usize {
+            bgr.data_bytes_mut().unwrap()[y * row..y * row + 40 * 3].fill(250);
+            alpha.data_bytes_mut().unwrap()[y * w as usize..y * w as usize + 40].fill(255);
+        }
+        let ours = background_only_blur(&bgr, &alpha).unwrap();
+        let mut plain = Mat::default();
+        imgproc::gaussian_blur_def(&bgr, &mut plain, Size::new(0, 0), 4.0).unwrap();
+        let at = |m: &Mat, x: usize| m.data_bytes().unwrap()[10 * row + x * 3];
+        assert!(at(&ours, 42) <= 45, "halo: {}", at(&ours, 42));
+        assert!(at(&plain, 42) > 80, "a plain blur bleeds: {}", at(&plain, 42));
     }
 
     #[test]

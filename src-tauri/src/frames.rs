@@ -39,10 +39,8 @@ pub fn respond(app: &App, request: &Request<Vec<u8>>, wait: Duration) -> Respons
 }
 
 fn frame(app: &App, after: u64, wait: Duration) -> Response<Vec<u8>> {
-    // One status read per request (it also counts the store): the source's state now, and
-    // the drop count, at most one long poll old.
-    let status = app.status();
-    if let Some(problem) = source_problem(status.source) {
+    // Cheap reads only: this runs for every frame the page paints.
+    if let Some(problem) = source_problem(app.source_report()) {
         return text(StatusCode::SERVICE_UNAVAILABLE, &problem);
     }
     let Some(board) = app.frames() else {
@@ -50,7 +48,7 @@ fn frame(app: &App, after: u64, wait: Duration) -> Response<Vec<u8>> {
     };
     let Some((seq, frame)) = board.newer_than(after, wait) else {
         // Nothing new: maybe the source failed meanwhile, or the mirror was stopped.
-        if let Some(problem) = source_problem(app.status().source) {
+        if let Some(problem) = source_problem(app.source_report()) {
             return text(StatusCode::SERVICE_UNAVAILABLE, &problem);
         }
         if app.frames().is_none() {
@@ -58,7 +56,7 @@ fn frame(app: &App, after: u64, wait: Duration) -> Response<Vec<u8>> {
         }
         return base(StatusCode::NO_CONTENT).body(Vec::new()).unwrap_or_default();
     };
-    let dropped = status.mirror.map(|m| m.dropped).unwrap_or(0);
+    let dropped = app.mirror_stats().map(|m| m.dropped).unwrap_or(0);
     base(StatusCode::OK)
         .header(header::CONTENT_TYPE, "image/jpeg")
         .header("X-Frame-Seq", seq.to_string())

@@ -31,6 +31,10 @@ export interface Status {
   models: ModelStatus[];
   background_mode: BackgroundMode;
   store: StoreSummary | null;
+  /** Why the store could not be opened (e.g. a corrupt or newer database). */
+  store_error?: string | null;
+  /** Why ONNX Runtime could not start; every model-based feature is then off. */
+  runtime_error?: string | null;
 }
 
 export function inKiosk(): boolean {

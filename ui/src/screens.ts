@@ -78,9 +78,11 @@ export function startScreen(): Screen {
         li.dataset.model = m.name;
         items.push(li);
       }
-      if (s.models.length === 0) items.push(line("no models", "item muted"));
+      if (s.runtime_error) items.push(line(`models off: ${s.runtime_error}`, "item error"));
+      else if (s.models.length === 0) items.push(line("no models", "item muted"));
       const store = storeLine(s.store);
       if (store) items.push(line(store, "item store"));
+      if (s.store_error) items.push(line(`store unavailable: ${s.store_error}`, "item error"));
       strip.replaceChildren(...items);
     },
   };

@@ -29,6 +29,19 @@ pub enum Bench {
         #[arg(long, env = "VITRINE_PYTHON")]
         python: Option<PathBuf>,
     },
+    /// The stock ledger: ingest through the CSV import path (batched transactions) into a
+    /// fresh database, then one SKU's stock level and the full stock report.
+    Ledger {
+        /// Events to ingest (one fifth deliveries, the rest sales and returns).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Variants in the bench catalog.
+        #[arg(long, default_value_t = 5_000)]
+        variants: usize,
+        /// Folder for the scratch database (default: the system temp folder).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -49,6 +62,7 @@ struct MirrorFigures {
 pub fn run(config: Config, which: Bench) -> Result<()> {
     match which {
         Bench::Mirror { input, frames, no_python, python } => mirror(config, &input, frames, no_python, python),
+        Bench::Ledger { events, variants, dir } => crate::ledger::bench(events, variants, dir),
     }
 }
 

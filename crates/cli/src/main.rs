@@ -2,6 +2,7 @@
 
 mod bench;
 mod commands;
+mod ledger;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -36,6 +37,11 @@ enum Command {
     Store,
     /// Print the effective config (file + flags) as TOML.
     Config,
+    /// Import sales or deliveries (CSV from the store's other systems) into the stock ledger.
+    Import {
+        #[command(subcommand)]
+        which: ledger::Import,
+    },
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
@@ -56,6 +62,7 @@ fn main() -> Result<()> {
             print!("{}", config.to_toml());
             Ok(())
         }
+        Command::Import { which } => ledger::import(config, which),
         Command::Bench { which } => bench::run(config, which),
     }
 }

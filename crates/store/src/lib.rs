@@ -4,8 +4,15 @@
 //! The ledger is the source of truth; `stock_levels` is only a cache of it, kept in step in
 //! the same transaction as each event and recomputable with
 //! [`Store::rebuild_stock_from_ledger`]. Events carry globally unique ids so that ledgers from
-//! several devices can later be merged idempotently.
+//! several devices can later be merged idempotently, and a [hybrid logical clock](hlc)
+//! timestamp that orders them across devices. Every event made on this device waits in the
+//! outbox ([`Store::pending_outbox`]) until HQ acknowledges it ([`Store::ack`]).
+//!
+//! Sales and deliveries from the store's other systems come in as CSV feeds
+//! ([`Store::import_feed`]; the columns are documented on [`Feed`]).
 
+mod feeds;
+pub mod hlc;
 mod migrations;
 mod model;
 mod seed;
@@ -13,10 +20,12 @@ mod store;
 
 use std::path::PathBuf;
 
+pub use feeds::{Feed, ImportOptions, ImportReport, RowProblem};
+pub use hlc::{Hlc, HlcClock, HlcError};
 pub use migrations::SCHEMA_VERSION;
 pub use model::{
     CatalogSummary, EventKind, EventOrigin, EventOutcome, Location, LocationKind, NewEvent,
-    Product, RebuildReport, Variant, VariantStock,
+    NodeIdentity, Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
 pub use store::Store;
 
@@ -71,6 +80,20 @@ pub enum StoreError {
 
     #[error("invalid stock event {id:?}: {reason}")]
     InvalidEvent { id: String, reason: String },
+
+    #[error(transparent)]
+    Clock(#[from] HlcError),
+
+    #[error("cannot read {}: {source}", path.display())]
+    FeedFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// The feed as a whole is unusable (no header, a required column missing, unreadable
+    /// input); single bad rows are reported in [`ImportReport`] instead.
+    #[error("{0}")]
+    Feed(String),
 
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -10,7 +10,10 @@ use crate::{Result, StoreError};
 
 /// Ordered schema steps: entry `i` takes the file from version `i` to `i + 1`.
 /// Append only; never edit a step that has shipped.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_hlc_outbox.sql"),
+];
 
 /// The newest schema version this build knows; files above it are refused, not touched.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use uuid::Uuid;
 
+use crate::hlc::Hlc;
 use crate::StoreError;
 
 /// A catalog product (a style, or a grocery line) with its sellable variants.
@@ -27,6 +28,8 @@ pub struct Variant {
     pub barcode: Option<String>,
     pub price_cents: i64,
     pub cost_cents: i64,
+    /// Where the SKU normally sits (a location code); feed rows without a location go here.
+    pub home_location: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,6 +178,10 @@ pub struct NewEvent {
     /// An outside reference such as a receipt or delivery-note number.
     pub reference: Option<String>,
     pub note: Option<String>,
+    /// For events from an outside feed, the key of the row they came from
+    /// (`sales:<sale_id>:<line>`, `deliveries:<delivery_id>:<line>`); a second event with the
+    /// same key is a duplicate whatever its id. `None` for events made on a kiosk.
+    pub source_key: Option<String>,
 }
 
 impl NewEvent {
@@ -208,6 +215,7 @@ impl NewEvent {
             quantity,
             reference: None,
             note: None,
+            source_key: None,
         }
     }
 
@@ -225,6 +233,13 @@ impl NewEvent {
         ];
         if let Some((field, _)) = required.iter().find(|(_, value)| value.trim().is_empty()) {
             return Err(invalid(&format!("{field} must not be empty")));
+        }
+        if self
+            .source_key
+            .as_deref()
+            .is_some_and(|key| key.trim().is_empty())
+        {
+            return Err(invalid("source_key must not be empty when given"));
         }
         if let Some(problem) = self.kind.quantity_problem(self.quantity) {
             return Err(invalid(problem));
@@ -244,6 +259,24 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// This device as the ledger knows it: the store it belongs to and its own id, which is also
+/// the node id of its hybrid logical clock.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NodeIdentity {
+    pub store_id: String,
+    pub device_id: String,
+}
+
+/// An event as the ledger holds it: the event, its place in this file and its HLC timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Arrival order in this file (not meaningful on another device).
+    pub seq: i64,
+    /// When the recording device recorded it, in hybrid logical clock time.
+    pub hlc: Hlc,
+    pub event: NewEvent,
 }
 
 /// Whether [`crate::Store::record_event`] stored the event or had it already.

@@ -8,8 +8,9 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use tracing::info;
 use uuid::Builder;
 
-use crate::model::{EventKind, LocationKind, NewEvent};
-use crate::store::insert_event;
+use crate::hlc::Hlc;
+use crate::model::{EventKind, LocationKind, NewEvent, Product, Variant};
+use crate::store::{insert_event, insert_product, Stamp};
 use crate::Result;
 
 /// 2025-01-01T00:00:00Z: the demo's opening delivery, fixed so the seed is deterministic.
@@ -244,6 +245,7 @@ fn demo_events() -> Vec<NewEvent> {
                 quantity,
                 reference: Some(SEED_REFERENCE.to_owned()),
                 note: None,
+                source_key: None,
             }
         })
         .collect()
@@ -267,30 +269,35 @@ pub(crate) fn seed_demo_if_empty(conn: &mut Connection) -> Result<bool> {
         )?;
     }
     for (index, product) in PRODUCTS.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO products (code, name, category) VALUES (?1, ?2, ?3)",
-            params![product.code, product.name, product.category],
+        let variants = product
+            .variants(index + 1)
+            .into_iter()
+            .map(|variant| Variant {
+                sku: variant.sku,
+                size: variant.size.map(str::to_owned),
+                colour: variant.colour.map(str::to_owned),
+                barcode: variant.barcode,
+                price_cents: product.price_cents,
+                cost_cents: product.cost_cents,
+                home_location: Some(product.shelf.to_owned()),
+            })
+            .collect();
+        insert_product(
+            &tx,
+            &Product {
+                code: product.code.to_owned(),
+                name: product.name.to_owned(),
+                category: product.category.to_owned(),
+                variants,
+            },
         )?;
-        let product_id = tx.last_insert_rowid();
-        for variant in product.variants(index + 1) {
-            tx.execute(
-                "INSERT INTO variants (product_id, sku, size, colour, barcode, price_cents, cost_cents)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    product_id,
-                    variant.sku,
-                    variant.size,
-                    variant.colour,
-                    variant.barcode,
-                    product.price_cents,
-                    product.cost_cents,
-                ],
-            )?;
-        }
     }
     let events = demo_events();
     for event in &events {
-        insert_event(&tx, event)?;
+        // Fixed timestamps too, so every kiosk's demo ledger is the same; queued for HQ like
+        // any local event (HQ deduplicates the identical ids of other kiosks' seeds).
+        let hlc = Hlc::new(event.occurred_at_ms as u64, 0, SEED_DEVICE_ID);
+        insert_event(&tx, event, Stamp::Fixed(&hlc))?;
     }
     tx.commit()?;
     info!(

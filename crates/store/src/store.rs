@@ -1,16 +1,21 @@
 //! Opening the database safely, and the catalog and ledger operations on it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{
+    params, CachedStatement, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
+    TransactionBehavior,
+};
 use tracing::{debug, warn};
 
+use crate::hlc::{Hlc, HlcClock};
 use crate::migrations::{check_version, migrate, user_version, MIGRATIONS, SCHEMA_VERSION};
 use crate::model::{
-    CatalogSummary, EventOutcome, Location, NewEvent, Product, RebuildReport, Variant, VariantStock,
+    CatalogSummary, EventKind, EventOrigin, EventOutcome, Location, NewEvent, NodeIdentity,
+    Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
 use crate::{seed, Result, StoreError};
 
@@ -43,7 +48,11 @@ const LEDGER_STOCK_SQL: &str = "
 /// (WAL lets readers and one writer work side by side).
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
+    /// This device's clock; re-synchronised from the `node` row at the start of every write
+    /// transaction, so another process writing the same file can't make it go backwards.
+    pub(crate) clock: HlcClock,
+    pub(crate) identity: NodeIdentity,
 }
 
 impl Store {
@@ -96,7 +105,58 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(|e| open_error(path, e))?;
         migrate(&mut conn, path, MIGRATIONS)?;
-        Ok(Store { conn })
+        // The feed and ledger paths keep a few dozen statements hot.
+        conn.set_prepared_statement_cache_capacity(64);
+        let identity = conn.query_row(
+            "SELECT store_id, device_id FROM node WHERE id = 1",
+            [],
+            |row| {
+                Ok(NodeIdentity {
+                    store_id: row.get(0)?,
+                    device_id: row.get(1)?,
+                })
+            },
+        )?;
+        let mut clock = HlcClock::new(identity.device_id.clone());
+        sync_clock(&conn, &mut clock)?;
+        Ok(Store {
+            conn,
+            clock,
+            identity,
+        })
+    }
+
+    /// Who this device is: its store and its own id (also its clock's node id).
+    pub fn identity(&self) -> &NodeIdentity {
+        &self.identity
+    }
+
+    /// Assigns this device to a store; events recorded from now on carry the new id.
+    pub fn set_store_id(&mut self, store_id: &str) -> Result<()> {
+        if store_id.trim().is_empty() {
+            return Err(StoreError::InvalidEvent {
+                id: String::new(),
+                reason: "store id must not be empty".into(),
+            });
+        }
+        self.conn
+            .execute("UPDATE node SET store_id = ?1 WHERE id = 1", [store_id])?;
+        self.identity.store_id = store_id.to_owned();
+        Ok(())
+    }
+
+    /// The origin of events made on this device by `actor`.
+    pub fn origin(&self, actor: &str) -> EventOrigin {
+        EventOrigin {
+            store_id: self.identity.store_id.clone(),
+            device_id: self.identity.device_id.clone(),
+            actor: actor.to_owned(),
+        }
+    }
+
+    /// The greatest HLC timestamp this device has issued or observed (persisted in the file).
+    pub fn last_hlc(&self) -> Hlc {
+        self.clock.last()
     }
 
     /// The schema version recorded in the file (equals [`SCHEMA_VERSION`] once open).
@@ -108,8 +168,10 @@ impl Store {
     pub fn products(&self) -> Result<Vec<Product>> {
         let mut stmt = self.conn.prepare(
             "SELECT p.code, p.name, p.category,
-                    v.sku, v.size, v.colour, v.barcode, v.price_cents, v.cost_cents
-             FROM products p LEFT JOIN variants v ON v.product_id = p.id
+                    v.sku, v.size, v.colour, v.barcode, v.price_cents, v.cost_cents, h.code
+             FROM products p
+             LEFT JOIN variants v ON v.product_id = p.id
+             LEFT JOIN locations h ON h.id = v.home_location_id
              ORDER BY p.code, v.id",
         )?;
         let mut rows = stmt.query([])?;
@@ -133,6 +195,7 @@ impl Store {
                     barcode: row.get(6)?,
                     price_cents: row.get(7)?,
                     cost_cents: row.get(8)?,
+                    home_location: row.get(9)?,
                 });
             }
         }
@@ -156,15 +219,36 @@ impl Store {
         Ok(locations)
     }
 
-    /// Appends `event` to the ledger and moves book stock in the same transaction.
-    /// An id already in the ledger changes nothing and reports [`EventOutcome::Duplicate`].
-    pub fn record_event(&mut self, event: &NewEvent) -> Result<EventOutcome> {
-        event.validate()?;
+    /// Adds a location; returns `false` (changing nothing) if its code exists already.
+    pub fn add_location(&mut self, location: &Location) -> Result<bool> {
+        let added = self.conn.execute(
+            "INSERT INTO locations (code, kind, name) VALUES (?1, ?2, ?3)
+             ON CONFLICT (code) DO NOTHING",
+            params![location.code, location.kind.as_str(), location.name],
+        )?;
+        Ok(added == 1)
+    }
+
+    /// Adds a product with its variants in one transaction. A product code or SKU that
+    /// exists already, or a home location that doesn't, fails the whole product.
+    pub fn add_product(&mut self, product: &Product) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = insert_event(&tx, event)?;
+        insert_product(&tx, product)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Appends `event`, made on this device, to the ledger: stamps it with the next HLC
+    /// timestamp, moves book stock and queues it in the outbox, all in one transaction.
+    /// An id (or feed source key) already in the ledger changes nothing and reports
+    /// [`EventOutcome::Duplicate`].
+    pub fn record_event(&mut self, event: &NewEvent) -> Result<EventOutcome> {
+        event.validate()?;
+        let tx = begin_write(&mut self.conn, &mut self.clock)?;
+        let outcome = insert_event(&tx, event, Stamp::Local(&mut self.clock))?;
+        finish_write(tx, &self.clock)?;
         match outcome {
             EventOutcome::Inserted => debug!(
                 id = %event.id,
@@ -177,6 +261,109 @@ impl Store {
             EventOutcome::Duplicate => debug!(id = %event.id, "stock event already recorded"),
         }
         Ok(outcome)
+    }
+
+    /// Several local events in one transaction: all are recorded (or found to be
+    /// duplicates), or, if any is invalid or names an unknown code, none is.
+    pub fn record_events(&mut self, events: &[NewEvent]) -> Result<Vec<EventOutcome>> {
+        for event in events {
+            event.validate()?;
+        }
+        let tx = begin_write(&mut self.conn, &mut self.clock)?;
+        let outcomes = events
+            .iter()
+            .map(|event| insert_event(&tx, event, Stamp::Local(&mut self.clock)))
+            .collect::<Result<Vec<_>>>()?;
+        finish_write(tx, &self.clock)?;
+        Ok(outcomes)
+    }
+
+    /// Records an event another device made (from HQ sync), keeping its own id, origin and
+    /// HLC timestamp. The local clock merges `hlc` so later local events sort after it; a
+    /// timestamp too far ahead of this device's clock is refused ([`crate::HlcError`]).
+    /// Remote events don't enter the outbox: they are not this device's to send.
+    pub fn record_remote_event(&mut self, event: &NewEvent, hlc: &Hlc) -> Result<EventOutcome> {
+        event.validate()?;
+        let tx = begin_write(&mut self.conn, &mut self.clock)?;
+        self.clock.receive(hlc)?;
+        let outcome = insert_event(&tx, event, Stamp::Remote(hlc))?;
+        finish_write(tx, &self.clock)?;
+        Ok(outcome)
+    }
+
+    /// Up to `limit` events recorded on this device that HQ has not acknowledged, oldest
+    /// first.
+    pub fn pending_outbox(&self, limit: usize) -> Result<Vec<RecordedEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.seq, e.hlc, e.id, e.store_id, e.device_id, e.occurred_at_ms, e.actor,
+                    e.kind, v.sku, l.code, t.code, e.quantity, e.reference, e.note, e.source_key
+             FROM outbox o
+             JOIN stock_events e ON e.seq = o.seq
+             JOIN variants v ON v.id = e.variant_id
+             JOIN locations l ON l.id = e.location_id
+             LEFT JOIN locations t ON t.id = e.to_location_id
+             ORDER BY o.seq
+             LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query([limit])?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next()? {
+            let hlc: String = row.get(1)?;
+            let kind: String = row.get(7)?;
+            events.push(RecordedEvent {
+                seq: row.get(0)?,
+                hlc: hlc.parse()?,
+                event: NewEvent {
+                    id: row.get(2)?,
+                    store_id: row.get(3)?,
+                    device_id: row.get(4)?,
+                    occurred_at_ms: row.get(5)?,
+                    actor: row.get(6)?,
+                    kind: kind.parse()?,
+                    variant_sku: row.get(8)?,
+                    location_code: row.get(9)?,
+                    to_location_code: row.get(10)?,
+                    quantity: row.get(11)?,
+                    reference: row.get(12)?,
+                    note: row.get(13)?,
+                    source_key: row.get(14)?,
+                },
+            });
+        }
+        Ok(events)
+    }
+
+    /// How many events wait in the outbox.
+    pub fn outbox_len(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?)
+    }
+
+    /// Marks events as acknowledged by HQ: they leave the outbox (and stay in the ledger).
+    /// Ids that are unknown or already acknowledged are ignored, so a repeated ack is
+    /// harmless. Returns how many left the outbox.
+    pub fn ack<I, S>(&mut self, ids: I) -> Result<usize>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut acked = 0;
+        {
+            let mut delete = tx.prepare_cached(
+                "DELETE FROM outbox WHERE seq = (SELECT seq FROM stock_events WHERE id = ?1)",
+            )?;
+            for id in ids {
+                acked += delete.execute([id.as_ref()])?;
+            }
+        }
+        tx.commit()?;
+        debug!(acked, "acknowledged outbox events");
+        Ok(acked)
     }
 
     /// Book stock of one variant at one location (0 if nothing ever moved there).
@@ -192,6 +379,17 @@ impl Store {
             )
             .optional()?;
         Ok(on_hand.unwrap_or(0))
+    }
+
+    /// Book stock of one variant summed over all locations.
+    pub fn stock_level_total(&self, variant_sku: &str) -> Result<i64> {
+        let variant = variant_id(&self.conn, variant_sku)?;
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(on_hand), 0) FROM stock_levels WHERE variant_id = ?1",
+            )?
+            .query_row([variant], |row| row.get(0))?)
     }
 
     /// Every variant with its book stock summed over all locations, in catalog order.
@@ -287,6 +485,67 @@ impl Store {
     }
 }
 
+/// Raises the in-memory clock to the last timestamp persisted by any process on this file.
+fn sync_clock(conn: &Connection, clock: &mut HlcClock) -> Result<()> {
+    let last: Option<String> = conn
+        .prepare_cached("SELECT last_hlc FROM node WHERE id = 1")?
+        .query_row([], |row| row.get(0))?;
+    if let Some(last) = last {
+        clock.observe(&last.parse::<Hlc>()?);
+    }
+    Ok(())
+}
+
+/// Starts a write transaction that will stamp local events: takes the write lock first, then
+/// catches the clock up with what other writers persisted.
+pub(crate) fn begin_write<'c>(
+    conn: &'c mut Connection,
+    clock: &mut HlcClock,
+) -> Result<Transaction<'c>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    sync_clock(&tx, clock)?;
+    Ok(tx)
+}
+
+/// Persists the clock's last timestamp with the events it stamped, and commits.
+pub(crate) fn finish_write(tx: Transaction<'_>, clock: &HlcClock) -> Result<()> {
+    tx.prepare_cached("UPDATE node SET last_hlc = ?1 WHERE id = 1")?
+        .execute([clock.last().to_string()])?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(crate) fn insert_product(conn: &Connection, product: &Product) -> Result<()> {
+    conn.execute(
+        "INSERT INTO products (code, name, category) VALUES (?1, ?2, ?3)",
+        params![product.code, product.name, product.category],
+    )?;
+    let product_id = conn.last_insert_rowid();
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO variants (product_id, sku, size, colour, barcode, price_cents, cost_cents,
+                               home_location_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for variant in &product.variants {
+        let home = variant
+            .home_location
+            .as_deref()
+            .map(|code| location_id(conn, code))
+            .transpose()?;
+        insert.execute(params![
+            product_id,
+            variant.sku,
+            variant.size,
+            variant.colour,
+            variant.barcode,
+            variant.price_cents,
+            variant.cost_cents,
+            home,
+        ])?;
+    }
+    Ok(())
+}
+
 /// Read-only look at an existing file before anything may write to it.
 fn preflight(path: &Path) -> Result<()> {
     let sidecars = ["-wal", "-shm"].map(|suffix| {
@@ -347,13 +606,28 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
     }
 }
 
+/// How an event gets its HLC timestamp, and whether it enters the outbox.
+pub(crate) enum Stamp<'a> {
+    /// Made here: the next tick of this device's clock; queued for HQ.
+    Local(&'a mut HlcClock),
+    /// Made on another device (HQ sync): keeps its own timestamp; not queued.
+    Remote(&'a Hlc),
+    /// A fixed timestamp for an event that is still queued for HQ (the demo seed).
+    Fixed(&'a Hlc),
+}
+
 /// Inserts one validated event and applies it to book stock; the caller owns the transaction.
-pub(crate) fn insert_event(conn: &Connection, event: &NewEvent) -> Result<EventOutcome> {
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM stock_events WHERE id = ?1)",
-        [&event.id],
-        |row| row.get(0),
-    )?;
+pub(crate) fn insert_event(
+    conn: &Connection,
+    event: &NewEvent,
+    stamp: Stamp<'_>,
+) -> Result<EventOutcome> {
+    let exists: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM stock_events WHERE id = ?1)
+                 OR EXISTS (SELECT 1 FROM stock_events WHERE source_key = ?2)",
+        )?
+        .query_row(params![event.id, event.source_key], |row| row.get(0))?;
     if exists {
         return Ok(EventOutcome::Duplicate);
     }
@@ -364,59 +638,213 @@ pub(crate) fn insert_event(conn: &Connection, event: &NewEvent) -> Result<EventO
         .as_deref()
         .map(|code| location_id(conn, code))
         .transpose()?;
-    conn.execute(
-        "INSERT INTO stock_events (id, store_id, device_id, occurred_at_ms, actor, kind,
-                                   variant_id, location_id, to_location_id, quantity,
-                                   reference, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            event.id,
-            event.store_id,
-            event.device_id,
-            event.occurred_at_ms,
-            event.actor,
-            event.kind.as_str(),
+    let (hlc, queue) = match stamp {
+        Stamp::Local(clock) => (clock.now().to_string(), true),
+        Stamp::Remote(hlc) => (hlc.to_string(), false),
+        Stamp::Fixed(hlc) => (hlc.to_string(), true),
+    };
+    insert_row(
+        conn,
+        &EventRow {
+            id: &event.id,
+            hlc: &hlc,
+            store_id: &event.store_id,
+            device_id: &event.device_id,
+            occurred_at_ms: event.occurred_at_ms,
+            actor: &event.actor,
+            kind: event.kind,
             variant,
             location,
             to_location,
-            event.quantity,
-            event.reference,
-            event.note,
-        ],
+            quantity: event.quantity,
+            reference: event.reference.as_deref(),
+            note: event.note.as_deref(),
+            source_key: event.source_key.as_deref(),
+        },
+        queue,
     )?;
-    let delta = event.kind.book_delta(event.quantity);
-    if delta != 0 {
-        add_stock(conn, variant, location, delta)?;
-    }
-    if let Some(to) = to_location {
-        add_stock(conn, variant, to, event.quantity)?;
-    }
     Ok(EventOutcome::Inserted)
 }
 
-fn add_stock(conn: &Connection, variant: i64, location: i64, delta: i64) -> Result<()> {
-    conn.execute(
-        "INSERT INTO stock_levels (variant_id, location_id, on_hand) VALUES (?1, ?2, ?3)
-         ON CONFLICT (variant_id, location_id) DO UPDATE SET on_hand = on_hand + excluded.on_hand",
-        [variant, location, delta],
-    )?;
+/// A validated event with its codes resolved to row ids, ready to insert.
+pub(crate) struct EventRow<'a> {
+    pub id: &'a str,
+    pub hlc: &'a str,
+    pub store_id: &'a str,
+    pub device_id: &'a str,
+    pub occurred_at_ms: i64,
+    pub actor: &'a str,
+    pub kind: EventKind,
+    pub variant: i64,
+    pub location: i64,
+    pub to_location: Option<i64>,
+    pub quantity: i64,
+    pub reference: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub source_key: Option<&'a str>,
+}
+
+/// Appends a row known not to be a duplicate, moves book stock and, if `queue`, puts it in
+/// the outbox. The caller owns the transaction.
+pub(crate) fn insert_row(conn: &Connection, row: &EventRow<'_>, queue: bool) -> Result<()> {
+    let mut writer = LedgerWriter::new(conn, queue)?;
+    writer.insert(row)?;
+    writer.finish()
+}
+
+/// Appends many rows inside one transaction: one prepared INSERT for all of them, the
+/// outbox filled with one statement, and book-stock changes summed per variant/location and
+/// applied by [`LedgerWriter::finish`], all in the caller's transaction. Between the first
+/// insert and `finish`, `stock_levels` lags the ledger: the caller must not read it through
+/// this connection in between.
+pub(crate) struct LedgerWriter<'c> {
+    conn: &'c Connection,
+    queue: bool,
+    /// Every row this writer inserts gets a seq above this (the transaction holds the lock).
+    seq_before: i64,
+    insert: CachedStatement<'c>,
+    insert_or_ignore: CachedStatement<'c>,
+    deltas: HashMap<(i64, i64), i64>,
+}
+
+const INSERT_EVENT_COLUMNS: &str = "INTO stock_events
+     (id, hlc, store_id, device_id, occurred_at_ms, actor, kind, variant_id, location_id,
+      to_location_id, quantity, reference, note, source_key)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+impl<'c> LedgerWriter<'c> {
+    /// A writer whose rows enter the outbox if `queue`.
+    pub(crate) fn new(conn: &'c Connection, queue: bool) -> Result<Self> {
+        let seq_before = conn
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM stock_events")?
+            .query_row([], |row| row.get(0))?;
+        // OR FAIL (or IGNORE) rather than the default ABORT: a single-row INSERT that can
+        // only fail as a whole then needs no statement journal. Every caller's transaction
+        // is rolled back whole on any error anyway.
+        Ok(LedgerWriter {
+            conn,
+            queue,
+            seq_before,
+            insert: conn.prepare_cached(&format!("INSERT OR FAIL {INSERT_EVENT_COLUMNS}"))?,
+            insert_or_ignore: conn
+                .prepare_cached(&format!("INSERT OR IGNORE {INSERT_EVENT_COLUMNS}"))?,
+            deltas: HashMap::new(),
+        })
+    }
+
+    /// Appends one row (not a duplicate: checked by the caller, enforced by the schema).
+    pub(crate) fn insert(&mut self, row: &EventRow<'_>) -> Result<()> {
+        self.append(row, false)?;
+        Ok(())
+    }
+
+    /// Appends one row unless it clashes with one in the ledger (same id or source key) or
+    /// breaks a constraint; says whether it was appended. Saves a look-up per row when
+    /// duplicates are rare: the caller looks for the clashing row only when this is false.
+    pub(crate) fn try_insert(&mut self, row: &EventRow<'_>) -> Result<bool> {
+        self.append(row, true)
+    }
+
+    fn append(&mut self, row: &EventRow<'_>, or_ignore: bool) -> Result<bool> {
+        let statement = if or_ignore {
+            &mut self.insert_or_ignore
+        } else {
+            &mut self.insert
+        };
+        let appended = statement.execute(params![
+            row.id,
+            row.hlc,
+            row.store_id,
+            row.device_id,
+            row.occurred_at_ms,
+            row.actor,
+            row.kind.as_str(),
+            row.variant,
+            row.location,
+            row.to_location,
+            row.quantity,
+            row.reference,
+            row.note,
+            row.source_key,
+        ])? == 1;
+        if !appended {
+            return Ok(false);
+        }
+        let delta = row.kind.book_delta(row.quantity);
+        if delta != 0 {
+            *self.deltas.entry((row.variant, row.location)).or_default() += delta;
+        }
+        if let Some(to) = row.to_location {
+            *self.deltas.entry((row.variant, to)).or_default() += row.quantity;
+        }
+        Ok(true)
+    }
+
+    /// Queues this writer's rows in the outbox and applies the summed book-stock changes.
+    /// Rows that net to zero are still written, so the projection has the same rows as a
+    /// rebuild from the ledger.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if self.queue {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO outbox (seq) SELECT seq FROM stock_events WHERE seq > ?1",
+                )?
+                .execute([self.seq_before])?;
+        }
+        let mut stock = self.conn.prepare_cached(
+            "INSERT INTO stock_levels (variant_id, location_id, on_hand) VALUES (?1, ?2, ?3)
+             ON CONFLICT (variant_id, location_id)
+             DO UPDATE SET on_hand = on_hand + excluded.on_hand",
+        )?;
+        for ((variant, location), delta) in self.deltas.drain() {
+            stock.execute([variant, location, delta])?;
+        }
+        Ok(())
+    }
+}
+
+const REPLACE_GUARD: &str = "stock_events_no_replace";
+
+/// For bulk writes inside a write transaction: drops the trigger that refuses
+/// `INSERT OR REPLACE` into the ledger and returns its SQL for [`restore_replace_guard`].
+///
+/// A row trigger makes SQLite open a statement journal for every INSERT (or stage a
+/// multi-row one in a temporary table) and probe three more indexes per row: a third of the
+/// cost of a bulk import. The writer that suspends it never replaces: it inserts plainly,
+/// after its own duplicate check, and the UNIQUE constraints still refuse any clash. DDL is
+/// transactional, so no other connection ever sees the ledger without its guard, and a
+/// batch that fails rolls back with the trigger in place.
+pub(crate) fn suspend_replace_guard(tx: &Transaction<'_>) -> Result<Option<String>> {
+    let sql: Option<String> = tx
+        .prepare_cached("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?1")?
+        .query_row([REPLACE_GUARD], |row| row.get(0))
+        .optional()?;
+    if sql.is_some() {
+        tx.execute_batch(&format!("DROP TRIGGER {REPLACE_GUARD}"))?;
+    }
+    Ok(sql)
+}
+
+/// Recreates the trigger [`suspend_replace_guard`] dropped, before the transaction commits.
+pub(crate) fn restore_replace_guard(tx: &Transaction<'_>, sql: Option<String>) -> Result<()> {
+    if let Some(sql) = sql {
+        tx.execute_batch(&sql)?;
+    }
     Ok(())
 }
 
-fn variant_id(conn: &Connection, sku: &str) -> Result<i64> {
-    conn.query_row("SELECT id FROM variants WHERE sku = ?1", [sku], |row| {
-        row.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| StoreError::UnknownVariant(sku.to_owned()))
+pub(crate) fn variant_id(conn: &Connection, sku: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT id FROM variants WHERE sku = ?1")?
+        .query_row([sku], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownVariant(sku.to_owned()))
 }
 
-fn location_id(conn: &Connection, code: &str) -> Result<i64> {
-    conn.query_row("SELECT id FROM locations WHERE code = ?1", [code], |row| {
-        row.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| StoreError::UnknownLocation(code.to_owned()))
+pub(crate) fn location_id(conn: &Connection, code: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT id FROM locations WHERE code = ?1")?
+        .query_row([code], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownLocation(code.to_owned()))
 }
 
 fn stock_table(conn: &Connection, sql: &str) -> Result<BTreeMap<(i64, i64), i64>> {
@@ -656,8 +1084,8 @@ mod tests {
             .conn
             .execute(
                 "INSERT INTO stock_events
-                     (id, store_id, device_id, occurred_at_ms, actor, kind, variant_id, location_id, quantity)
-                 VALUES ('x', 's', 'd', 0, 'a', 'transferred', 1, 1, 3)",
+                     (id, hlc, store_id, device_id, occurred_at_ms, actor, kind, variant_id, location_id, quantity)
+                 VALUES ('x', '000000000000000-00000-d', 's', 'd', 0, 'a', 'transferred', 1, 1, 3)",
                 [],
             )
             .unwrap_err();
@@ -808,5 +1236,309 @@ mod tests {
             assert_eq!(fs::read(&path).unwrap(), &full[..keep], "kept {keep} bytes");
             assert_eq!(only_file_in(dir.path()), ["vitrine.db"]);
         }
+    }
+
+    /// A file as Vitrine v1 wrote it: schema 1, a small catalog and ledger, by raw SQL.
+    fn v1_file(dir: &Path) -> PathBuf {
+        let path = dir.join("v1.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO locations (id, code, kind, name) VALUES
+                 (1, 'A1/B1/S1', 'shelf', 'tees'), (2, 'A2/B1/S1', 'shelf', 'spare'),
+                 (3, 'BACKROOM', 'backroom', 'Backroom');
+             INSERT INTO products (id, code, name, category) VALUES (1, 'TEE', 'Tee', 'apparel');
+             INSERT INTO variants (id, product_id, sku, price_cents, cost_cents) VALUES
+                 (1, 1, 'TEE-M', 1900, 600), (2, 1, 'TEE-L', 1900, 600), (3, 1, 'TEE-XL', 1900, 600);
+             INSERT INTO stock_events
+                 (id, store_id, device_id, occurred_at_ms, actor, kind, variant_id, location_id,
+                  to_location_id, quantity)
+             VALUES
+                 ('e1', 's', 'kiosk-a', 1000, 'sam', 'received', 1, 1, NULL, 5),
+                 ('e2', 's', 'kiosk-a', 1000, 'sam', 'received', 1, 3, NULL, 9),
+                 ('e3', 's', 'kiosk-b', 1000, 'ann', 'sold', 1, 1, NULL, 1),
+                 ('e4', 's', 'kiosk-a', 2000, 'sam', 'transferred', 1, 3, 2, 2),
+                 ('e5', 's', 'kiosk-a', 1000, 'sam', 'received', 2, 3, NULL, 4);
+             INSERT INTO stock_levels (variant_id, location_id, on_hand) VALUES
+                 (1, 1, 4), (1, 3, 7), (1, 2, 2), (2, 3, 4);",
+        )
+        .unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        path
+    }
+
+    fn hlcs(store: &Store) -> Vec<(String, String)> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT id, hlc FROM stock_events ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_v1_file_migrates_keeping_its_ledger_and_queueing_it_for_hq() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = v1_file(dir.path());
+
+        let mut store = Store::open(&path).unwrap();
+
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.catalog_summary().unwrap().events, 5);
+        // Each event got the HLC its device would have issued, counting up within a ms.
+        let expected = [
+            ("e1", "000000000001000-00000-kiosk-a"),
+            ("e2", "000000000001000-00001-kiosk-a"),
+            ("e3", "000000000001000-00000-kiosk-b"),
+            ("e4", "000000000002000-00000-kiosk-a"),
+            ("e5", "000000000001000-00002-kiosk-a"),
+        ];
+        let got = hlcs(&store);
+        for ((id, hlc), (want_id, want_hlc)) in got.iter().zip(expected) {
+            assert_eq!((id.as_str(), hlc.as_str()), (want_id, want_hlc));
+            hlc.parse::<Hlc>().unwrap();
+        }
+        // Nothing was ever sent, so all of it is pending, in ledger order.
+        let pending = store.pending_outbox(10).unwrap();
+        let ids: Vec<&str> = pending.iter().map(|e| e.event.id.as_str()).collect();
+        assert_eq!(ids, ["e1", "e2", "e3", "e4", "e5"]);
+        assert_eq!(
+            pending[3].event.to_location_code.as_deref(),
+            Some("A2/B1/S1")
+        );
+        // Home locations come from where shelf stock sits; none without shelf stock.
+        let homes: Vec<Option<String>> = store
+            .products()
+            .unwrap()
+            .remove(0)
+            .variants
+            .into_iter()
+            .map(|v| v.home_location)
+            .collect();
+        assert_eq!(homes, [Some("A1/B1/S1".to_owned()), None, None]);
+        // The rebuilt table keeps its guards and its numbers.
+        assert_eq!(store.rebuild_stock_from_ledger().unwrap().corrected, 0);
+        let err = store
+            .conn
+            .execute("UPDATE stock_events SET quantity = 1", [])
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        // New events continue the ledger with this device's clock.
+        let origin = store.origin("sam");
+        let sale = NewEvent::now(&origin, EventKind::Sold, "TEE-M", "A1/B1/S1", 1);
+        store.record_event(&sale).unwrap();
+        assert_eq!(store.stock_level("TEE-M", "A1/B1/S1").unwrap(), 3);
+        let (_, last) = hlcs(&store).pop().unwrap();
+        assert!(last.ends_with(&store.identity().device_id), "{last}");
+        drop(store);
+
+        // Opening again applies nothing twice.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.catalog_summary().unwrap().events, 6);
+        assert_eq!(store.outbox_len().unwrap(), 6);
+    }
+
+    #[test]
+    fn a_device_identity_is_made_once_and_kept() {
+        let (_dir, path, mut store) = seeded_file();
+        let identity = store.identity().clone();
+        assert!(identity.device_id.starts_with("device-"), "{identity:?}");
+        assert_eq!(identity.store_id, "local");
+        store.set_store_id("store-7").unwrap();
+        assert!(store.set_store_id(" ").is_err());
+        drop(store);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.identity().device_id, identity.device_id);
+        assert_eq!(store.identity().store_id, "store-7");
+        assert_eq!(store.origin("sam").store_id, "store-7");
+        let other = Store::open(path.with_file_name("other.db")).unwrap();
+        assert_ne!(other.identity().device_id, identity.device_id);
+    }
+
+    #[test]
+    fn local_events_wait_in_the_outbox_until_acknowledged() {
+        let (_dir, path, mut store) = seeded_file();
+        let seeded = store.outbox_len().unwrap();
+        assert_eq!(seeded, store.catalog_summary().unwrap().events);
+        store
+            .ack(
+                store
+                    .pending_outbox(usize::MAX)
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.event.id.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        assert_eq!(store.outbox_len().unwrap(), 0);
+
+        let mut sale = event(EventKind::Sold, TEE, TEE_SHELF, 1);
+        sale.reference = Some("R-1".into());
+        sale.note = Some("till 2".into());
+        let moved = transfer(TEE, BACKROOM, TEE_SHELF, 2);
+        let count = event(EventKind::Counted, TEE, TEE_SHELF, 7);
+        let outcomes = store
+            .record_events(&[sale.clone(), moved.clone(), count.clone()])
+            .unwrap();
+        assert_eq!(outcomes, [EventOutcome::Inserted; 3]);
+        store.record_event(&sale).unwrap(); // a duplicate is not queued twice
+
+        let pending = store.pending_outbox(2).unwrap();
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending[0].event, sale);
+        assert_eq!(pending[1].event, moved);
+        assert!(pending[0].hlc < pending[1].hlc);
+        assert!(pending[0].seq < pending[1].seq);
+        assert_eq!(store.pending_outbox(10).unwrap()[2].event, count);
+
+        assert_eq!(store.ack([&sale.id, "no-such-id"]).unwrap(), 1);
+        assert_eq!(
+            store.ack([&sale.id]).unwrap(),
+            0,
+            "acking again is harmless"
+        );
+        drop(store);
+
+        let mut store = Store::open(&path).unwrap();
+        let left: Vec<String> = store
+            .pending_outbox(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.id)
+            .collect();
+        assert_eq!(left, [moved.id.clone(), count.id.clone()]);
+        // Acked events stay in the ledger and in book stock.
+        assert_eq!(store.stock_level(TEE, TEE_SHELF).unwrap(), 6 - 1 + 2);
+        assert_eq!(store.ack(&left).unwrap(), 2);
+        assert_eq!(store.outbox_len().unwrap(), 0);
+        assert_eq!(store.rebuild_stock_from_ledger().unwrap().corrected, 0);
+    }
+
+    #[test]
+    fn a_failed_batch_records_and_queues_nothing() {
+        let (_dir, _path, mut store) = seeded_file();
+        let before = (
+            store.catalog_summary().unwrap(),
+            store.outbox_len().unwrap(),
+        );
+        let good = event(EventKind::Sold, TEE, TEE_SHELF, 1);
+        let bad = event(EventKind::Sold, "NO-SUCH-SKU", TEE_SHELF, 1);
+        assert!(store.record_events(&[good, bad]).is_err());
+        assert_eq!(
+            (
+                store.catalog_summary().unwrap(),
+                store.outbox_len().unwrap()
+            ),
+            before
+        );
+    }
+
+    #[test]
+    fn the_clock_never_goes_backwards_across_reopening() {
+        let (_dir, path, mut store) = seeded_file();
+        store
+            .record_event(&event(EventKind::Sold, TEE, TEE_SHELF, 1))
+            .unwrap();
+        let first = store.last_hlc();
+        drop(store);
+
+        // Reopening continues after what was issued.
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.last_hlc(), first);
+        store
+            .record_event(&event(EventKind::Sold, TEE, TEE_SHELF, 1))
+            .unwrap();
+        assert!(store.last_hlc() > first);
+        drop(store);
+
+        // The last run's clock was two hours ahead of today's wall clock (NTP stepped it
+        // back while the kiosk was off): timestamps continue from there, not from the wall.
+        let ahead = Hlc::new(crate::hlc::wall_clock_ms() + 2 * 3_600_000, 40, "whoever");
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE node SET last_hlc = ?1", [ahead.to_string()])
+            .unwrap();
+        let mut store = Store::open(&path).unwrap();
+        for _ in 0..3 {
+            store
+                .record_event(&event(EventKind::Sold, TEE, TEE_SHELF, 1))
+                .unwrap();
+        }
+        let stamps: Vec<Hlc> = hlcs(&store)
+            .into_iter()
+            .map(|(_, hlc)| hlc.parse().unwrap())
+            .collect();
+        let newest = &stamps[stamps.len() - 3..];
+        assert_eq!(newest[0].physical_ms(), ahead.physical_ms());
+        assert_eq!(
+            newest.iter().map(Hlc::logical).collect::<Vec<_>>(),
+            [41, 42, 43]
+        );
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.last_hlc(), newest[2]);
+    }
+
+    #[test]
+    fn two_handles_on_one_file_share_one_clock() {
+        let (_dir, path, mut kiosk) = seeded_file();
+        let mut cli = Store::open(&path).unwrap();
+        for i in 0..20 {
+            let store = if i % 3 == 0 { &mut cli } else { &mut kiosk };
+            store
+                .record_event(&event(EventKind::Adjusted, TEE, BACKROOM, 1))
+                .unwrap();
+        }
+        let local: Vec<Hlc> = hlcs(&kiosk)
+            .into_iter()
+            .map(|(_, hlc)| hlc.parse::<Hlc>().unwrap())
+            .filter(|hlc| hlc.node() != "demo-seed")
+            .collect();
+        assert_eq!(local.len(), 20);
+        assert!(local.windows(2).all(|w| w[0] < w[1]), "{local:?}");
+    }
+
+    #[test]
+    fn remote_events_keep_their_timestamp_move_the_clock_and_are_not_queued() {
+        let (_dir, _path, mut store) = seeded_file();
+        let queued = store.outbox_len().unwrap();
+        let remote_origin = EventOrigin {
+            store_id: "store-7".into(),
+            device_id: "kiosk-9".into(),
+            actor: "ann".into(),
+        };
+        let sale = NewEvent::now(&remote_origin, EventKind::Sold, TEE, TEE_SHELF, 2);
+        let stamp = Hlc::new(crate::hlc::wall_clock_ms() + 3 * 3_600_000, 3, "kiosk-9");
+
+        assert_eq!(
+            store.record_remote_event(&sale, &stamp).unwrap(),
+            EventOutcome::Inserted
+        );
+        assert_eq!(
+            store.record_remote_event(&sale, &stamp).unwrap(),
+            EventOutcome::Duplicate
+        );
+
+        assert_eq!(store.outbox_len().unwrap(), queued);
+        assert_eq!(store.stock_level(TEE, TEE_SHELF).unwrap(), 4);
+        assert_eq!(hlcs(&store).pop().unwrap().1, stamp.to_string());
+        store
+            .record_event(&event(EventKind::Sold, TEE, TEE_SHELF, 1))
+            .unwrap();
+        let mine: Hlc = hlcs(&store).pop().unwrap().1.parse().unwrap();
+        assert!(
+            mine > stamp,
+            "a later local event sorts after what we received"
+        );
+
+        let poisoned = Hlc::new(crate::hlc::wall_clock_ms() + 30 * 86_400_000, 0, "bad");
+        let other = NewEvent::now(&remote_origin, EventKind::Sold, TEE, TEE_SHELF, 1);
+        let err = store.record_remote_event(&other, &poisoned).unwrap_err();
+        assert!(matches!(err, StoreError::Clock(_)), "{err}");
+        assert!(store.last_hlc() < poisoned);
+        assert_eq!(store.stock_level(TEE, TEE_SHELF).unwrap(), 3);
     }
 }

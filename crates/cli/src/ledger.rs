@@ -173,7 +173,11 @@ fn parse_offset(text: &str) -> Result<i32> {
         bail!(bad());
     }
     let hours: i32 = digits[..2].parse()?;
-    let minutes: i32 = if digits.len() == 4 { digits[2..].parse()? } else { 0 };
+    let minutes: i32 = if digits.len() == 4 {
+        digits[2..].parse()?
+    } else {
+        0
+    };
     if hours > 23 || minutes > 59 {
         bail!(bad());
     }
@@ -205,7 +209,9 @@ pub fn bench(events: usize, variants: usize, dir: Option<PathBuf>) -> Result<()>
         bail!("--events must be at least 10 and --variants at least 5");
     }
     let tmp = match &dir {
-        Some(dir) => tempfile::Builder::new().prefix("vitrine-bench-").tempdir_in(dir),
+        Some(dir) => tempfile::Builder::new()
+            .prefix("vitrine-bench-")
+            .tempdir_in(dir),
         None => tempfile::Builder::new().prefix("vitrine-bench-").tempdir(),
     }
     .context("creating a scratch directory")?;
@@ -215,7 +221,13 @@ pub fn bench(events: usize, variants: usize, dir: Option<PathBuf>) -> Result<()>
     let deliveries = tmp.path().join("deliveries.csv");
     let sales = tmp.path().join("sales.csv");
     let delivery_rows = events / 5;
-    write_feeds(&skus, &deliveries, delivery_rows, &sales, events - delivery_rows)?;
+    write_feeds(
+        &skus,
+        &deliveries,
+        delivery_rows,
+        &sales,
+        events - delivery_rows,
+    )?;
     println!(
         "ledger bench: {} · {} variants · {events} events ({delivery_rows} delivery rows, {} sales rows)",
         db.display(),
@@ -235,12 +247,19 @@ pub fn bench(events: usize, variants: usize, dir: Option<PathBuf>) -> Result<()>
         inserted += report.inserted;
     }
     let ingest_s = start.elapsed().as_secs_f64();
-    let ingest_cpu_s = process_cpu_s().zip(cpu_start).map(|(end, start)| end - start);
+    let ingest_cpu_s = process_cpu_s()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
     if inserted != events as u64 {
         bail!("recorded {inserted} events, expected {events}");
     }
     let ingest_events_per_s = events as f64 / ingest_s;
-    let cpu_note = ingest_cpu_s.map_or(String::new(), |cpu| format!(", {cpu:.2} s of CPU: {:.0} events per CPU second", events as f64 / cpu));
+    let cpu_note = ingest_cpu_s.map_or(String::new(), |cpu| {
+        format!(
+            ", {cpu:.2} s of CPU: {:.0} events per CPU second",
+            events as f64 / cpu
+        )
+    });
     println!("ingest        {ingest_events_per_s:10.0} events/s  ({ingest_s:.2} s, batches of {}{cpu_note})", options.batch_size);
 
     let sku = &skus[skus.len() / 2];
@@ -255,18 +274,24 @@ pub fn bench(events: usize, variants: usize, dir: Option<PathBuf>) -> Result<()>
         store.stock_by_variant()?;
         Ok(())
     })?;
-    println!("stock report  {stock_report_ms:10.3} ms   (all {report_rows} variants; median of 11)");
+    println!(
+        "stock report  {stock_report_ms:10.3} ms   (all {report_rows} variants; median of 11)"
+    );
     let t = Instant::now();
     let rebuilt = store.rebuild_stock_from_ledger()?;
     let rebuild_ms = t.elapsed().as_secs_f64() * 1000.0;
     if rebuilt.corrected != 0 {
-        bail!("the projection disagreed with the ledger in {} rows", rebuilt.corrected);
+        bail!(
+            "the projection disagreed with the ledger in {} rows",
+            rebuilt.corrected
+        );
     }
     println!("rebuild       {rebuild_ms:10.1} ms   (book stock recomputed from all {events} events: matches)");
     drop(store);
     let db_mib = db_size(&db) as f64 / (1024.0 * 1024.0);
 
-    let meets_targets = ingest_events_per_s >= 50_000.0 && stock_level_ms <= 50.0 && stock_report_ms <= 50.0;
+    let meets_targets =
+        ingest_events_per_s >= 50_000.0 && stock_level_ms <= 50.0 && stock_report_ms <= 50.0;
     println!(
         "targets (ingest ≥ 50000 events/s, stock level and report ≤ 50 ms): {}",
         if meets_targets { "met" } else { "MISSED" }
@@ -328,11 +353,21 @@ fn median_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 
 /// 100 shelves and a backroom; products of five sizes each, homed on a shelf. Returns SKUs.
 fn bench_catalog(store: &mut Store, variants: usize) -> Result<Vec<String>> {
-    let shelves: Vec<String> = (0..100).map(|i| format!("A{}/B{}/S{}", i / 20 + 1, i / 4 % 5 + 1, i % 4 + 1)).collect();
+    let shelves: Vec<String> = (0..100)
+        .map(|i| format!("A{}/B{}/S{}", i / 20 + 1, i / 4 % 5 + 1, i % 4 + 1))
+        .collect();
     for code in &shelves {
-        store.add_location(&Location { code: code.clone(), kind: LocationKind::Shelf, name: format!("shelf {code}") })?;
+        store.add_location(&Location {
+            code: code.clone(),
+            kind: LocationKind::Shelf,
+            name: format!("shelf {code}"),
+        })?;
     }
-    store.add_location(&Location { code: "BACKROOM".into(), kind: LocationKind::Backroom, name: "Backroom".into() })?;
+    store.add_location(&Location {
+        code: "BACKROOM".into(),
+        kind: LocationKind::Backroom,
+        name: "Backroom".into(),
+    })?;
     let sizes = ["XS", "S", "M", "L", "XL"];
     let mut skus = Vec::with_capacity(variants);
     for p in 0..variants.div_ceil(sizes.len()) {
@@ -363,8 +398,16 @@ fn bench_catalog(store: &mut Store, variants: usize) -> Result<Vec<String>> {
 
 /// Deterministic feeds over the last 30 days: deliveries of 10 lines, half to the backroom and
 /// half to the home shelf; sales of up to 4 lines, mostly from the home shelf, 3% returns.
-fn write_feeds(skus: &[String], deliveries: &Path, delivery_rows: usize, sales: &Path, sale_rows: usize) -> Result<()> {
-    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+fn write_feeds(
+    skus: &[String],
+    deliveries: &Path,
+    delivery_rows: usize,
+    sales: &Path,
+    sale_rows: usize,
+) -> Result<()> {
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
     let start_s = now_s - 30 * 86_400;
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
@@ -379,7 +422,14 @@ fn write_feeds(skus: &[String], deliveries: &Path, delivery_rows: usize, sales: 
         let at = start_s + (i as i64 * 20 * 86_400) / delivery_rows as i64;
         let sku = &skus[next() as usize % skus.len()];
         let location = if i % 2 == 0 { "BACKROOM" } else { "" };
-        writeln!(out, "D-{},{},{},{sku},{},{location}", i / 10, i % 10 + 1, iso8601(at), next() % 24 + 6)?;
+        writeln!(
+            out,
+            "D-{},{},{},{sku},{},{location}",
+            i / 10,
+            i % 10 + 1,
+            iso8601(at),
+            next() % 24 + 6
+        )?;
     }
     out.flush()?;
     let mut out = BufWriter::new(File::create(sales)?);
@@ -390,7 +440,13 @@ fn write_feeds(skus: &[String], deliveries: &Path, delivery_rows: usize, sales: 
         let r = next();
         let quantity = if r % 100 < 3 { -1 } else { (r % 3 + 1) as i64 };
         let location = if r % 10 == 0 { "BACKROOM" } else { "" };
-        writeln!(out, "S-{},{},{},{sku},{quantity},{location}", i / 4, i % 4 + 1, iso8601(at))?;
+        writeln!(
+            out,
+            "S-{},{},{},{sku},{quantity},{location}",
+            i / 4,
+            i % 4 + 1,
+            iso8601(at)
+        )?;
     }
     out.flush()?;
     Ok(())
@@ -408,7 +464,12 @@ fn iso8601(unix_s: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]

@@ -582,8 +582,8 @@ struct BulkPragmas {
     wal_autocheckpoint: i64,
     /// Pages if positive, KiB if negative.
     cache_size: i64,
-    /// 0 default (a file), 1 FILE, 2 MEMORY. In memory, the statement journal of each
-    /// multi-row INSERT never spills to a temporary file.
+    /// 0 default (a file), 1 FILE, 2 MEMORY. In memory, statement journals (the book-stock
+    /// UPSERT opens one) never spill to a temporary file.
     temp_store: i64,
     /// 1 on, 0 off.
     foreign_keys: i64,

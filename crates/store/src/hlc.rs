@@ -433,8 +433,8 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             // Mostly forward, sometimes back by up to 2 s.
-            let wall = T0 + i - (x % 2000) * u64::from(x % 7 == 0);
-            let next = if x % 11 == 0 {
+            let wall = T0 + i - (x % 2000) * u64::from(x.is_multiple_of(7));
+            let next = if x.is_multiple_of(11) {
                 let remote = Hlc::new(wall + x % 5000, (x % 100) as u16, "peer");
                 let got = clock.receive_at(&remote, wall).unwrap();
                 assert!(got > remote);

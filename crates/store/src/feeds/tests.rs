@@ -736,6 +736,9 @@ fn a_row_the_database_silently_skips_is_an_error_not_a_duplicate() {
         .unwrap_err()
         .to_string();
 
-    assert!(err.contains("line 4") && err.contains("\"S-1002\" line 1"), "{err}");
+    assert!(
+        err.contains("line 4") && err.contains("\"S-1002\" line 1"),
+        "{err}"
+    );
     assert_eq!(events(&store), before, "the batch rolled back whole");
 }

@@ -427,7 +427,7 @@ fn write_feeds(
             "D-{},{},{},{sku},{},{location}",
             i / 10,
             i % 10 + 1,
-            iso8601(at),
+            vitrine_store::iso8601_utc(at),
             next() % 24 + 6
         )?;
     }
@@ -445,32 +445,13 @@ fn write_feeds(
             "S-{},{},{},{sku},{quantity},{location}",
             i / 4,
             i % 4 + 1,
-            iso8601(at)
+            vitrine_store::iso8601_utc(at)
         )?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// Unix seconds → `YYYY-MM-DDTHH:MM:SSZ`.
-fn iso8601(unix_s: i64) -> String {
-    let (days, secs) = (unix_s.div_euclid(86_400), unix_s.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
 
 #[cfg(test)]
 mod tests {
@@ -489,9 +470,9 @@ mod tests {
 
     #[test]
     fn iso8601_formats_utc() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_740_824_100), "2025-03-01T10:15:00Z");
-        assert_eq!(iso8601(951_825_600), "2000-02-29T12:00:00Z");
+        assert_eq!(vitrine_store::iso8601_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(vitrine_store::iso8601_utc(1_740_824_100), "2025-03-01T10:15:00Z");
+        assert_eq!(vitrine_store::iso8601_utc(951_825_600), "2000-02-29T12:00:00Z");
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod store;
 
 use std::path::PathBuf;
 
-pub use feeds::{Feed, ImportOptions, ImportReport, RowProblem};
+pub use feeds::{iso8601_utc, Feed, ImportOptions, ImportReport, RowProblem};
 pub use hlc::{Hlc, HlcClock, HlcError};
 pub use migrations::SCHEMA_VERSION;
 pub use model::{

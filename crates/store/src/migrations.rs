@@ -13,6 +13,9 @@ use crate::{Result, StoreError};
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_hlc_outbox.sql"),
+    include_str!("migrations/0003_sync.sql"),
+    include_str!("migrations/0004_reports.sql"),
+    include_str!("migrations/0005_staff.sql"),
 ];
 
 /// The newest schema version this build knows; files above it are refused, not touched.

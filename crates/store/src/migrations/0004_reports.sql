@@ -1,0 +1,3 @@
+-- Reports (issue 6): reorder settings, lead times, pack sizes.
+-- Owned by the reports work; placeholder until it lands.
+SELECT 1;

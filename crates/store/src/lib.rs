@@ -16,6 +16,7 @@ pub mod hlc;
 mod migrations;
 mod model;
 mod seed;
+mod staff;
 mod store;
 
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ pub use model::{
     CatalogSummary, EventKind, EventOrigin, EventOutcome, Location, LocationKind, NewEvent,
     NodeIdentity, Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
+pub use staff::{LockState, StaffRecord};
 pub use store::Store;
 
 /// Everything that can go wrong in the store; file-level errors name the file.
@@ -74,6 +76,9 @@ pub enum StoreError {
 
     #[error("unknown location {0:?}")]
     UnknownLocation(String),
+
+    #[error("a staff member named {0:?} exists already")]
+    StaffExists(String),
 
     #[error("unknown stock event kind {0:?}")]
     UnknownEventKind(String),

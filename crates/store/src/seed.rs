@@ -299,6 +299,7 @@ pub(crate) fn seed_demo_if_empty(conn: &mut Connection) -> Result<bool> {
         let hlc = Hlc::new(event.occurred_at_ms as u64, 0, SEED_DEVICE_ID);
         insert_event(&tx, event, Stamp::Fixed(&hlc))?;
     }
+    crate::staff::seed_demo_staff(&tx, SEED_EPOCH_MS)?;
     tx.commit()?;
     info!(
         products = PRODUCTS.len(),

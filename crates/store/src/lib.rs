@@ -15,6 +15,7 @@ mod feeds;
 pub mod hlc;
 mod migrations;
 mod model;
+mod reporting;
 mod seed;
 mod staff;
 mod store;
@@ -29,6 +30,10 @@ pub use model::{
     NodeIdentity, Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
 pub use staff::{LockState, StaffRecord};
+pub use reporting::{
+    day_of_ms, CountDiscrepancy, DemandHistory, ReorderSettings, ReportFilter, StockRow,
+    VariantActivity,
+};
 pub use store::Store;
 
 /// Everything that can go wrong in the store; file-level errors name the file.
@@ -79,6 +84,9 @@ pub enum StoreError {
 
     #[error("a staff member named {0:?} exists already")]
     StaffExists(String),
+
+    #[error("invalid reorder settings: {0}")]
+    InvalidSettings(String),
 
     #[error("unknown stock event kind {0:?}")]
     UnknownEventKind(String),

@@ -444,12 +444,13 @@ impl Store {
                 insert.execute([variant, location, on_hand])?;
             }
         }
+        let daily_corrected = crate::reporting::rebuild_daily_movements(&tx)?;
         tx.commit()?;
         let report = RebuildReport {
             rows: after.len(),
-            corrected,
+            corrected: corrected + daily_corrected,
         };
-        if corrected > 0 {
+        if report.corrected > 0 {
             warn!(
                 ?report,
                 "book stock disagreed with the ledger; rebuilt from events"
@@ -705,6 +706,7 @@ pub(crate) struct LedgerWriter<'c> {
     insert: CachedStatement<'c>,
     insert_or_ignore: CachedStatement<'c>,
     deltas: HashMap<(i64, i64), i64>,
+    daily: crate::reporting::DailyTotals,
 }
 
 const INSERT_EVENT_COLUMNS: &str = "INTO stock_events
@@ -729,6 +731,7 @@ impl<'c> LedgerWriter<'c> {
             insert_or_ignore: conn
                 .prepare_cached(&format!("INSERT OR IGNORE {INSERT_EVENT_COLUMNS}"))?,
             deltas: HashMap::new(),
+            daily: crate::reporting::DailyTotals::default(),
         })
     }
 
@@ -777,6 +780,7 @@ impl<'c> LedgerWriter<'c> {
         if let Some(to) = row.to_location {
             *self.deltas.entry((row.variant, to)).or_default() += row.quantity;
         }
+        self.daily.add(row);
         Ok(true)
     }
 
@@ -799,7 +803,7 @@ impl<'c> LedgerWriter<'c> {
         for ((variant, location), delta) in self.deltas.drain() {
             stock.execute([variant, location, delta])?;
         }
-        Ok(())
+        self.daily.flush(self.conn)
     }
 }
 

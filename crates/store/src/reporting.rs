@@ -1,0 +1,830 @@
+//! What the manager reports read: stock rows, per-variant activity over a window, daily
+//! demand, stock over time, shelf-count discrepancies, and per-variant reorder settings.
+//!
+//! Rates and histories come from `daily_movements`, a per-variant/location/day summary of
+//! the ledger written in the same transaction as the events ([`DailyTotals`]) and rebuilt
+//! with the book stock, so a report over a million events reads thousands of rows, not
+//! millions. Days are UTC days since 1970-01-01.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::store::{location_id, variant_id, EventRow};
+use crate::model::EventKind;
+use crate::{Result, Store, StoreError};
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// The UTC day (days since 1970-01-01) of a Unix-millisecond time; the same rounding as the
+/// SQL `occurred_at_ms / 86400000` that builds `daily_movements`.
+pub fn day_of_ms(unix_ms: i64) -> i64 {
+    unix_ms / MS_PER_DAY
+}
+
+/// Which rows a report covers; `None` means all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportFilter {
+    /// Case-insensitive substring of the SKU, the product name or the barcode.
+    pub search: Option<String>,
+    /// A location code; unknown codes are an error.
+    pub location: Option<String>,
+    /// A product category, case-insensitive.
+    pub category: Option<String>,
+}
+
+/// Book stock of one variant at one location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockRow {
+    pub sku: String,
+    pub product_name: String,
+    pub category: String,
+    pub size: Option<String>,
+    pub colour: Option<String>,
+    pub barcode: Option<String>,
+    pub location: String,
+    pub on_hand: i64,
+    pub price_cents: i64,
+    pub cost_cents: i64,
+}
+
+/// How a variant is reordered; a variant without its own settings has the defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReorderSettings {
+    /// A manager's fixed reorder point; `None`: computed from the demand forecast.
+    pub reorder_point: Option<i64>,
+    /// Days from placing an order to having the goods.
+    pub lead_time_days: u32,
+    /// Days between two looks at the stock (orders are placed at reviews).
+    pub review_period_days: u32,
+    /// Orders are whole packs of this many units.
+    pub pack_size: u32,
+    /// Wanted probability of not running out during a lead time, in [0.5, 1).
+    pub service_level: f64,
+}
+
+impl Default for ReorderSettings {
+    fn default() -> Self {
+        ReorderSettings {
+            reorder_point: None,
+            lead_time_days: 7,
+            review_period_days: 7,
+            pack_size: 1,
+            service_level: 0.95,
+        }
+    }
+}
+
+impl ReorderSettings {
+    fn check(&self) -> Result<()> {
+        let problem = if self.reorder_point.is_some_and(|p| p < 0) {
+            Some("reorder point must not be negative".to_owned())
+        } else if self.lead_time_days > 365 || self.review_period_days > 365 {
+            Some("lead time and review period must be at most 365 days".to_owned())
+        } else if self.pack_size == 0 {
+            Some("pack size must be at least 1".to_owned())
+        } else if !(0.5..1.0).contains(&self.service_level) {
+            Some(format!(
+                "service level {} must be at least 0.5 and below 1",
+                self.service_level
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(reason) => Err(StoreError::InvalidSettings(reason)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One variant's stock and movements over a window of days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantActivity {
+    pub sku: String,
+    pub product_name: String,
+    pub category: String,
+    pub size: Option<String>,
+    pub colour: Option<String>,
+    pub price_cents: i64,
+    pub cost_cents: i64,
+    /// Book stock now (at the filtered location, or everywhere).
+    pub on_hand: i64,
+    /// Units sold, returned and received in the window.
+    pub sold: i64,
+    pub returned: i64,
+    pub received: i64,
+    /// Net book-stock change in the window (everything but counts), so
+    /// `on_hand - net_change` was the stock when the window opened.
+    pub net_change: i64,
+    /// Sum over the window's days of net units sold (sold − returned) per day, and of its
+    /// square: the mean and variance of daily demand without fetching every day.
+    pub demand_sum: f64,
+    pub demand_sum_sq: f64,
+    /// The last day anything of it was sold (any time, not only in the window).
+    pub last_sold_day: Option<i64>,
+    pub settings: ReorderSettings,
+}
+
+/// A variant's net daily demand (sold − returned, not below 0) for consecutive days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemandHistory {
+    pub sku: String,
+    pub first_day: i64,
+    pub units: Vec<f64>,
+}
+
+/// The latest shelf count of a variant at a location, with book stock at that moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountDiscrepancy {
+    pub sku: String,
+    pub product_name: String,
+    pub location: String,
+    pub counted_at_ms: i64,
+    pub counted: i64,
+    /// Book stock just before the count (every earlier event applied).
+    pub book: i64,
+    pub cost_cents: i64,
+}
+
+/// Sums of one variant/location/day, in the column order of `daily_movements`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DayTotals {
+    sold: i64,
+    returned: i64,
+    received: i64,
+    adjusted: i64,
+    moved_in: i64,
+    moved_out: i64,
+}
+
+/// Daily sums of the rows a [`crate::store::LedgerWriter`] appends, written to
+/// `daily_movements` when the writer finishes, in its transaction.
+#[derive(Debug, Default)]
+pub(crate) struct DailyTotals(HashMap<(i64, i64, i64), DayTotals>);
+
+impl DailyTotals {
+    pub(crate) fn add(&mut self, row: &EventRow<'_>) {
+        let day = day_of_ms(row.occurred_at_ms);
+        let at = self.0.entry((row.variant, row.location, day)).or_default();
+        match row.kind {
+            EventKind::Sold => at.sold += row.quantity,
+            EventKind::Returned => at.returned += row.quantity,
+            EventKind::Received => at.received += row.quantity,
+            EventKind::Adjusted => at.adjusted += row.quantity,
+            EventKind::Transferred => at.moved_out += row.quantity,
+            EventKind::Counted => return,
+        }
+        if let Some(to) = row.to_location {
+            self.0.entry((row.variant, to, day)).or_default().moved_in += row.quantity;
+        }
+    }
+
+    pub(crate) fn flush(&mut self, conn: &Connection) -> Result<()> {
+        let mut upsert = conn.prepare_cached(
+            "INSERT INTO daily_movements
+                 (variant_id, location_id, day, sold, returned, received, adjusted, moved_in,
+                  moved_out)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (variant_id, location_id, day) DO UPDATE SET
+                 sold = sold + excluded.sold, returned = returned + excluded.returned,
+                 received = received + excluded.received, adjusted = adjusted + excluded.adjusted,
+                 moved_in = moved_in + excluded.moved_in, moved_out = moved_out + excluded.moved_out",
+        )?;
+        for ((variant, location, day), t) in self.0.drain() {
+            upsert.execute(params![
+                variant, location, day, t.sold, t.returned, t.received, t.adjusted, t.moved_in,
+                t.moved_out
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// Recomputes `daily_movements` from the ledger (inside the caller's transaction); returns
+/// how many rows differed from the incremental totals.
+pub(crate) fn rebuild_daily_movements(conn: &Connection) -> Result<usize> {
+    const FROM_LEDGER: &str = "
+        SELECT variant_id, location_id, day,
+               SUM(sold), SUM(returned), SUM(received), SUM(adjusted), SUM(moved_in), SUM(moved_out)
+        FROM (
+            SELECT variant_id, location_id, occurred_at_ms / 86400000 AS day,
+                   CASE kind WHEN 'sold' THEN quantity ELSE 0 END AS sold,
+                   CASE kind WHEN 'returned' THEN quantity ELSE 0 END AS returned,
+                   CASE kind WHEN 'received' THEN quantity ELSE 0 END AS received,
+                   CASE kind WHEN 'adjusted' THEN quantity ELSE 0 END AS adjusted,
+                   0 AS moved_in,
+                   CASE kind WHEN 'transferred' THEN quantity ELSE 0 END AS moved_out
+            FROM stock_events
+            WHERE kind <> 'counted'
+            UNION ALL
+            SELECT variant_id, to_location_id, occurred_at_ms / 86400000, 0, 0, 0, 0, quantity, 0
+            FROM stock_events
+            WHERE kind = 'transferred'
+        )
+        GROUP BY variant_id, location_id, day";
+    const STORED: &str = "SELECT variant_id, location_id, day, sold, returned, received,
+                                 adjusted, moved_in, moved_out
+                          FROM daily_movements";
+    let read = |sql: &str| -> Result<HashMap<(i64, i64, i64), [i64; 6]>> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    (r.get(0)?, r.get(1)?, r.get(2)?),
+                    [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    };
+    let before = read(STORED)?;
+    let after = read(FROM_LEDGER)?;
+    let differing = before
+        .iter()
+        .filter(|(key, totals)| after.get(*key) != Some(*totals))
+        .count()
+        + after.keys().filter(|key| !before.contains_key(*key)).count();
+    if differing > 0 {
+        conn.execute("DELETE FROM daily_movements", [])?;
+        conn.execute(
+            &format!(
+                "INSERT INTO daily_movements (variant_id, location_id, day, sold, returned,
+                                              received, adjusted, moved_in, moved_out)
+                 {FROM_LEDGER}"
+            ),
+            [],
+        )?;
+    }
+    Ok(differing)
+}
+
+/// `?1` search (lower-case, or NULL), `?2` location id (or NULL), `?3` category (or NULL).
+const VARIANT_FILTER: &str = "
+    (?1 IS NULL OR instr(lower(v.sku), ?1) > 0 OR instr(lower(p.name), ?1) > 0
+        OR instr(lower(COALESCE(v.barcode, '')), ?1) > 0)
+    AND (?3 IS NULL OR p.category = ?3 COLLATE NOCASE)";
+
+impl Store {
+    /// Book stock per variant and location, filtered, in catalog then location order.
+    pub fn stock_rows(&self, filter: &ReportFilter) -> Result<Vec<StockRow>> {
+        let (search, location, category) = self.filter_params(filter)?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT v.sku, p.name, p.category, v.size, v.colour, v.barcode, l.code, s.on_hand,
+                    v.price_cents, v.cost_cents
+             FROM stock_levels s
+             JOIN variants v ON v.id = s.variant_id
+             JOIN products p ON p.id = v.product_id
+             JOIN locations l ON l.id = s.location_id
+             WHERE {VARIANT_FILTER} AND (?2 IS NULL OR s.location_id = ?2)
+             ORDER BY p.code, v.id, l.code"
+        ))?;
+        let rows = stmt
+            .query_map(params![search, location, category], |r| {
+                Ok(StockRow {
+                    sku: r.get(0)?,
+                    product_name: r.get(1)?,
+                    category: r.get(2)?,
+                    size: r.get(3)?,
+                    colour: r.get(4)?,
+                    barcode: r.get(5)?,
+                    location: r.get(6)?,
+                    on_hand: r.get(7)?,
+                    price_cents: r.get(8)?,
+                    cost_cents: r.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The last day with any movement in the ledger (`None` for an empty ledger): reports
+    /// measure their windows back from it, so an imported history reads as it was.
+    pub fn last_movement_day(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT MAX(day) FROM daily_movements")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Every variant matching `filter`, with stock now and movements over the days
+    /// `first_day..=last_day`, in catalog order.
+    pub fn variant_activity(
+        &self,
+        filter: &ReportFilter,
+        first_day: i64,
+        last_day: i64,
+    ) -> Result<Vec<VariantActivity>> {
+        let (search, location, category) = self.filter_params(filter)?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "WITH per_day AS (
+                 SELECT variant_id, day,
+                        SUM(sold) AS sold, SUM(returned) AS returned, SUM(received) AS received,
+                        SUM(received + returned + adjusted + moved_in - sold - moved_out) AS net
+                 FROM daily_movements
+                 WHERE day BETWEEN ?4 AND ?5 AND (?2 IS NULL OR location_id = ?2)
+                 GROUP BY variant_id, day
+             ),
+             span AS (
+                 SELECT variant_id, SUM(sold) AS sold, SUM(returned) AS returned,
+                        SUM(received) AS received, SUM(net) AS net,
+                        SUM(max(sold - returned, 0)) AS demand,
+                        SUM(max(sold - returned, 0) * max(sold - returned, 0)) AS demand_sq
+                 FROM per_day GROUP BY variant_id
+             ),
+             stock AS (
+                 SELECT variant_id, SUM(on_hand) AS on_hand FROM stock_levels
+                 WHERE ?2 IS NULL OR location_id = ?2
+                 GROUP BY variant_id
+             ),
+             last_sale AS (
+                 SELECT variant_id, MAX(day) AS day FROM daily_movements
+                 WHERE sold > 0 AND (?2 IS NULL OR location_id = ?2)
+                 GROUP BY variant_id
+             )
+             SELECT v.sku, p.name, p.category, v.size, v.colour, v.price_cents, v.cost_cents,
+                    COALESCE(s.on_hand, 0), COALESCE(w.sold, 0), COALESCE(w.returned, 0),
+                    COALESCE(w.received, 0), COALESCE(w.net, 0), COALESCE(w.demand, 0),
+                    COALESCE(w.demand_sq, 0), ls.day,
+                    r.variant_id IS NOT NULL, r.reorder_point, r.lead_time_days,
+                    r.review_period_days, r.pack_size, r.service_level
+             FROM variants v
+             JOIN products p ON p.id = v.product_id
+             LEFT JOIN span w ON w.variant_id = v.id
+             LEFT JOIN stock s ON s.variant_id = v.id
+             LEFT JOIN last_sale ls ON ls.variant_id = v.id
+             LEFT JOIN reorder_settings r ON r.variant_id = v.id
+             WHERE {VARIANT_FILTER}
+             ORDER BY p.code, v.id"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![search, location, category, first_day, last_day],
+                |r| {
+                    Ok(VariantActivity {
+                        sku: r.get(0)?,
+                        product_name: r.get(1)?,
+                        category: r.get(2)?,
+                        size: r.get(3)?,
+                        colour: r.get(4)?,
+                        price_cents: r.get(5)?,
+                        cost_cents: r.get(6)?,
+                        on_hand: r.get(7)?,
+                        sold: r.get(8)?,
+                        returned: r.get(9)?,
+                        received: r.get(10)?,
+                        net_change: r.get(11)?,
+                        demand_sum: r.get::<_, i64>(12)? as f64,
+                        demand_sum_sq: r.get::<_, i64>(13)? as f64,
+                        last_sold_day: r.get(14)?,
+                        settings: if r.get(15)? {
+                            ReorderSettings {
+                                reorder_point: r.get(16)?,
+                                lead_time_days: r.get(17)?,
+                                review_period_days: r.get(18)?,
+                                pack_size: r.get(19)?,
+                                service_level: r.get(20)?,
+                            }
+                        } else {
+                            ReorderSettings::default()
+                        },
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Net daily demand of the variants matching `filter` over `first_day..=last_day`, one
+    /// history per variant (days without sales are 0), in catalog order.
+    pub fn demand_histories(
+        &self,
+        filter: &ReportFilter,
+        first_day: i64,
+        last_day: i64,
+    ) -> Result<Vec<DemandHistory>> {
+        let (search, location, category) = self.filter_params(filter)?;
+        let len = usize::try_from(last_day - first_day + 1).unwrap_or(0);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT v.sku, d.day, SUM(d.sold - d.returned)
+             FROM variants v
+             JOIN products p ON p.id = v.product_id
+             LEFT JOIN daily_movements d
+                 ON d.variant_id = v.id AND d.day BETWEEN ?4 AND ?5
+                    AND (?2 IS NULL OR d.location_id = ?2)
+             WHERE {VARIANT_FILTER}
+             GROUP BY v.id, d.day
+             ORDER BY p.code, v.id, d.day"
+        ))?;
+        let mut rows = stmt.query(params![search, location, category, first_day, last_day])?;
+        let mut histories: Vec<DemandHistory> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let sku: String = r.get(0)?;
+            if histories.last().is_none_or(|h| h.sku != sku) {
+                histories.push(DemandHistory {
+                    sku,
+                    first_day,
+                    units: vec![0.0; len],
+                });
+            }
+            if let Some(day) = r.get::<_, Option<i64>>(1)? {
+                let units: i64 = r.get(2)?;
+                let history = histories.last_mut().expect("pushed above");
+                history.units[(day - first_day) as usize] = units.max(0) as f64;
+            }
+        }
+        Ok(histories)
+    }
+
+    /// Book stock of one variant (at one location, or everywhere) at the end of each day
+    /// `first_day..=last_day`, worked back from stock now through the daily movements.
+    pub fn stock_by_day(
+        &self,
+        sku: &str,
+        location: Option<&str>,
+        first_day: i64,
+        last_day: i64,
+    ) -> Result<Vec<(i64, i64)>> {
+        let variant = variant_id(&self.conn, sku)?;
+        let location = location.map(|code| location_id(&self.conn, code)).transpose()?;
+        let now: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(on_hand), 0) FROM stock_levels
+                 WHERE variant_id = ?1 AND (?2 IS NULL OR location_id = ?2)",
+            )?
+            .query_row(params![variant, location], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT day, SUM(received + returned + adjusted + moved_in - sold - moved_out)
+             FROM daily_movements
+             WHERE variant_id = ?1 AND (?2 IS NULL OR location_id = ?2) AND day > ?3
+             GROUP BY day ORDER BY day DESC",
+        )?;
+        let net: Vec<(i64, i64)> = stmt
+            .query_map(params![variant, location, first_day], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        // Stock at the end of day d = now − the net movements of every later day.
+        let mut later = net.into_iter().peekable();
+        let mut stock = now;
+        let mut series = Vec::new();
+        let newest = later.peek().map_or(last_day, |(day, _)| (*day).max(last_day));
+        for day in (first_day..=newest).rev() {
+            if day <= last_day {
+                series.push((day, stock));
+            }
+            if let Some((_, delta)) = later.next_if(|(d, _)| *d == day) {
+                stock -= delta;
+            }
+        }
+        series.reverse();
+        Ok(series)
+    }
+
+    /// The latest shelf count of each variant/location matching `filter` made at or after
+    /// `since_ms`, with book stock just before it.
+    pub fn count_discrepancies(
+        &self,
+        filter: &ReportFilter,
+        since_ms: i64,
+    ) -> Result<Vec<CountDiscrepancy>> {
+        let (search, location, category) = self.filter_params(filter)?;
+        let mut counts_stmt = self.conn.prepare_cached(&format!(
+            "SELECT c.seq, c.variant_id, c.location_id, c.occurred_at_ms, c.quantity,
+                    v.sku, p.name, l.code, v.cost_cents,
+                    COALESCE((SELECT on_hand FROM stock_levels s
+                              WHERE s.variant_id = c.variant_id
+                                AND s.location_id = c.location_id), 0)
+             FROM stock_events c
+             JOIN variants v ON v.id = c.variant_id
+             JOIN products p ON p.id = v.product_id
+             JOIN locations l ON l.id = c.location_id
+             WHERE c.kind = 'counted' AND c.occurred_at_ms >= ?4
+               AND (?2 IS NULL OR c.location_id = ?2) AND {VARIANT_FILTER}
+               AND NOT EXISTS (
+                   SELECT 1 FROM stock_events n
+                   WHERE n.kind = 'counted' AND n.variant_id = c.variant_id
+                     AND n.location_id = c.location_id
+                     AND (n.occurred_at_ms > c.occurred_at_ms
+                          OR (n.occurred_at_ms = c.occurred_at_ms AND n.seq > c.seq)))
+             ORDER BY l.code, p.code, v.id"
+        ))?;
+        // Book stock at the count = stock now − every later movement at that location.
+        let mut later_stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(SUM(
+                        CASE WHEN location_id = ?2 THEN
+                            CASE kind WHEN 'received' THEN quantity WHEN 'returned' THEN quantity
+                                      WHEN 'adjusted' THEN quantity WHEN 'sold' THEN -quantity
+                                      WHEN 'transferred' THEN -quantity ELSE 0 END
+                        ELSE quantity END), 0)
+             FROM stock_events
+             WHERE variant_id = ?1 AND (location_id = ?2 OR to_location_id = ?2)
+               AND (occurred_at_ms > ?3 OR (occurred_at_ms = ?3 AND seq > ?4))",
+        )?;
+        let mut rows = counts_stmt.query(params![search, location, category, since_ms])?;
+        let mut found = Vec::new();
+        while let Some(r) = rows.next()? {
+            let (seq, variant, location, at_ms): (i64, i64, i64, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let now: i64 = r.get(9)?;
+            let later: i64 =
+                later_stmt.query_row(params![variant, location, at_ms, seq], |r| r.get(0))?;
+            found.push(CountDiscrepancy {
+                sku: r.get(5)?,
+                product_name: r.get(6)?,
+                location: r.get(7)?,
+                counted_at_ms: at_ms,
+                counted: r.get(4)?,
+                book: now - later,
+                cost_cents: r.get(8)?,
+            });
+        }
+        Ok(found)
+    }
+
+    /// A variant's reorder settings (the defaults if it has none of its own).
+    pub fn reorder_settings(&self, sku: &str) -> Result<ReorderSettings> {
+        let variant = variant_id(&self.conn, sku)?;
+        let settings = self
+            .conn
+            .prepare_cached(
+                "SELECT reorder_point, lead_time_days, review_period_days, pack_size,
+                        service_level
+                 FROM reorder_settings WHERE variant_id = ?1",
+            )?
+            .query_row([variant], |r| {
+                Ok(ReorderSettings {
+                    reorder_point: r.get(0)?,
+                    lead_time_days: r.get(1)?,
+                    review_period_days: r.get(2)?,
+                    pack_size: r.get(3)?,
+                    service_level: r.get(4)?,
+                })
+            })
+            .optional()?;
+        Ok(settings.unwrap_or_default())
+    }
+
+    /// Sets a variant's reorder settings; out-of-range values are refused with the reason.
+    pub fn set_reorder_settings(&mut self, sku: &str, settings: &ReorderSettings) -> Result<()> {
+        settings.check()?;
+        let variant = variant_id(&self.conn, sku)?;
+        self.conn.execute(
+            "INSERT INTO reorder_settings (variant_id, reorder_point, lead_time_days,
+                                           review_period_days, pack_size, service_level)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (variant_id) DO UPDATE SET
+                 reorder_point = excluded.reorder_point,
+                 lead_time_days = excluded.lead_time_days,
+                 review_period_days = excluded.review_period_days,
+                 pack_size = excluded.pack_size, service_level = excluded.service_level",
+            params![
+                variant,
+                settings.reorder_point,
+                settings.lead_time_days,
+                settings.review_period_days,
+                settings.pack_size,
+                settings.service_level
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The filter as SQL parameters: lower-cased search, resolved location id, category.
+    fn filter_params(
+        &self,
+        filter: &ReportFilter,
+    ) -> Result<(Option<String>, Option<i64>, Option<String>)> {
+        let clean = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let location = clean(&filter.location)
+            .map(|code| location_id(&self.conn, &code))
+            .transpose()?;
+        Ok((
+            clean(&filter.search).map(|s| s.to_lowercase()),
+            location,
+            clean(&filter.category),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventOrigin, NewEvent};
+
+    const TEE: &str = "VT-TEE-ORBIT-M-INK";
+    const SHELF: &str = "A1/B1/S1";
+    const BACKROOM: &str = "BACKROOM";
+    /// 2025-03-10T12:00:00Z
+    const T0: i64 = 1_741_608_000_000;
+
+    fn seeded() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        store.seed_demo_if_empty().unwrap();
+        store
+    }
+
+    fn event(kind: EventKind, location: &str, quantity: i64, at_ms: i64) -> NewEvent {
+        let origin = EventOrigin {
+            store_id: "s".into(),
+            device_id: "d".into(),
+            actor: "a".into(),
+        };
+        let mut e = NewEvent::now(&origin, kind, TEE, location, quantity);
+        e.occurred_at_ms = at_ms;
+        e
+    }
+
+    fn day(n: i64) -> i64 {
+        T0 + n * MS_PER_DAY
+    }
+
+    #[test]
+    fn daily_totals_follow_events_and_match_a_rebuild() {
+        let mut store = seeded();
+        let mut moved = event(EventKind::Transferred, BACKROOM, 3, day(0));
+        moved.to_location_code = Some(SHELF.into());
+        store
+            .record_events(&[
+                event(EventKind::Sold, SHELF, 2, day(0)),
+                event(EventKind::Sold, SHELF, 1, day(0) + 1000),
+                event(EventKind::Returned, SHELF, 1, day(1)),
+                event(EventKind::Adjusted, SHELF, -1, day(2)),
+                event(EventKind::Counted, SHELF, 4, day(2)),
+                moved,
+            ])
+            .unwrap();
+        let first = day_of_ms(day(0));
+        let history = store
+            .demand_histories(
+                &ReportFilter {
+                    search: Some("orbit-m-ink".into()),
+                    ..ReportFilter::default()
+                },
+                first,
+                first + 2,
+            )
+            .unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].units, [3.0, 0.0, 0.0], "a return nets out");
+
+        let activity = store
+            .variant_activity(&ReportFilter::default(), first, first + 2)
+            .unwrap();
+        let tee = activity.iter().find(|a| a.sku == TEE).unwrap();
+        assert_eq!((tee.sold, tee.returned, tee.received), (3, 1, 0));
+        assert_eq!(tee.net_change, -3 + 1 - 1, "a transfer moves nothing store-wide");
+        assert_eq!(tee.on_hand, 6 + 12 - 3);
+        assert_eq!(tee.demand_sum, 3.0);
+        assert_eq!(tee.demand_sum_sq, 9.0);
+        assert_eq!(tee.last_sold_day, Some(first));
+
+        let shelf_only = store
+            .variant_activity(
+                &ReportFilter {
+                    location: Some(SHELF.into()),
+                    ..ReportFilter::default()
+                },
+                first,
+                first + 2,
+            )
+            .unwrap();
+        let tee = shelf_only.iter().find(|a| a.sku == TEE).unwrap();
+        assert_eq!(tee.net_change, -3 + 1 - 1 + 3);
+        assert_eq!(tee.on_hand, 6 - 3 + 3);
+
+        let tx = store.conn.transaction().unwrap();
+        assert_eq!(rebuild_daily_movements(&tx).unwrap(), 0);
+        tx.execute("DELETE FROM daily_movements WHERE day = ?1", [first])
+            .unwrap();
+        assert!(rebuild_daily_movements(&tx).unwrap() > 0);
+        assert_eq!(rebuild_daily_movements(&tx).unwrap(), 0);
+    }
+
+    #[test]
+    fn stock_by_day_works_back_from_today() {
+        let mut store = seeded();
+        store
+            .record_events(&[
+                event(EventKind::Sold, SHELF, 2, day(0)),
+                event(EventKind::Received, SHELF, 5, day(2)),
+                event(EventKind::Sold, SHELF, 1, day(3)),
+            ])
+            .unwrap();
+        let first = day_of_ms(day(0));
+        let series = store
+            .stock_by_day(TEE, Some(SHELF), first - 1, first + 2)
+            .unwrap();
+        let values: Vec<i64> = series.iter().map(|(_, v)| *v).collect();
+        // Opening 6; −2 on day 0; +5 on day 2; −1 on day 3 (after the range).
+        assert_eq!(values, [6, 4, 4, 9]);
+        assert_eq!(series[0].0, first - 1);
+        assert!(store.stock_by_day("NOPE", None, 0, 1).is_err());
+    }
+
+    #[test]
+    fn a_count_is_compared_with_book_stock_at_its_moment() {
+        let mut store = seeded();
+        store
+            .record_events(&[
+                event(EventKind::Sold, SHELF, 1, day(0)),
+                event(EventKind::Counted, SHELF, 3, day(1)),
+                // The clerk books the two missing units, then more is sold: the count's
+                // discrepancy stays what it was at the time.
+                event(EventKind::Adjusted, SHELF, -2, day(1) + 1),
+                event(EventKind::Sold, SHELF, 2, day(2)),
+            ])
+            .unwrap();
+        let found = store
+            .count_discrepancies(&ReportFilter::default(), day(-5))
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.sku.as_str(), d.location.as_str()), (TEE, SHELF));
+        assert_eq!((d.book, d.counted), (5, 3));
+        assert_eq!(d.cost_cents, 640);
+        // A later count replaces it; counts before `since` are left out.
+        store
+            .record_event(&event(EventKind::Counted, SHELF, 1, day(3)))
+            .unwrap();
+        let found = store
+            .count_discrepancies(&ReportFilter::default(), day(-5))
+            .unwrap();
+        assert_eq!((found[0].book, found[0].counted), (1, 1));
+        assert!(store
+            .count_discrepancies(&ReportFilter::default(), day(4))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn filters_match_sku_name_barcode_category_and_location() {
+        let store = seeded();
+        let count = |filter: ReportFilter| store.stock_rows(&filter).unwrap().len();
+        let all = count(ReportFilter::default());
+        assert!(all > 50);
+        let by = |search: &str| {
+            count(ReportFilter {
+                search: Some(search.into()),
+                ..ReportFilter::default()
+            })
+        };
+        assert_eq!(by("honey"), 2, "shelf and backroom");
+        assert_eq!(by("GR-HONEY"), 2);
+        assert_eq!(by("2000500100007"), 0);
+        let barcode = store.products().unwrap()[0].variants[0]
+            .barcode
+            .clone()
+            .unwrap_or_default();
+        if !barcode.is_empty() {
+            assert_eq!(by(&barcode), 2);
+        }
+        assert_eq!(
+            count(ReportFilter {
+                category: Some("GROCERY".into()),
+                location: Some(BACKROOM.into()),
+                ..ReportFilter::default()
+            }),
+            3
+        );
+        let err = store
+            .stock_rows(&ReportFilter {
+                location: Some("A9/B9/S9".into()),
+                ..ReportFilter::default()
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("A9/B9/S9"), "{err}");
+    }
+
+    #[test]
+    fn reorder_settings_default_save_and_refuse_nonsense() {
+        let mut store = seeded();
+        assert_eq!(
+            store.reorder_settings(TEE).unwrap(),
+            ReorderSettings::default()
+        );
+        let mine = ReorderSettings {
+            reorder_point: Some(5),
+            lead_time_days: 3,
+            review_period_days: 14,
+            pack_size: 6,
+            service_level: 0.9,
+        };
+        store.set_reorder_settings(TEE, &mine).unwrap();
+        assert_eq!(store.reorder_settings(TEE).unwrap(), mine);
+        let bad = ReorderSettings {
+            service_level: 1.0,
+            ..mine
+        };
+        let err = store.set_reorder_settings(TEE, &bad).unwrap_err();
+        assert!(err.to_string().contains("service level"), "{err}");
+        assert_eq!(store.reorder_settings(TEE).unwrap(), mine);
+        assert!(store.set_reorder_settings("NOPE", &mine).is_err());
+    }
+}

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{Forecast, ForecastError};
+use crate::ForecastError;
 
 /// How a SKU is replenished.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,14 +89,17 @@ pub fn normal_quantile(p: f64) -> f64 {
     }
 }
 
-/// Reorder point and quantity for a SKU with `on_hand` units, from its daily `forecast`.
+/// Reorder point and quantity for a SKU with `on_hand` units, from its forecast daily demand
+/// `daily_mean` and forecast error sd `daily_sd` (a [`crate::Forecast`]'s `mean` and `sd`, or
+/// one flat rate each).
 ///
 /// Demand over a span of days is the sum of the daily means; its sd is the root sum of the
-/// daily error variances (days beyond the forecast repeat its last day). The reorder point
+/// daily error variances (days beyond the slices repeat their last day). The reorder point
 /// covers the lead time at the service level; at or below it, the order brings stock up to
 /// what covers lead time plus review period, rounded up to whole packs.
 pub fn reorder_advice(
-    forecast: &Forecast,
+    daily_mean: &[f64],
+    daily_sd: &[f64],
     on_hand: f64,
     policy: &ReorderPolicy,
 ) -> Result<ReorderAdvice, ForecastError> {
@@ -118,8 +121,8 @@ pub fn reorder_advice(
         let day = |k: usize, values: &[f64]| -> f64 {
             values.get(k).or(values.last()).copied().unwrap_or(0.0)
         };
-        let demand: f64 = (0..days).map(|k| day(k, &forecast.mean)).sum();
-        let variance: f64 = (0..days).map(|k| day(k, &forecast.sd).powi(2)).sum();
+        let demand: f64 = (0..days).map(|k| day(k, daily_mean)).sum();
+        let variance: f64 = (0..days).map(|k| day(k, daily_sd).powi(2)).sum();
         (demand, variance.sqrt())
     };
     let (lead_time_demand, lead_sd) = over(lead);

@@ -178,7 +178,7 @@ fn the_normal_quantile_matches_tables() {
 #[test]
 fn reorder_point_and_quantity_follow_lead_time_service_level_and_packs() {
     // 10 a day with sd 2 each day: over a 4-day lead time demand is 40 with sd 4.
-    let fc = Forecast::from_mean_sd(Method::Ses, vec![10.0; 30], vec![2.0; 30]);
+    let (mean, sd) = ([10.0], [2.0]);
     let policy = ReorderPolicy {
         lead_time_days: 4,
         review_period_days: 5,
@@ -186,7 +186,7 @@ fn reorder_point_and_quantity_follow_lead_time_service_level_and_packs() {
         pack_size: 12,
     };
     let z = normal_quantile(0.95);
-    let advice = reorder_advice(&fc, 30.0, &policy).unwrap();
+    let advice = reorder_advice(&mean, &sd, 30.0, &policy).unwrap();
     assert!((advice.lead_time_demand - 40.0).abs() < 1e-9);
     assert!((advice.safety_stock - z * 4.0).abs() < 1e-9);
     assert!((advice.reorder_point - (40.0 + z * 4.0)).abs() < 1e-9);
@@ -194,23 +194,30 @@ fn reorder_point_and_quantity_follow_lead_time_service_level_and_packs() {
     assert!((advice.order_up_to - (90.0 + z * 6.0)).abs() < 1e-9);
     assert_eq!((advice.order_quantity, advice.packs), (72, 6));
 
-    let plenty = reorder_advice(&fc, 60.0, &policy).unwrap();
+    let plenty = reorder_advice(&mean, &sd, 60.0, &policy).unwrap();
     assert_eq!(plenty.order_quantity, 0);
     let higher = ReorderPolicy {
         service_level: 0.99,
         ..policy
     };
-    assert!(reorder_advice(&fc, 30.0, &higher).unwrap().reorder_point > advice.reorder_point);
+    assert!(
+        reorder_advice(&mean, &sd, 30.0, &higher)
+            .unwrap()
+            .reorder_point
+            > advice.reorder_point
+    );
     let bad = ReorderPolicy {
         service_level: 1.0,
         ..policy
     };
-    assert!(reorder_advice(&fc, 30.0, &bad).is_err());
-    let nothing = Forecast::from_mean_sd(Method::Ses, vec![0.0; 7], vec![0.0; 7]);
+    assert!(reorder_advice(&mean, &sd, 30.0, &bad).is_err());
     assert_eq!(
-        reorder_advice(&nothing, 0.0, &policy)
+        reorder_advice(&[0.0], &[0.0], 0.0, &policy)
             .unwrap()
             .order_quantity,
         0
     );
+    let fc = forecast(Method::SeasonalNaive, &weekly(4), 14).unwrap();
+    let weekly_advice = reorder_advice(&fc.mean, &fc.sd, 0.0, &policy).unwrap();
+    assert_eq!(weekly_advice.lead_time_demand, 10.0 + 12.0 + 14.0 + 13.0);
 }

@@ -436,6 +436,34 @@ impl Store {
         Ok(histories)
     }
 
+    /// One variant's net daily demand (sold − returned, not below 0) over
+    /// `first_day..=last_day`, at one location or everywhere; days without sales are 0.
+    pub fn demand_history(
+        &self,
+        sku: &str,
+        location: Option<&str>,
+        first_day: i64,
+        last_day: i64,
+    ) -> Result<Vec<f64>> {
+        let variant = variant_id(&self.conn, sku)?;
+        let location = location.map(|code| location_id(&self.conn, code)).transpose()?;
+        let len = usize::try_from(last_day - first_day + 1).unwrap_or(0);
+        let mut units = vec![0.0; len];
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT day, SUM(sold - returned) FROM daily_movements
+             WHERE variant_id = ?1 AND (?2 IS NULL OR location_id = ?2)
+               AND day BETWEEN ?3 AND ?4
+             GROUP BY day",
+        )?;
+        let mut rows = stmt.query(params![variant, location, first_day, last_day])?;
+        while let Some(r) = rows.next()? {
+            let day: i64 = r.get(0)?;
+            let net: i64 = r.get(1)?;
+            units[(day - first_day) as usize] = net.max(0) as f64;
+        }
+        Ok(units)
+    }
+
     /// Book stock of one variant (at one location, or everywhere) at the end of each day
     /// `first_day..=last_day`, worked back from stock now through the daily movements.
     pub fn stock_by_day(

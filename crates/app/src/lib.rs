@@ -6,6 +6,8 @@
 //! database disables its feature with a reason that [`App::status`] reports.
 
 mod overrides;
+mod reports;
+mod staff;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,10 @@ use vitrine_store::Store;
 use vitrine_vision::PersonSegmenter;
 
 pub use overrides::{init_logging, Overrides};
+pub use reports::{ExportFormat, ExportedFile};
+pub use staff::{policy, CommandError};
+pub use vitrine_auth::{AuthError, Role, Session, SessionSlot, StaffMember};
+pub use vitrine_reports::{AisleDiscrepancy, ForecastChart, ReportKind, ReportQuery, ReportTable, Series};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -32,6 +38,12 @@ pub enum AppError {
     Infer(#[from] vitrine_infer::InferError),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Auth(#[from] vitrine_auth::AuthError),
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
+    #[error(transparent)]
+    Reports(#[from] vitrine_reports::ReportError),
 }
 
 /// What the kiosk screen shows about the system (the `get_status` command's answer).
@@ -246,5 +258,6 @@ fn open_store(config: &Config) -> Result<Store, String> {
     if config.store.seed_demo && store.seed_demo_if_empty().map_err(|e| e.to_string())? {
         info!(database = %path.display(), "seeded the demo catalog");
     }
+    staff::warn_about_demo_staff(&store);
     Ok(store)
 }

@@ -228,6 +228,17 @@ pub fn demo_staff(store: &Store) -> Result<Vec<StaffMember>, AuthError> {
     Ok(list_staff(store)?.into_iter().filter(|s| s.demo).collect())
 }
 
+/// Gives a staff member a new PIN; any lock is lifted and a demo account stops being one.
+pub fn set_pin(store: &mut Store, name: &str, pin: &str) -> Result<(), AuthError> {
+    let name = name.trim();
+    let hash = hash_pin(pin)?;
+    if !store.set_staff_pin(name, &hash)? {
+        return Err(AuthError::UnknownStaff(name.to_owned()));
+    }
+    info!(staff = name, "PIN changed");
+    Ok(())
+}
+
 /// Removes a staff member; `false` if there was none by that name.
 pub fn remove_staff(store: &mut Store, name: &str) -> Result<bool, AuthError> {
     Ok(store.remove_staff(name.trim())?)

@@ -106,6 +106,16 @@ fn five_wrong_pins_lock_and_the_lock_survives_a_restart_and_doubles() {
     let session = sign_in(&mut store, &policy, "Ana", "2468", t + 10 * MIN).unwrap();
     assert_eq!(session.role, Role::Manager);
     assert_eq!(store.staff_member("Ana").unwrap().unwrap().lock, LockState::default());
+
+    // A new PIN lifts a lock at once.
+    for _ in 0..5 {
+        let _ = sign_in(&mut store, &policy, "Ana", "0000", t + 10 * MIN);
+    }
+    assert!(matches!(sign_in(&mut store, &policy, "Ana", "2468", t + 10 * MIN), Err(AuthError::Locked { .. })));
+    set_pin(&mut store, "ana", "97531").unwrap();
+    assert!(matches!(set_pin(&mut store, "nobody", "97531"), Err(AuthError::UnknownStaff(_))));
+    assert!(matches!(sign_in(&mut store, &policy, "Ana", "2468", t + 10 * MIN), Err(AuthError::WrongPin { tries_left: 4 })));
+    assert!(sign_in(&mut store, &policy, "Ana", "97531", t + 10 * MIN).is_ok());
 }
 
 #[test]

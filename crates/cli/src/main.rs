@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod ledger;
+mod staff;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -42,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         which: ledger::Import,
     },
+    /// Staff who sign in on the kiosk (clerks, managers) and their PINs.
+    Staff {
+        #[command(subcommand)]
+        which: staff::Staff,
+    },
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
@@ -63,6 +69,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Import { which } => ledger::import(config, which),
+        Command::Staff { which } => staff::run(config, which),
         Command::Bench { which } => bench::run(config, which),
     }
 }

@@ -21,6 +21,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub window: WindowConfig,
     pub mirror: MirrorConfig,
+    pub staff: StaffConfig,
+    pub reports: ReportsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -140,6 +142,38 @@ impl Default for MirrorConfig {
     }
 }
 
+/// Staff sign-in and sessions (issue 6).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaffConfig {
+    /// Wrong PINs in a row before sign-in locks.
+    pub max_failed_pins: u32,
+    /// The first lock; each further one lasts twice as long (at most a day).
+    pub first_lock_minutes: u32,
+    /// A signed-in clerk or manager is signed out after this long without activity.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for StaffConfig {
+    fn default() -> Self {
+        Self { max_failed_pins: 5, first_lock_minutes: 5, idle_timeout_secs: 120 }
+    }
+}
+
+/// Manager reports on the kiosk (issue 6).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Where CSV and PDF exports from the kiosk are saved.
+    pub exports_dir: PathBuf,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        Self { exports_dir: PathBuf::from("var/exports") }
+    }
+}
+
 impl Config {
     /// Reads `path`; a missing file gives the defaults, a malformed one is an error naming it.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -155,6 +189,12 @@ impl Config {
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), reason: e.to_string() })?;
         if !(1..=100).contains(&config.mirror.jpeg_quality) {
             return Err(ConfigError::Parse { path: path.to_owned(), reason: "mirror.jpeg_quality must be 1..=100".into() });
+        }
+        if config.staff.max_failed_pins == 0 || config.staff.first_lock_minutes == 0 || config.staff.idle_timeout_secs == 0 {
+            return Err(ConfigError::Parse {
+                path: path.to_owned(),
+                reason: "staff.max_failed_pins, staff.first_lock_minutes and staff.idle_timeout_secs must be above 0".into(),
+            });
         }
         Ok(config)
     }

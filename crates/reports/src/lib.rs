@@ -10,6 +10,7 @@
 
 mod charts;
 mod csv;
+pub mod demo;
 mod pdf;
 mod reports;
 

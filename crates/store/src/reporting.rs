@@ -165,6 +165,9 @@ pub(crate) struct DailyTotals(HashMap<(i64, i64, i64), DayTotals>);
 
 impl DailyTotals {
     pub(crate) fn add(&mut self, row: &EventRow<'_>) {
+        if row.kind == EventKind::Counted {
+            return; // an observation: it moves nothing
+        }
         let day = day_of_ms(row.occurred_at_ms);
         let at = self.0.entry((row.variant, row.location, day)).or_default();
         match row.kind {
@@ -173,7 +176,7 @@ impl DailyTotals {
             EventKind::Received => at.received += row.quantity,
             EventKind::Adjusted => at.adjusted += row.quantity,
             EventKind::Transferred => at.moved_out += row.quantity,
-            EventKind::Counted => return,
+            EventKind::Counted => {}
         }
         if let Some(to) = row.to_location {
             self.0.entry((row.variant, to, day)).or_default().moved_in += row.quantity;
@@ -685,6 +688,8 @@ mod tests {
                 event(EventKind::Returned, SHELF, 1, day(1)),
                 event(EventKind::Adjusted, SHELF, -1, day(2)),
                 event(EventKind::Counted, SHELF, 4, day(2)),
+                // A count alone on its day leaves no daily row.
+                event(EventKind::Counted, SHELF, 4, day(5)),
                 moved,
             ])
             .unwrap();

@@ -17,6 +17,10 @@ Annotations (one JSON per image) in output pixels, boxes as [x1, y1, x2, y2]:
 Usage:
   python shelf_synth.py --out DIR --split train --count 3000 --seed 1
   python shelf_synth.py --out DIR --split heldout --count 300 --seed 1000001
+  python shelf_synth.py --out DIR --split labels --count 200 --seed 2000001
+
+A `labels` image is one shelf-edge label photographed up close (tilt, perspective, blur,
+glare) with its ean13, price, name, corners and blur_sigma.
 
 The train split takes crops only from the grocery dataset's train.txt images, the held-out
 split only from test.txt, and the two use disjoint seed ranges.
@@ -76,12 +80,16 @@ def render_label(rng: np.random.Generator, w: int, h: int, ean: str, price: str,
     if rng.random() < 0.5:  # coloured store band along the top
         band = tuple(int(v) for v in rng.integers(0, 200, 3))
         d.rectangle([0, 0, w, max(2, h // 10)], fill=band)
-    d.text((int(0.04 * w), int(0.12 * h)), name, fill=(20, 20, 20), font=_font(0.16 * h))
-    d.text((int(0.56 * w), int(0.30 * h)), price, fill=(10, 10, 10), font=_font(0.38 * h))
+    d.text((int(0.04 * w), int(0.1 * h)), name, fill=(20, 20, 20), font=_font(0.15 * h))
+    d.text((int(0.64 * w), int(0.30 * h)), price, fill=(10, 10, 10), font=_font(min(0.38 * h, 0.085 * w)))
     modules = ean13_modules(ean)
-    quiet = 0.04 * w
-    module_w = (0.5 * w - quiet) / 95
-    bar_top, bar_bottom = 0.40 * h, 0.82 * h
+    # 95 modules plus the quiet zones the symbology requires (11 left, 7 right) in 62 % of the
+    # width; whole-pixel modules where the label is big enough to be read at all.
+    module_w = 0.62 * w / 113
+    if module_w >= 1:
+        module_w = float(int(module_w))
+    quiet = 11 * module_w
+    bar_top, bar_bottom = 0.28 * h, 0.84 * h
     for i, m in enumerate(modules):
         if m == "1":
             x0 = quiet + i * module_w
@@ -372,6 +380,41 @@ def render_shelf(rng: np.random.Generator, crops: GroceryCrops, width: int, heig
     return img, {"width": width, "height": height, "products": products, "gaps": gaps, "labels": labels}
 
 
+def render_label_photo(rng: np.random.Generator, crops: GroceryCrops, serial: int) -> tuple[np.ndarray, dict]:
+    """A photo of one shelf-edge label as a handheld camera sees it: tilted, in perspective,
+    blurred, with glare; for measuring barcode and price reading. The label's corners in the
+    photo are part of the annotation."""
+    sku = make_sku(rng, crops, serial)
+    lw = int(rng.integers(300, 640))
+    lh = int(lw / rng.uniform(2.6, 3.4))
+    label = render_label(rng, lw, lh, sku.ean, sku.price, sku.name)
+    W, H = int(lw * rng.uniform(1.3, 1.7)), int(lh * rng.uniform(1.8, 2.6))
+    bg = np.empty((H, W, 3), np.uint8)
+    bg[:] = rng.integers(40, 200, 3)
+    corners = np.float32([[0, 0], [lw, 0], [lw, lh], [0, lh]])
+    angle = math.radians(rng.uniform(-10, 10))
+    rot = np.float32([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    placed = (corners - [lw / 2, lh / 2]) @ rot.T + [W / 2, H / 2]
+    placed += rng.uniform(-0.05, 0.05, (4, 2)) * [lw, lh]  # perspective
+    Hm = cv2.getPerspectiveTransform(corners, placed.astype(np.float32))
+    warped = cv2.warpPerspective(label, Hm, (W, H))
+    inside = cv2.warpPerspective(np.ones((lh, lw), np.uint8), Hm, (W, H)).astype(bool)
+    img = np.where(inside[..., None], warped, bg).astype(np.float32)
+    if rng.random() < 0.6:  # glare: a soft bright spot from a ceiling light
+        yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+        cx, cy, r = rng.uniform(0.2, 0.8) * W, rng.uniform(0.2, 0.8) * H, rng.uniform(0.1, 0.3) * W
+        img += rng.uniform(80, 200) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))[..., None]
+    img *= rng.uniform(0.6, 1.1)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    sigma = rng.uniform(0, 1.8)
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    img = np.clip(img + rng.normal(0, rng.uniform(0, 5), img.shape), 0, 255).astype(np.uint8)
+    ann = {"width": W, "height": H, "ean13": sku.ean, "price": sku.price, "name": sku.name,
+           "corners": [[round(float(x), 1), round(float(y), 1)] for x, y in placed], "blur_sigma": round(float(sigma), 2)}
+    return img, ann
+
+
 def _occlude(rng: np.random.Generator, canvas: np.ndarray, id_map: np.ndarray, W: int, H: int) -> None:
     """Draw 0-2 occluders and clear the id map under them."""
     for _ in range(int(rng.choice([0, 0, 1, 1, 2]))):
@@ -395,12 +438,16 @@ def _occlude(rng: np.random.Generator, canvas: np.ndarray, id_map: np.ndarray, W
 
 
 def generate(out: Path, split: str, count: int, seed: int, width: int, height: int, start: int = 0) -> None:
+    labels_only = split == "labels"
     crops = GroceryCrops(GROCERY_ROOT, "train" if split == "train" else "test")
     img_dir = out / split
     img_dir.mkdir(parents=True, exist_ok=True)
     for i in range(start, count):
         rng = np.random.default_rng([seed, i])
-        img, ann = render_shelf(rng, crops, width, height)
+        if labels_only:
+            img, ann = render_label_photo(rng, crops, i)
+        else:
+            img, ann = render_shelf(rng, crops, width, height)
         name = f"{i:06d}"
         ann.update({"image": f"{name}.jpg", "seed": [seed, i], "split": split})
         cv2.imwrite(str(img_dir / f"{name}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
@@ -412,14 +459,15 @@ def generate(out: Path, split: str, count: int, seed: int, width: int, height: i
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--split", choices=["train", "heldout"], required=True)
+    p.add_argument("--split", choices=["train", "heldout", "labels"], required=True,
+                   help="labels: single shelf-edge label photos (blur, tilt, glare) for label reading")
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--start", type=int, default=0, help="first index, to resume or to add images")
     p.add_argument("--size", default="512x384", help="WIDTHxHEIGHT of the output images")
     a = p.parse_args()
     width, height = (int(v) for v in a.size.lower().split("x"))
-    if a.split == "heldout" and a.seed < 1_000_000:
+    if a.split != "train" and a.seed < 1_000_000:
         p.error("held-out seeds start at 1000000 so they never meet training seeds")
     if a.split == "train" and a.seed >= 1_000_000:
         p.error("training seeds stay below 1000000")

@@ -339,7 +339,7 @@ fn db_size(db: &Path) -> u64 {
         .sum()
 }
 
-fn median_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+pub(crate) fn median_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     f()?; // warm-up
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -352,7 +352,7 @@ fn median_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 }
 
 /// 100 shelves and a backroom; products of five sizes each, homed on a shelf. Returns SKUs.
-fn bench_catalog(store: &mut Store, variants: usize) -> Result<Vec<String>> {
+pub(crate) fn bench_catalog(store: &mut Store, variants: usize) -> Result<Vec<String>> {
     let shelves: Vec<String> = (0..100)
         .map(|i| format!("A{}/B{}/S{}", i / 20 + 1, i / 4 % 5 + 1, i % 4 + 1))
         .collect();
@@ -398,7 +398,7 @@ fn bench_catalog(store: &mut Store, variants: usize) -> Result<Vec<String>> {
 
 /// Deterministic feeds over the last 30 days: deliveries of 10 lines, half to the backroom and
 /// half to the home shelf; sales of up to 4 lines, mostly from the home shelf, 3% returns.
-fn write_feeds(
+pub(crate) fn write_feeds(
     skus: &[String],
     deliveries: &Path,
     delivery_rows: usize,

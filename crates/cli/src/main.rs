@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod ledger;
+mod report;
 mod staff;
 
 use anyhow::Result;
@@ -35,7 +36,17 @@ enum Command {
     /// List cameras the system reports.
     Cameras,
     /// Show the store: schema version, catalog, stock.
-    Store,
+    Store {
+        #[command(subcommand)]
+        action: Option<report::StoreAction>,
+    },
+    /// Manager reports from the stock ledger, as a table, CSV, JSON or PDF.
+    Report(report::ReportArgs),
+    /// Evaluations on real data; each ends with one line of JSON holding its figures.
+    Eval {
+        #[command(subcommand)]
+        which: report::Eval,
+    },
     /// Print the effective config (file + flags) as TOML.
     Config,
     /// Import sales or deliveries (CSV from the store's other systems) into the stock ledger.
@@ -51,8 +62,16 @@ enum Command {
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
-        which: bench::Bench,
+        which: BenchCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    #[command(flatten)]
+    Local(bench::Bench),
+    /// Every report over a store of 1 M ledger events, and forecasts for 10k SKUs.
+    Reports(report::BenchReportsArgs),
 }
 
 fn main() -> Result<()> {
@@ -63,13 +82,17 @@ fn main() -> Result<()> {
         Command::Models { runs } => commands::models(config, runs),
         Command::Mirror { frames } => commands::mirror(config, frames),
         Command::Cameras => commands::cameras(),
-        Command::Store => commands::store(config),
+        Command::Store { action: None } => commands::store(config),
+        Command::Store { action: Some(action) } => report::store_action(config, action),
+        Command::Report(args) => report::report(config, args),
+        Command::Eval { which } => report::eval(which),
         Command::Config => {
             print!("{}", config.to_toml());
             Ok(())
         }
         Command::Import { which } => ledger::import(config, which),
         Command::Staff { which } => staff::run(config, which),
-        Command::Bench { which } => bench::run(config, which),
+        Command::Bench { which: BenchCommand::Local(which) } => bench::run(config, which),
+        Command::Bench { which: BenchCommand::Reports(args) } => report::bench(args),
     }
 }

@@ -156,6 +156,31 @@ struct Stock {
     incoming: Option<(i64, i64)>,
 }
 
+/// Days of history a fresh demo store gets, and its seed.
+pub const DEMO_DAYS: u32 = 180;
+pub const DEMO_SEED: u64 = 1;
+
+/// Seeds an empty store with the demo catalog and [`DEMO_DAYS`] of trade up to yesterday;
+/// returns whether it seeded (a store with any product is left alone).
+pub fn seed_demo_store(store: &mut Store) -> Result<bool, ReportError> {
+    if !store.seed_demo_if_empty()? {
+        return Ok(false);
+    }
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        .div_euclid(86_400);
+    seed_history(
+        store,
+        &HistoryOptions {
+            days: DEMO_DAYS,
+            seed: DEMO_SEED,
+            last_day: today - 1,
+        },
+    )?;
+    Ok(true)
+}
+
 /// Generates `options.days` days of trade for the catalog in `store` (the demo catalog, or
 /// any whose variants have home shelves) and records it through the ledger in one
 /// transaction; also gives each variant demo reorder settings.

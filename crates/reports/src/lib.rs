@@ -11,6 +11,7 @@
 mod charts;
 mod csv;
 pub mod demo;
+pub mod eval;
 mod pdf;
 mod reports;
 

@@ -1,6 +1,7 @@
 """The shelf detector: a CenterNet-style anchor-free dense detector on EfficientNet-Lite0.
 
-Backbone: EfficientNet-Lite0 blocks 0-10 (ImageNet weights), taps at strides 4, 8 and 16.
+Backbone: EfficientNet-Lite0 blocks 0-10 (ImageNet weights), taps at strides 4, 8 and 16;
+the stem and blocks 0-4 stay frozen in training (their outputs are cached, see train.py).
 Neck: a small top-down path (1x1 laterals, nearest 2x upsampling, depthwise-separable 3x3)
 to one 64-channel map at stride 4. Heads on that map:
   heatmap  3 channels (product, gap, shelf-label), a peak at each object's centre
@@ -28,7 +29,7 @@ CLASSES = ["product", "gap", "shelf-label"]
 INPUT_W, INPUT_H = 512, 384
 STRIDE = 4
 TOP_K = 256
-FROZEN_BLOCKS = 3  # stem and blocks 0-2 keep their ImageNet weights in training
+FROZEN_BLOCKS = 5  # stem and blocks 0-4 (strides 2-8) keep their ImageNet weights in training
 MIN_VISIBLE = 0.5  # objects hidden more than this by occluders are not targets
 
 
@@ -67,9 +68,18 @@ class ShelfDetector(nn.Module):
         keep = {k: v for k, v in state.items() if k in self.backbone.state_dict()}
         self.backbone.load_state_dict(keep, strict=True)
 
+    def frozen_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stride-4 and stride-8 maps from the frozen part (stem, blocks 0-4)."""
+        feats = self.backbone.features(x, upto=FROZEN_BLOCKS - 1)
+        return feats[2], feats[4]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        feats = self.backbone.features(x, upto=10)
-        c4, c8, c16 = feats[2], feats[4], feats[10]
+        return self.forward_from(*self.frozen_features(x))
+
+    def forward_from(self, c4: torch.Tensor, c8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        c16 = c8
+        for block in self.backbone._blocks[FROZEN_BLOCKS:]:
+            c16 = block(c16)
         p = self.lat16(c16)
         p = self.smooth8(F.interpolate(p, scale_factor=2.0, mode="nearest") + self.lat8(c8))
         p = self.smooth4(F.interpolate(p, scale_factor=2.0, mode="nearest") + self.lat4(c4))

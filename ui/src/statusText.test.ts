@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { modelLine, shortProvider, sourceLine, sourceProblem, storeLine } from "./statusText";
+import { ago, modelLine, shortProvider, sourceLine, sourceProblem, storeLine, syncLine } from "./statusText";
 
 describe("status text", () => {
   it("ready model with provider", () => {
@@ -32,5 +32,19 @@ describe("status text", () => {
     expect(storeLine({ products: 3, variants: 12, locations: 2, events: 40 })).toBe(
       "store: 3 products · 12 variants · 2 locations · 40 events",
     );
+  });
+  it("sync state: last sync, pending events, errors", () => {
+    const now = 1_700_000_000_000;
+    const sync = { pending_events: 0, last_push_unix_ms: now - 120_000, last_pull_unix_ms: now - 30_000, last_error: null };
+    expect(syncLine({ sync_enabled: true, sync }, now)).toEqual({ text: "sync: last 30 s ago · 0 pending", error: false });
+    expect(syncLine({ sync_enabled: true, sync: { ...sync, last_push_unix_ms: null, last_pull_unix_ms: null, pending_events: 120, last_error: "cannot reach HQ" } }, now)).toEqual({
+      text: "sync: never · 120 pending · cannot reach HQ",
+      error: true,
+    });
+    expect(syncLine({ sync_enabled: false, sync: { ...sync, pending_events: 7 } }, now)).toEqual({ text: "sync: off · 7 pending", error: false });
+    expect(syncLine({ sync_error: "cannot read sync.token_file" }, now)?.error).toBe(true);
+    expect(syncLine({}, now)).toBeNull();
+    expect(ago(now - 3 * 3600_000, now)).toBe("3 h ago");
+    expect(ago(now - 2 * 86400_000, now)).toBe("2 d ago");
   });
 });

@@ -41,3 +41,40 @@ export function sourceProblem(s: SourceStatus | null | undefined): string | null
   if (s.message) return s.message;
   return s.state === "stopped" ? null : `Source error (${s.description})`;
 }
+
+/** Where sync with HQ stands, as `get_status` reports it (`KioskStatus.sync*`). */
+export interface SyncView {
+  sync_enabled?: boolean;
+  sync?: {
+    pending_events: number;
+    last_push_unix_ms: number | null;
+    last_pull_unix_ms: number | null;
+    last_error: string | null;
+  } | null;
+  sync_error?: string | null;
+}
+
+/** "3 min ago" style age of a past moment. */
+export function ago(unixMs: number, nowMs: number): string {
+  const s = Math.max(0, Math.round((nowMs - unixMs) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/**
+ * The sync item of the status strip, e.g. "sync: last 2 min ago · 0 pending" or
+ * "sync: never · 120 pending · HQ unreachable …"; `error` marks a line to show as a problem.
+ */
+export function syncLine(v: SyncView, nowMs: number): { text: string; error: boolean } | null {
+  if (v.sync_error) return { text: `sync off: ${v.sync_error}`, error: true };
+  if (!v.sync) return null;
+  const pending = `${v.sync.pending_events} pending`;
+  if (!v.sync_enabled) return { text: `sync: off · ${pending}`, error: false };
+  const times = [v.sync.last_push_unix_ms, v.sync.last_pull_unix_ms].filter((t): t is number => t !== null);
+  const last = times.length ? `last ${ago(Math.max(...times), nowMs)}` : "never";
+  const parts = [`sync: ${last}`, pending];
+  if (v.sync.last_error) parts.push(v.sync.last_error);
+  return { text: parts.join(" · "), error: v.sync.last_error !== null };
+}

@@ -25,8 +25,8 @@ use vitrine_vision::PersonSegmenter;
 pub use overrides::{init_logging, Overrides};
 pub use reports::{ExportFormat, ExportedFile};
 pub use staff::{policy, CommandError};
-pub use vitrine_auth::{AuthError, Role, Session, SessionSlot, StaffMember};
 pub use vitrine_reports::{AisleDiscrepancy, ForecastChart, ReportKind, ReportQuery, ReportTable, Series};
+pub use vitrine_auth::{AuthError, Role, Session, SessionSlot, StaffMember};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -56,6 +56,12 @@ pub struct KioskStatus {
     pub store_error: Option<String>,
     pub runtime_error: Option<String>,
     pub mirror: Option<MirrorStats>,
+    /// Whether `[sync]` names an HQ and the background sync runs.
+    pub sync_enabled: bool,
+    /// Where sync stands (pending events, last push/pull, last error); none without a store.
+    pub sync: Option<vitrine_store::SyncStatus>,
+    /// Why sync could not start (bad `[sync]` settings), if so.
+    pub sync_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +88,8 @@ pub struct App {
     store: Result<Mutex<Store>, String>,
     mirror: Mutex<Option<MirrorRunner>>,
     background: Mutex<BackgroundMode>,
+    /// The background sync with HQ, when configured; stops when the app is dropped.
+    sync: Result<Option<vitrine_sync::SyncLoop>, String>,
 }
 
 impl App {
@@ -106,7 +114,11 @@ impl App {
             warn!(error = %e, "store unavailable");
         }
         let background = Mutex::new(config.mirror.background);
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background }
+        let sync = start_sync(&config, store.is_ok());
+        if let Err(e) = &sync {
+            warn!(error = %e, "sync with HQ is off");
+        }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {
@@ -225,7 +237,14 @@ impl App {
             },
             Err(e) => (None, Some(e.clone())),
         };
+        let sync = match &self.store {
+            Ok(store) => store.lock().unwrap_or_else(|e| e.into_inner()).sync_status().ok(),
+            Err(_) => None,
+        };
         KioskStatus {
+            sync_enabled: matches!(self.sync, Ok(Some(_))),
+            sync,
+            sync_error: self.sync.as_ref().err().cloned(),
             source,
             models,
             background_mode: *self.background.lock().unwrap_or_else(|e| e.into_inner()),
@@ -252,11 +271,26 @@ pub fn runtime_options(config: &Config) -> Result<RuntimeOptions, vitrine_infer:
     })
 }
 
+/// Starts the background sync when `[sync] hq_url` is set and the store opened.
+fn start_sync(config: &Config, store_ok: bool) -> Result<Option<vitrine_sync::SyncLoop>, String> {
+    let Some(settings) = vitrine_sync::SyncSettings::from_config(&config.sync).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    if !store_ok {
+        return Err("sync needs the store, which is unavailable".into());
+    }
+    let hq_url = settings.hq_url.clone();
+    let sync = vitrine_sync::SyncLoop::spawn(settings, config.store.database.clone()).map_err(|e| e.to_string())?;
+    info!(hq = %hq_url, "syncing with HQ in the background");
+    Ok(Some(sync))
+}
+
 fn open_store(config: &Config) -> Result<Store, String> {
     let path: &PathBuf = &config.store.database;
     let mut store = Store::open(path).map_err(|e| e.to_string())?;
-    if config.store.seed_demo && store.seed_demo_if_empty().map_err(|e| e.to_string())? {
-        info!(database = %path.display(), "seeded the demo catalog");
+    // The demo catalog comes with half a year of trade, so the reports have something to show.
+    if config.store.seed_demo && vitrine_reports::demo::seed_demo_store(&mut store).map_err(|e| e.to_string())? {
+        info!(database = %path.display(), "seeded the demo catalog and its sales history");
     }
     staff::warn_about_demo_staff(&store);
     Ok(store)

@@ -5,6 +5,7 @@ mod commands;
 mod ledger;
 mod report;
 mod staff;
+mod sync;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -54,6 +55,13 @@ enum Command {
         #[command(subcommand)]
         which: ledger::Import,
     },
+    /// Sync with HQ: push the outbox, pull catalog changes and other stores' stock.
+    Sync {
+        #[command(flatten)]
+        args: sync::SyncArgs,
+        #[command(flatten)]
+        hq: sync::HqArgs,
+    },
     /// Staff who sign in on the kiosk (clerks, managers) and their PINs.
     Staff {
         #[command(subcommand)]
@@ -70,6 +78,8 @@ enum Command {
 enum BenchCommand {
     #[command(flatten)]
     Local(bench::Bench),
+    /// A full sync of 100k events through a running HQ (push in batches, pull, resync).
+    Sync(sync::BenchSyncArgs),
     /// Every report over a store of 1 M ledger events, and forecasts for 10k SKUs.
     Reports(report::BenchReportsArgs),
 }
@@ -92,7 +102,9 @@ fn main() -> Result<()> {
         }
         Command::Import { which } => ledger::import(config, which),
         Command::Staff { which } => staff::run(config, which),
+        Command::Sync { args, hq } => sync::sync(config, args, hq),
         Command::Bench { which: BenchCommand::Local(which) } => bench::run(config, which),
+        Command::Bench { which: BenchCommand::Sync(args) } => sync::bench(config, args),
         Command::Bench { which: BenchCommand::Reports(args) } => report::bench(args),
     }
 }

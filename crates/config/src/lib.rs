@@ -23,6 +23,7 @@ pub struct Config {
     pub mirror: MirrorConfig,
     pub staff: StaffConfig,
     pub reports: ReportsConfig,
+    pub sync: SyncConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -142,6 +143,38 @@ impl Default for MirrorConfig {
     }
 }
 
+/// Sync with the HQ service (issue 5). Off until `hq_url` is set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// HQ's base URL, `https://HOST:PORT`; unset means no sync.
+    pub hq_url: Option<String>,
+    /// The file holding this store's token (from `vitrine-hq token issue --store ID`).
+    pub token_file: PathBuf,
+    /// PEM certificate(s) to trust for HQ (its self-signed certificate or private CA); unset
+    /// means the public web PKI roots.
+    pub ca_file: Option<PathBuf>,
+    /// Seconds between sync rounds while the kiosk runs.
+    pub interval_secs: u64,
+    /// Events per push request (at most 5000).
+    pub batch_size: usize,
+    /// Seconds one request may take before it is abandoned and retried.
+    pub timeout_secs: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            hq_url: None,
+            token_file: PathBuf::from("var/hq-token"),
+            ca_file: None,
+            interval_secs: 60,
+            batch_size: 1000,
+            timeout_secs: 30,
+        }
+    }
+}
+
 /// Staff sign-in and sessions (issue 6).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -190,6 +223,12 @@ impl Config {
         if !(1..=100).contains(&config.mirror.jpeg_quality) {
             return Err(ConfigError::Parse { path: path.to_owned(), reason: "mirror.jpeg_quality must be 1..=100".into() });
         }
+        if !(1..=5000).contains(&config.sync.batch_size) || config.sync.interval_secs == 0 || config.sync.timeout_secs == 0 {
+            return Err(ConfigError::Parse {
+                path: path.to_owned(),
+                reason: "sync.batch_size must be 1..=5000, sync.interval_secs and sync.timeout_secs above 0".into(),
+            });
+        }
         if config.staff.max_failed_pins == 0 || config.staff.first_lock_minutes == 0 || config.staff.idle_timeout_secs == 0 {
             return Err(ConfigError::Parse {
                 path: path.to_owned(),
@@ -232,6 +271,17 @@ mod tests {
         let err = Config::parse("[camra]\n", Path::new("/etc/v.toml")).unwrap_err().to_string();
         assert!(err.contains("/etc/v.toml") && err.contains("camra"), "{err}");
         assert!(Config::parse("[mirror]\njpeg_quality = 0\n", Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn staff_limits_must_be_above_zero() {
+        for bad in ["max_failed_pins = 0", "first_lock_minutes = 0", "idle_timeout_secs = 0"] {
+            let err = Config::parse(&format!("[staff]\n{bad}\n"), Path::new("x")).unwrap_err().to_string();
+            assert!(err.contains("staff."), "{err}");
+        }
+        let c = Config::parse("[staff]\nidle_timeout_secs = 30\n[reports]\nexports_dir = \"/srv/exports\"\n", Path::new("x")).unwrap();
+        assert_eq!((c.staff.idle_timeout_secs, c.staff.max_failed_pins), (30, 5));
+        assert_eq!(c.reports.exports_dir, PathBuf::from("/srv/exports"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod reporting;
 mod seed;
 mod staff;
 mod store;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -35,6 +36,9 @@ pub use reporting::{
     VariantActivity,
 };
 pub use store::Store;
+pub use sync::{
+    CatalogUpdate, PulledChanges, RemoteStock, RemoteStoreStatus, SyncCursors, SyncStatus,
+};
 
 /// Everything that can go wrong in the store; file-level errors name the file.
 #[derive(Debug, thiserror::Error)]

@@ -1,17 +1,35 @@
 //! The page's commands. Each runs on a blocking worker, never on the main thread: starting
-//! and stopping the mirror joins threads, and status reads the store.
+//! and stopping the mirror joins threads, and status, sign-in and reports read the store.
+//!
+//! Staff commands only adapt: the session is the [`SessionSlot`] in the shell's state, and
+//! `vitrine-app` checks its role on every call. Nothing the page sends says who is signed in.
 
 use std::sync::Arc;
 
 use tauri::{AppHandle, State};
 use tracing::info;
-use vitrine_app::{App, KioskStatus};
+use vitrine_app::{
+    AisleDiscrepancy, App, CommandError, ExportFormat, ExportedFile, ForecastChart, KioskStatus, ReportQuery, ReportTable, Role, Series,
+    Session, SessionSlot, StaffMember,
+};
 use vitrine_config::BackgroundMode;
 
 type Shared<'a> = State<'a, Arc<App>>;
+type Slot<'a> = State<'a, Arc<SessionSlot>>;
 
 async fn blocking<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
     tauri::async_runtime::spawn_blocking(job).await.map_err(|e| format!("internal error: {e}"))
+}
+
+/// A staff command on a blocking worker, with the app and the session slot.
+async fn staff_job<T: Send + 'static>(
+    app: &Shared<'_>,
+    slot: &Slot<'_>,
+    job: impl FnOnce(&App, &SessionSlot) -> Result<T, vitrine_app::AppError> + Send + 'static,
+) -> Result<T, CommandError> {
+    let (app, slot) = (app.inner().clone(), slot.inner().clone());
+    let joined = tauri::async_runtime::spawn_blocking(move || job(&app, &slot).map_err(CommandError::from)).await;
+    joined.unwrap_or_else(|e| Err(CommandError { code: "error", message: format!("internal error: {e}"), tries_left: None, locked_ms: None }))
 }
 
 #[tauri::command]
@@ -47,4 +65,56 @@ pub async fn quit(handle: AppHandle, app: Shared<'_>) -> Result<(), String> {
     blocking(move || app.stop_mirror()).await?;
     handle.exit(0);
     Ok(())
+}
+
+/// Who may sign in on the clerk's or the manager's screen (names for the PIN pad).
+#[tauri::command]
+pub async fn staff_for_sign_in(app: Shared<'_>, slot: Slot<'_>, role: String) -> Result<Vec<StaffMember>, CommandError> {
+    staff_job(&app, &slot, move |app, _| app.staff_for_sign_in(role.parse::<Role>()?)).await
+}
+
+#[tauri::command]
+pub async fn sign_in(app: Shared<'_>, slot: Slot<'_>, name: String, pin: String) -> Result<Session, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.sign_in(slot, &name, &pin)).await
+}
+
+#[tauri::command]
+pub async fn sign_out(app: Shared<'_>, slot: Slot<'_>) -> Result<(), CommandError> {
+    staff_job(&app, &slot, |app, slot| {
+        if let Some(session) = app.sign_out(slot) {
+            info!(staff = %session.staff, "signed out");
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn session(app: Shared<'_>, slot: Slot<'_>) -> Result<Option<Session>, CommandError> {
+    staff_job(&app, &slot, |app, slot| Ok(app.session(slot))).await
+}
+
+#[tauri::command]
+pub async fn run_report(app: Shared<'_>, slot: Slot<'_>, query: ReportQuery) -> Result<ReportTable, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.run_report(slot, &query)).await
+}
+
+#[tauri::command]
+pub async fn export_report(app: Shared<'_>, slot: Slot<'_>, query: ReportQuery, format: String) -> Result<ExportedFile, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.export_report(slot, &query, format.parse::<ExportFormat>()?)).await
+}
+
+#[tauri::command]
+pub async fn stock_history(app: Shared<'_>, slot: Slot<'_>, sku: String, location: Option<String>, days: u32) -> Result<Series, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.stock_history(slot, &sku, location.as_deref(), days)).await
+}
+
+#[tauri::command]
+pub async fn forecast_chart(app: Shared<'_>, slot: Slot<'_>, sku: String, horizon_days: u32) -> Result<ForecastChart, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.forecast_chart(slot, &sku, horizon_days)).await
+}
+
+#[tauri::command]
+pub async fn discrepancy_by_aisle(app: Shared<'_>, slot: Slot<'_>) -> Result<Vec<AisleDiscrepancy>, CommandError> {
+    staff_job(&app, &slot, |app, slot| app.discrepancy_by_aisle(slot)).await
 }

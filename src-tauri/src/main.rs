@@ -65,6 +65,8 @@ fn main() {
     let protocol_app = app.clone();
     let tauri_app = tauri::Builder::default()
         .manage(app.clone())
+        // The kiosk's one staff session; commands check its role, the page never says it.
+        .manage(Arc::new(app.session_slot()))
         .register_asynchronous_uri_scheme_protocol("vitrine", move |_ctx, request, responder| {
             // The long poll blocks for up to a second: never on the main (UI) thread.
             let app = protocol_app.clone();
@@ -78,6 +80,15 @@ fn main() {
             commands::stop_mirror,
             commands::set_background_mode,
             commands::quit,
+            commands::staff_for_sign_in,
+            commands::sign_in,
+            commands::sign_out,
+            commands::session,
+            commands::run_report,
+            commands::export_report,
+            commands::stock_history,
+            commands::forecast_chart,
+            commands::discrepancy_by_aisle,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

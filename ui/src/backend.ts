@@ -71,3 +71,103 @@ export function errorText(err: unknown): string {
     return String(err);
   }
 }
+
+// ───────────── staff and reports (the backend checks the role on every call) ─────────────
+
+export type StaffRole = "clerk" | "manager";
+
+export interface StaffMember {
+  name: string;
+  role: StaffRole;
+  demo: boolean;
+  locked_until_ms: number | null;
+}
+
+export interface Session {
+  staff: string;
+  role: StaffRole;
+  signed_in_at_ms: number;
+  last_active_ms: number;
+}
+
+/** A refused or failed staff command. */
+export interface CommandError {
+  code: string;
+  message: string;
+  tries_left: number | null;
+  locked_ms: number | null;
+}
+
+export type ReportKind = "stock" | "low-stock" | "discrepancies" | "sell-through" | "slow-movers" | "reorder" | "sync-status";
+export type ColumnKind = "text" | "integer" | "decimal" | "money" | "percent" | "days";
+export type Cell = string | number | null;
+
+export interface Column {
+  key: string;
+  label: string;
+  kind: ColumnKind;
+}
+
+export interface ReportQuery {
+  kind: ReportKind;
+  search?: string | null;
+  location?: string | null;
+  category?: string | null;
+  window_days?: number;
+}
+
+export interface ReportTable {
+  kind: ReportKind;
+  title: string;
+  generated_at: string;
+  columns: Column[];
+  rows: Cell[][];
+  notes: string[];
+}
+
+export interface Series {
+  label: string;
+  points: { day: string; value: number }[];
+}
+
+export interface ForecastChart {
+  sku: string;
+  method: string;
+  history: Series;
+  forecast: { day: string; mean: number; lo: number; hi: number }[];
+  backtest_mase: number | null;
+}
+
+export interface AisleDiscrepancy {
+  aisle: string;
+  units: number;
+  value_at_cost: number;
+}
+
+export interface ExportedFile {
+  path: string;
+  bytes: number;
+  rows: number;
+  format: "csv" | "pdf";
+}
+
+/** Any rejection as a CommandError (plain strings and Errors too). */
+export function commandError(err: unknown): CommandError {
+  if (err && typeof err === "object" && "code" in err && "message" in err) return err as CommandError;
+  return { code: "error", message: errorText(err), tries_left: null, locked_ms: null };
+}
+
+function staffCall<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  if (!inKiosk()) return Promise.reject(commandError("staff screens need the kiosk app"));
+  return invoke<T>(command, args);
+}
+
+export const staffForSignIn = (role: StaffRole) => staffCall<StaffMember[]>("staff_for_sign_in", { role });
+export const signIn = (name: string, pin: string) => staffCall<Session>("sign_in", { name, pin });
+export const signOut = () => staffCall<void>("sign_out");
+export const currentSession = () => staffCall<Session | null>("session");
+export const runReport = (query: ReportQuery) => staffCall<ReportTable>("run_report", { query });
+export const exportReport = (query: ReportQuery, format: "csv" | "pdf") => staffCall<ExportedFile>("export_report", { query, format });
+export const stockHistory = (sku: string, days: number, location?: string) => staffCall<Series>("stock_history", { sku, location: location ?? null, days });
+export const forecastChart = (sku: string, horizonDays: number) => staffCall<ForecastChart>("forecast_chart", { sku, horizonDays });
+export const discrepancyByAisle = () => staffCall<AisleDiscrepancy[]>("discrepancy_by_aisle");

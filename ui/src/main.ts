@@ -1,6 +1,7 @@
 import { errorText, getStatus, inKiosk } from "./backend";
 import { parseRoute, type Route } from "./routes";
-import { clerkScreen, managerScreen, mirrorScreen, startScreen, type Screen } from "./screens";
+import { mirrorScreen, startScreen, type Screen } from "./screens";
+import { staffScreen } from "./staffScreens";
 
 const STATUS_POLL_MS = 2000;
 
@@ -14,8 +15,8 @@ document.addEventListener("contextmenu", (e) => e.preventDefault());
 const factories: Record<Route, () => Screen> = {
   start: startScreen,
   mirror: mirrorScreen,
-  clerk: clerkScreen,
-  manager: managerScreen,
+  clerk: () => staffScreen("clerk"),
+  manager: () => staffScreen("manager"),
 };
 
 let current: Screen | null = null;

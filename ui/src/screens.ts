@@ -1,6 +1,5 @@
 import {
   errorText,
-  getStatus,
   inKiosk,
   setBackgroundMode,
   startMirror,
@@ -285,35 +284,4 @@ export function mirrorScreen(): Screen {
       showMessage();
     },
   };
-}
-
-// ───────────────────────── placeholders ─────────────────────────
-
-function placeholder(id: string, title: string, text: string, extra?: HTMLElement): Screen {
-  const el = h(
-    "section",
-    { id, class: "screen placeholder" },
-    h("div", { class: "top" }, backButton()),
-    h("div", { class: "placeholder-body" }, h("h1", {}, title), h("p", { class: "coming" }, text), extra),
-  );
-  return { el, pollsStatus: false };
-}
-
-export function clerkScreen(): Screen {
-  return placeholder("screen-clerk", "Shelf scan", "Shelf scanning arrives in a later release.");
-}
-
-export function managerScreen(): Screen {
-  const summary = h("p", { id: "store-summary", class: "muted" });
-  const screen = placeholder("screen-manager", "Stock reports", "Stock reports arrive in a later release.", summary);
-  screen.enter = () => {
-    getStatus()
-      .then((s) => {
-        summary.textContent = storeLine(s?.store ?? null) ?? "";
-      })
-      .catch(() => {
-        summary.textContent = "";
-      });
-  };
-  return screen;
 }

@@ -1,0 +1,316 @@
+//! The manager's screens on the real kiosk, driven through WebDriver on an X display: a wrong
+//! PIN is refused with the tries left, the demo manager signs in, opens low stock, sees the
+//! charts drawn and exports CSV that matches the table on screen; back on the shopper screen a
+//! direct `invoke('run_report')` is refused by the backend. Runs only with `VITRINE_E2E=1`:
+//!
+//! ```text
+//! cargo build -p vitrine-kiosk
+//! VITRINE_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p vitrine-e2e --test manager -- --test-threads=1
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Map, Value};
+use vitrine_e2e::{private_env, screenshot_display, setup_or_skip, Driver, Setup};
+
+const WAIT: Duration = Duration::from_secs(30);
+/// The demo manager's published PIN (README: demo only).
+const DEMO_MANAGER_PIN: &str = "2468";
+
+type Res<T = ()> = Result<T, String>;
+
+async fn connect(driver: &Driver, setup: &Setup, args: &[String]) -> Res<Client> {
+    let mut caps = Map::new();
+    caps.insert("tauri:options".into(), json!({ "application": setup.kiosk, "args": args }));
+    caps.insert("browserName".into(), Value::String("wry".into()));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+        .map_err(|e| format!("cannot open a WebDriver session on the kiosk: {e}"))
+}
+
+async fn find(c: &Client, css: &str) -> Res<fantoccini::elements::Element> {
+    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.map_err(|e| format!("{css} did not appear within {WAIT:?}: {e}"))
+}
+
+async fn text(c: &Client, css: &str) -> Res<String> {
+    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+    el.text().await.map_err(|e| format!("text of {css}: {e}"))
+}
+
+async fn click(c: &Client, css: &str) -> Res {
+    find(c, css).await?.click().await.map_err(|e| format!("click {css}: {e}"))
+}
+
+async fn poll<T, F, Fut>(what: &str, mut check: F) -> Res<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Res<Option<T>>>,
+{
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    loop {
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last = e,
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out after {WAIT:?} waiting for {what} (last: {last})"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn wait_text(c: &Client, css: &str, want: &str) -> Res<String> {
+    poll(&format!("{css} to say {want:?}"), || async {
+        let t = text(c, css).await?;
+        if t.contains(want) { Ok(Some(t)) } else { Err(t) }
+    })
+    .await
+}
+
+async fn type_pin(c: &Client, pin: &str) -> Res {
+    for digit in pin.chars() {
+        click(c, &format!("#pin-key-{digit}")).await?;
+    }
+    let shown = text(c, "#pin-display").await?;
+    if shown.trim() != "•".repeat(pin.len()) {
+        return Err(format!("the PIN display shows {shown:?}, not {} masked digits", pin.len()));
+    }
+    click(c, "#pin-enter").await
+}
+
+/// A kiosk config that keeps everything in the test's own folders.
+fn write_config(home: &Path, data: &Path) -> PathBuf {
+    let path = home.join("vitrine.toml");
+    let text = format!(
+        "[store]\ndatabase = {:?}\n\n[reports]\nexports_dir = {:?}\n",
+        data.join("e2e.db").display().to_string(),
+        data.join("exports").display().to_string()
+    );
+    std::fs::write(&path, text).expect("test config");
+    path
+}
+
+fn kiosk_args(setup: &Setup, config: &Path) -> Vec<String> {
+    let mut args = vec![
+        "--windowed".to_string(),
+        "--config".into(),
+        config.display().to_string(),
+        // No camera: the shopper screen still loads, and nothing here needs frames.
+        "--source".into(),
+        "camera:7".into(),
+        "--models-dir".into(),
+        setup.root.join("models").display().to_string(),
+    ];
+    let ort = setup.root.join("vendor/onnxruntime/lib/libonnxruntime.so");
+    if ort.is_file() {
+        args.extend(["--ort-lib".into(), ort.display().to_string()]);
+    }
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manager_signs_in_reads_low_stock_with_charts_and_exports_csv() {
+    let Some(setup) = setup_or_skip("manager_signs_in_reads_low_stock_with_charts_and_exports_csv") else { return };
+    let home = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let env = private_env(home.path());
+    let config = write_config(home.path(), data.path());
+    let args = kiosk_args(&setup, &config);
+    let driver = Driver::start(&setup, &env, setup.out_dir.join("manager.log"));
+    let client = match connect(&driver, &setup, &args).await {
+        Ok(c) => c,
+        Err(e) => panic!("{e}\n{}", driver.log_tail(6000)),
+    };
+    let result = manager_flow(&client, &setup, &data.path().join("exports")).await;
+    let _ = client.close().await;
+    let mut driver = driver;
+    driver.stop();
+    if let Err(e) = result {
+        panic!("{e}\n{}", driver.log_tail(8000));
+    }
+}
+
+async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
+    find(c, "#screen-start").await?;
+    click(c, "#role-manager").await?;
+    find(c, "#screen-manager").await?;
+    // The one manager is chosen already; a wrong PIN is refused with the tries left.
+    poll("the demo manager to be chosen", || async {
+        let el = c.find(Locator::Css(".staff-choice[data-name=\"Demo Manager\"]")).await.map_err(|e| e.to_string())?;
+        Ok(el.attr("aria-pressed").await.map_err(|e| e.to_string())?.filter(|v| v == "true"))
+    })
+    .await?;
+    type_pin(c, "1111").await?;
+    let refused = wait_text(c, "#pin-message", "Wrong PIN, 4 tries left").await?;
+    eprintln!("wrong PIN: {refused}");
+    if c.find(Locator::Css("#reports")).await.is_ok() {
+        return Err("the reports opened after a wrong PIN".into());
+    }
+
+    type_pin(c, DEMO_MANAGER_PIN).await?;
+    find(c, "#reports").await?;
+    let who = wait_text(c, "#session-name", "Demo Manager").await?;
+    eprintln!("signed in: {who}");
+
+    // Low stock is the first report a manager sees; open it anyway, as a manager would.
+    click(c, "#report-low-stock").await?;
+    let title = wait_text(c, "#report-title", "ow stock").await?;
+    let rows = poll("rows in the low-stock table", || async {
+        let rows = c.find_all(Locator::Css("#report-table tbody tr")).await.map_err(|e| e.to_string())?;
+        let first = match rows.first() {
+            Some(r) => r.text().await.map_err(|e| e.to_string())?,
+            None => String::new(),
+        };
+        if rows.is_empty() || first == "Nothing to show" { Err(format!("{} rows: {first:?}", rows.len())) } else { Ok(Some(rows.len())) }
+    })
+    .await?;
+    eprintln!("{title}: {rows} rows");
+
+    // The charts of the first SKU are drawn: painted (non-transparent) pixels on both canvases.
+    for canvas in ["#report-chart", "#forecast-chart"] {
+        let painted = poll(&format!("{canvas} to be drawn"), || async {
+            let script = "const c = document.querySelector(arguments[0]);
+                if (!c || c.width === 0 || c.height === 0) return null;
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+                return [n, c.width * c.height];";
+            let v = c.execute(script, vec![json!(canvas)]).await.map_err(|e| e.to_string())?;
+            match v.as_array().map(|a| (a[0].as_u64().unwrap_or(0), a[1].as_u64().unwrap_or(0))) {
+                Some((n, total)) if n > 500 => Ok(Some((n, total))),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await?;
+        eprintln!("{canvas}: {} of {} pixels painted", painted.0, painted.1);
+    }
+    eprintln!("chart: {}", text(c, "#chart-title").await?);
+    eprintln!("forecast: {}", text(c, "#forecast-title").await?);
+    let shot = setup.out_dir.join("manager.png");
+    screenshot_display(&shot)?;
+    eprintln!("screenshot {}", shot.display());
+
+    // Export CSV; the file lands in the configured folder and matches the table on screen.
+    let screen = screen_table(c).await?;
+    click(c, "#export-csv").await?;
+    let said = wait_text(c, "#export-result", "Saved").await?;
+    eprintln!("export: {said}");
+    let path = find(c, "#export-result").await?.attr("data-path").await.map_err(|e| e.to_string())?.ok_or("no data-path on #export-result")?;
+    let path = PathBuf::from(path);
+    let exports = exports.canonicalize().map_err(|e| format!("{}: {e}", exports.display()))?;
+    if !path.starts_with(&exports) || path.extension().and_then(|e| e.to_str()) != Some("csv") {
+        return Err(format!("the export went to {}, not a .csv in {}", path.display(), exports.display()));
+    }
+    let csv = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = parse_csv(&csv);
+    if file.first() != Some(&screen.0) {
+        return Err(format!("CSV header {:?} differs from the table's {:?}", file.first(), screen.0));
+    }
+    if file.len() - 1 != screen.1.len() {
+        return Err(format!("CSV has {} rows, the screen {}", file.len() - 1, screen.1.len()));
+    }
+    for (i, (on_file, on_screen)) in file[1..].iter().zip(&screen.1).enumerate() {
+        if on_file.len() != on_screen.len() || !on_file.iter().zip(on_screen).all(|(f, s)| same_value(f, s)) {
+            return Err(format!("row {i}: CSV {on_file:?} vs screen {on_screen:?}"));
+        }
+    }
+    let _ = std::fs::copy(&path, setup.out_dir.join("manager-low-stock.csv"));
+    eprintln!("CSV {} matches the screen: {} columns, {} rows", path.display(), screen.0.len(), screen.1.len());
+
+    // Back to the start (signs out), then the shopper's screen calls the backend directly.
+    click(c, "#back").await?;
+    find(c, "#screen-start").await?;
+    click(c, "#role-shopper").await?;
+    find(c, "#screen-mirror").await?;
+    let session = invoke(c, "session", json!({})).await?;
+    if session != json!({ "ok": null }) {
+        return Err(format!("still signed in on the shopper screen: {session}"));
+    }
+    let answer = invoke(c, "run_report", json!({ "query": { "kind": "low-stock" } })).await?;
+    eprintln!("shopper invoke('run_report'): {answer}");
+    if answer.get("err").and_then(|e| e.get("code")).and_then(Value::as_str) != Some("not-signed-in") {
+        return Err(format!("the backend did not refuse run_report from the shopper screen: {answer}"));
+    }
+    let export = invoke(c, "export_report", json!({ "query": { "kind": "stock" }, "format": "csv" })).await?;
+    if export.get("err").is_none() {
+        return Err(format!("the backend exported for a shopper: {export}"));
+    }
+    Ok(())
+}
+
+/// `window.__TAURI_INTERNALS__.invoke` from the page: `{"ok": result}` or `{"err": rejection}`.
+async fn invoke(c: &Client, command: &str, args: Value) -> Res<Value> {
+    let script = "const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+            .then((r) => done({ ok: r === undefined ? null : r }), (e) => done({ err: e }));";
+    c.execute_async(script, vec![json!(command), args]).await.map_err(|e| format!("invoke {command}: {e}"))
+}
+
+/// The header labels and every row's cell texts, as shown.
+async fn screen_table(c: &Client) -> Res<(Vec<String>, Vec<Vec<String>>)> {
+    let script = "const t = document.querySelector('#report-table');
+        const cells = (tr, sel) => [...tr.querySelectorAll(sel)].map((x) => x.textContent);
+        return [cells(t.tHead.rows[0], 'th'), [...t.tBodies[0].rows].map((r) => cells(r, 'td'))];";
+    let v = c.execute(script, vec![]).await.map_err(|e| e.to_string())?;
+    serde_json::from_value(v).map_err(|e| format!("table on screen: {e}"))
+}
+
+/// A CSV field and the screen's text of the same cell agree: equal text, an empty field for
+/// "–", or the same number to the screen's precision ("12.50", "42.5 %", "3.0 d").
+fn same_value(field: &str, shown: &str) -> bool {
+    if field == shown || (field.is_empty() && shown == "–") {
+        return true;
+    }
+    let number = shown.trim_end_matches(" %").trim_end_matches(" d");
+    let (Ok(on_file), Ok(on_screen)) = (field.parse::<f64>(), number.parse::<f64>()) else { return false };
+    let decimals = number.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
+    (on_file - on_screen).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9
+}
+
+/// RFC 4180: quoted fields with doubled quotes, CRLF or LF line ends.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let (mut record, mut field) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, _) => field.push(ch),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, _) => field.push(ch),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    records
+}
+
+#[test]
+fn csv_and_screen_values_compare_as_the_screen_rounds() {
+    assert_eq!(parse_csv("a,\"b, c\"\r\n1,\"say \"\"hi\"\"\"\r\n"), [vec!["a", "b, c"], vec!["1", "say \"hi\""]]);
+    assert!(same_value("12.5", "12.50"));
+    assert!(same_value("42.456", "42.5 %"));
+    assert!(same_value("", "–"));
+    assert!(same_value("TEE-1", "TEE-1"));
+    assert!(!same_value("12.6", "12.50"));
+    assert!(!same_value("TEE-1", "TEE-2"));
+}

@@ -32,8 +32,7 @@ pub use model::{
 };
 pub use staff::{LockState, StaffRecord};
 pub use reporting::{
-    day_of_ms, CountDiscrepancy, DemandHistory, ReorderSettings, ReportFilter, StockRow,
-    VariantActivity,
+    day_of_ms, CountDiscrepancy, ReorderSettings, ReportFilter, StockRow, VariantActivity,
 };
 pub use store::Store;
 pub use sync::{

@@ -56,3 +56,41 @@ FROM (
     WHERE kind = 'transferred'
 )
 GROUP BY variant_id, location_id, day;
+
+-- The same movements summed over locations per variant and day, with running totals from
+-- the first day on (`cum_*`, through this day). A window's totals are then two look-ups per
+-- variant (the rows at its last day and the day before its first) whatever its length, so
+-- store-wide reports stay fast over any history. `net` is the book-stock change (transfers
+-- cancel out); demand is sold − returned, not below 0, and `cum_demand_sq` sums its square
+-- for the variance of daily demand.
+CREATE TABLE variant_days (
+    variant_id    INTEGER NOT NULL REFERENCES variants(id),
+    day           INTEGER NOT NULL,
+    sold          INTEGER NOT NULL,
+    returned      INTEGER NOT NULL,
+    received      INTEGER NOT NULL,
+    net           INTEGER NOT NULL,
+    cum_sold      INTEGER NOT NULL,
+    cum_returned  INTEGER NOT NULL,
+    cum_received  INTEGER NOT NULL,
+    cum_net       INTEGER NOT NULL,
+    cum_demand    INTEGER NOT NULL,
+    cum_demand_sq INTEGER NOT NULL,
+    PRIMARY KEY (variant_id, day)
+) WITHOUT ROWID;
+
+INSERT INTO variant_days
+    (variant_id, day, sold, returned, received, net,
+     cum_sold, cum_returned, cum_received, cum_net, cum_demand, cum_demand_sq)
+SELECT variant_id, day, sold, returned, received, net,
+       SUM(sold) OVER running, SUM(returned) OVER running, SUM(received) OVER running,
+       SUM(net) OVER running, SUM(max(sold - returned, 0)) OVER running,
+       SUM(max(sold - returned, 0) * max(sold - returned, 0)) OVER running
+FROM (
+    SELECT variant_id, day, SUM(sold) AS sold, SUM(returned) AS returned,
+           SUM(received) AS received,
+           SUM(received + returned + adjusted + moved_in - sold - moved_out) AS net
+    FROM daily_movements
+    GROUP BY variant_id, day
+)
+WINDOW running AS (PARTITION BY variant_id ORDER BY day ROWS UNBOUNDED PRECEDING);

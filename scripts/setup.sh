@@ -5,7 +5,7 @@
 #   scripts/setup.sh                 install + build + start the kiosk on demo data
 #   scripts/setup.sh --no-start      install + build only
 #   scripts/setup.sh --deps-only     install system/npm/python pieces and demo data only
-#   scripts/setup.sh --test-deps     also install what the test suite needs (Xvfb, WebDriver)
+#   scripts/setup.sh --test-deps     also install what the test suite needs (Xvfb, WebDriver, PostgreSQL)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,7 +16,8 @@ TAURI_DRIVER_VERSION=2.1.0
 APT_PACKAGES=(build-essential pkg-config file curl libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libopencv-dev clang libclang-dev python3-venv python3-pip
   ffmpeg nodejs npm)
-TEST_APT_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver)
+# postgresql: the sync fault tests start a private server from its binaries (tests/sync).
+TEST_APT_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver postgresql)
 
 start=1 build=1 test_deps=0
 for arg in "$@"; do

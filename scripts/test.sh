@@ -20,7 +20,10 @@ npm --prefix ui run -s build
 npm --prefix ui test --silent
 
 echo "==> Rust: build the kiosk and run every test"
-cargo build -p vitrine-kiosk
+# The sync fault tests drive the real vitrine and vitrine-hq binaries.
+cargo build -p vitrine-kiosk -p vitrine-cli -p vitrine-hq
 # One display for the whole run; the end-to-end tests share it, so they run one at a time.
-xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --exclude vitrine-e2e
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --exclude vitrine-e2e --exclude vitrine-sync-tests
+echo "==> Sync under faults: private PostgreSQL, vitrine-hq, kiosks killed, restarted, cut off"
+cargo test -p vitrine-sync-tests -- --test-threads=1
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p vitrine-e2e -- --test-threads=1

@@ -464,11 +464,11 @@ impl FlakyProxy {
                 let roll = rng.below(100);
                 let fault = if roll < drop_percent {
                     dropped.fetch_add(1, Ordering::Relaxed);
-                    // Past the TLS handshake (a few KiB) into the request or the answer.
-                    Fault::DropAfter(rng.below(60_000) + 500)
+                    // Anywhere from the TLS handshake to a few batches in (connections are kept alive).
+                    Fault::DropAfter(rng.below(300_000) + 500)
                 } else if roll < drop_percent + stall_percent {
                     stalled.fetch_add(1, Ordering::Relaxed);
-                    Fault::StallAfter(rng.below(20_000) + 500, stall)
+                    Fault::StallAfter(rng.below(300_000) + 500, stall)
                 } else {
                     passed.fetch_add(1, Ordering::Relaxed);
                     Fault::None

@@ -192,7 +192,7 @@ fn kill_nine_during_import_and_sync_a_hundred_times() {
             kiosk.command(&["sync"])
         };
         let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        thread::sleep(Duration::from_millis(rng.below(300)));
+        thread::sleep(Duration::from_millis(rng.below(900)));
         if child.try_wait().unwrap().is_some() {
             finished_before_kill += 1;
         }
@@ -286,7 +286,7 @@ fn a_flaky_network_that_drops_and_stalls_mid_batch() {
     let hq = Hq::start(&bins, &pg);
     let secrets = tempfile::tempdir().unwrap();
     let mut rng = Rng::from_time("flaky");
-    let proxy = FlakyProxy::start(hq.port, 30, 10, Duration::from_secs(3), rng.next());
+    let proxy = FlakyProxy::start(hq.port, 50, 20, Duration::from_secs(3), rng.next());
     let url = format!("https://127.0.0.1:{}", proxy.port);
     let kiosk = Kiosk::new(&bins, &url, &hq.issue_token("nantes", secrets.path()), &hq.cert(), 400, 2);
     let feed = kiosk.write_sales("s.csv", "F", 12_000, &mut rng);
@@ -305,7 +305,7 @@ fn a_flaky_network_that_drops_and_stalls_mid_batch() {
     let dropped = proxy.dropped.load(std::sync::atomic::Ordering::Relaxed);
     let stalled = proxy.stalled.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!("flaky: {rounds} rounds; proxy dropped {dropped}, stalled {stalled} connections");
-    assert!(dropped + stalled > 0, "the proxy did interfere");
+    assert!(dropped + stalled >= 3, "the proxy did interfere");
     assert_in_step(&hq, "nantes", &kiosk);
 }
 

@@ -42,7 +42,7 @@ export function forecastData(chart: ForecastChart): ChartData {
     series: [
       { label: chart.history.label, role: "line", data: [...history.map((p) => p.value), ...pad(ahead.length)] },
       { label: "80 % low", role: "band-lo", data: joined((f) => f.lo) },
-      { label: "80 % high", role: "band-hi", data: joined((f) => f.hi) },
+      { label: "80 % band", role: "band-hi", data: joined((f) => f.hi) },
       { label: `forecast (${chart.method})`, role: "forecast", data: joined((f) => f.mean) },
     ],
   };

@@ -33,6 +33,7 @@ const SESSION_CHECK_MS = 5000;
 const SEARCH_DEBOUNCE_MS = 300;
 const HISTORY_DAYS = 90;
 const FORECAST_DAYS = 28;
+const MAX_ROWS_SHOWN = 500;
 
 export const REPORTS: [ReportKind, string][] = [
   ["stock", "Stock"],
@@ -172,6 +173,7 @@ function pinPad(role: StaffRole, notice: string | undefined, onSignedIn: (s: Ses
     if (busy || chosen === null || !entry.complete) return;
     busy = true;
     message.textContent = "Checking…";
+    message.classList.add("pending");
     render();
     try {
       onSignedIn(await signIn(chosen, entry.take()));
@@ -179,6 +181,7 @@ function pinPad(role: StaffRole, notice: string | undefined, onSignedIn: (s: Ses
       message.textContent = signInMessage(commandError(err));
     } finally {
       busy = false;
+      message.classList.remove("pending");
       render();
     }
   }
@@ -331,8 +334,10 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
     thead.replaceChildren(h("tr", {}, ...t.columns.map((c) => h("th", { class: alignOf(c.kind), "data-key": c.key }, c.label))));
     const skuAt = skuColumn(t.columns);
     if (skuAt >= 0 && selectedSku === null && t.rows.length > 0) selectedSku = String(t.rows[0][skuAt]);
+    // A touch screen reads a few hundred rows at most; the export has them all.
+    const shown = t.rows.slice(0, MAX_ROWS_SHOWN);
     tbody.replaceChildren(
-      ...t.rows.map((row) => {
+      ...shown.map((row) => {
         const sku = skuAt >= 0 ? String(row[skuAt]) : null;
         const tr = h("tr", { class: sku !== null && sku === selectedSku ? "selected" : undefined }, ...row.map((cell, i) => h("td", { class: alignOf(t.columns[i].kind) }, formatCell(cell, t.columns[i].kind))));
         if (sku !== null && manager) {
@@ -346,7 +351,8 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
       }),
     );
     if (t.rows.length === 0) tbody.append(h("tr", {}, h("td", { class: "muted", colspan: String(Math.max(1, t.columns.length)) }, "Nothing to show")));
-    notes.replaceChildren(...t.notes.map((n) => h("li", {}, n)));
+    const more = t.rows.length > MAX_ROWS_SHOWN ? [`Showing the first ${MAX_ROWS_SHOWN} of ${t.rows.length} rows: search or filter to narrow, or export for all.`] : [];
+    notes.replaceChildren(...[...more, ...t.notes].map((n) => h("li", {}, n)));
   }
 
   async function showCharts(t: ReportTable, mine: number) {
@@ -392,12 +398,18 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
       "div",
       { class: "report-main" },
       h("div", { class: "filters" }, ...filters),
-      h("div", { class: "report-head" }, heading, generated),
+      h(
+        "div",
+        { class: "report-head" },
+        heading,
+        generated,
+        manager ? h("div", { class: "exports" }, exportButton("csv", "Export CSV"), exportButton("pdf", "Export PDF")) : null,
+      ),
+      manager ? exportResult : null,
       message,
-      charts,
       h("div", { class: "table-wrap" }, tableEl),
       notes,
-      manager ? h("div", { class: "exports" }, exportButton("csv", "Export CSV"), exportButton("pdf", "Export PDF"), exportResult) : null,
+      charts,
     ),
   );
   void load();

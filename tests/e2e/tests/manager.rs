@@ -192,6 +192,9 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
     }
     eprintln!("chart: {}", text(c, "#chart-title").await?);
     eprintln!("forecast: {}", text(c, "#forecast-title").await?);
+    c.execute("document.querySelector('#charts').scrollIntoView()", vec![]).await.map_err(|e| e.to_string())?;
+    // Give the compositor a moment: the display grab shows what reached the screen.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let shot = setup.out_dir.join("manager.png");
     screenshot_display(&shot)?;
     eprintln!("screenshot {}", shot.display());
@@ -223,6 +226,20 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
     let _ = std::fs::copy(&path, setup.out_dir.join("manager-low-stock.csv"));
     eprintln!("CSV {} matches the screen: {} columns, {} rows", path.display(), screen.0.len(), screen.1.len());
 
+    // PDF too: a real PDF file beside the CSV.
+    click(c, "#export-pdf").await?;
+    let pdf = poll("a PDF export", || async {
+        let el = c.find(Locator::Css("#export-result")).await.map_err(|e| e.to_string())?;
+        let path = el.attr("data-path").await.map_err(|e| e.to_string())?.unwrap_or_default();
+        if path.ends_with(".pdf") { Ok(Some(PathBuf::from(path))) } else { Err(path) }
+    })
+    .await?;
+    let head = std::fs::read(&pdf).map_err(|e| format!("{}: {e}", pdf.display()))?;
+    if !head.starts_with(b"%PDF-") || !pdf.starts_with(&exports) {
+        return Err(format!("{} is not a PDF in {}", pdf.display(), exports.display()));
+    }
+    eprintln!("PDF {} ({} bytes)", pdf.display(), head.len());
+
     // Back to the start (signs out), then the shopper's screen calls the backend directly.
     click(c, "#back").await?;
     find(c, "#screen-start").await?;
@@ -240,6 +257,19 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
     let export = invoke(c, "export_report", json!({ "query": { "kind": "stock" }, "format": "csv" })).await?;
     if export.get("err").is_none() {
         return Err(format!("the backend exported for a shopper: {export}"));
+    }
+
+    // A clerk signs in for the stock lookup; the backend refuses them a manager report.
+    click(c, "#back").await?;
+    click(c, "#role-clerk").await?;
+    click(c, ".staff-choice[data-name=\"Demo Clerk\"]").await?;
+    type_pin(c, "1357").await?;
+    wait_text(c, "#session-name", "Demo Clerk").await?;
+    let offered = c.find_all(Locator::Css(".report-choice")).await.map_err(|e| e.to_string())?.len();
+    let answer = invoke(c, "run_report", json!({ "query": { "kind": "low-stock" } })).await?;
+    eprintln!("clerk: {offered} report(s) offered; invoke('run_report', low-stock): {answer}");
+    if offered != 1 || answer.get("err").and_then(|e| e.get("code")).and_then(Value::as_str) != Some("forbidden") {
+        return Err(format!("a clerk got {offered} reports offered and low stock answered {answer}"));
     }
     Ok(())
 }

@@ -570,7 +570,12 @@ fn reorder(store: &Store, ctx: &Context) -> Result<Built, ReportError> {
 
 fn sync_status(store: &Store) -> Result<Built, ReportError> {
     let identity = store.identity();
-    let pending = store.outbox_len()?;
+    let status = store.sync_status()?;
+    let when = |ms: Option<i64>| {
+        ms.map_or(Cell::Null, |ms| {
+            text(&vitrine_store::iso8601_utc(ms.div_euclid(1000)))
+        })
+    };
     let columns = vec![
         col("store", "Store", ColumnKind::Text),
         col("device", "Device", ColumnKind::Text),
@@ -579,20 +584,47 @@ fn sync_status(store: &Store) -> Result<Built, ReportError> {
             "Events waiting for HQ",
             ColumnKind::Integer,
         ),
-        col("last_hlc", "Last clock", ColumnKind::Text),
+        col("last_push", "Last push", ColumnKind::Text),
+        col("last_pull", "Last pull", ColumnKind::Text),
+        col("events_at_hq", "Events at HQ", ColumnKind::Integer),
+        col("last_error", "Last error", ColumnKind::Text),
     ];
-    let rows = vec![vec![
+    let mut rows = vec![vec![
         text(&identity.store_id),
         text(&identity.device_id),
-        Cell::Int(pending as i64),
-        text(&store.last_hlc().to_string()),
+        Cell::Int(status.pending_events as i64),
+        when(status.last_push_unix_ms),
+        when(status.last_pull_unix_ms),
+        Cell::Null,
+        opt_text(&status.last_error),
     ]];
-    let notes = vec![if pending == 0 {
+    // Other stores as HQ last described them: when each last pushed, what HQ holds of it.
+    for other in &status.stores {
+        rows.push(vec![
+            text(&other.store_id),
+            Cell::Null,
+            Cell::Null,
+            when(other.last_seen_unix_ms),
+            Cell::Null,
+            Cell::Int(other.events as i64),
+            Cell::Null,
+        ]);
+    }
+    let hq = status
+        .hq_url
+        .as_deref()
+        .map_or("No HQ configured ([sync] hq_url).".to_owned(), |url| {
+            format!("HQ: {url}.")
+        });
+    let pending = if status.pending_events == 0 {
         "Every event recorded here has reached HQ.".to_owned()
     } else {
-        format!("{pending} events recorded here wait for HQ.")
-    }];
-    Ok((columns, rows, notes))
+        format!(
+            "{} events recorded here wait for HQ.",
+            status.pending_events
+        )
+    };
+    Ok((columns, rows, vec![hq, pending]))
 }
 
 #[cfg(test)]

@@ -264,6 +264,9 @@ pub enum Eval {
         /// Weekly evaluation origins (the last 7 × this days are forecast).
         #[arg(long, default_value_t = 8)]
         origins: usize,
+        /// Weekly backtest origins behind each per-item choice.
+        #[arg(long, default_value_t = SelectOptions::default().origins)]
+        select_origins: usize,
     },
 }
 
@@ -287,12 +290,17 @@ pub fn eval(which: Eval) -> Result<()> {
         data,
         min_selling_days,
         origins,
+        select_origins,
     } = which;
     let start = Instant::now();
     let items = load_online_retail(&data)?;
     let options = EvalOptions {
         min_selling_days,
         origins: origins.max(1),
+        select: SelectOptions {
+            origins: select_origins.max(1),
+            ..SelectOptions::default()
+        },
         ..EvalOptions::default()
     };
     println!(
@@ -659,7 +667,8 @@ mod tests {
         assert!(text.starts_with("Stock on hand ("));
         assert!(text.contains("VT-TEE-ORBIT-M-INK"));
         assert!(
-            text.lines().any(|l| l.ends_with("  6          38.40          114.00")),
+            text.lines()
+                .any(|l| l.ends_with("  6          38.40          114.00")),
             "{text}"
         );
     }
@@ -682,6 +691,7 @@ mod tests {
             data: "/nonexistent/online_retail.csv.gz".into(),
             min_selling_days: 100,
             origins: 8,
+            select_origins: 6,
         })
         .unwrap_err();
         assert!(

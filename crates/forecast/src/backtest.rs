@@ -73,11 +73,11 @@ pub struct SelectOptions {
 }
 
 impl Default for SelectOptions {
-    /// Three weekly origins, every method.
+    /// Six weekly origins (fewer make the choice noisy on daily retail data), every method.
     fn default() -> Self {
         SelectOptions {
             horizon: WEEK,
-            origins: 3,
+            origins: 6,
             candidates: Method::ALL.to_vec(),
         }
     }

@@ -161,6 +161,8 @@ pub struct EvalOptions {
     pub origins: usize,
     /// Threads to spread the items over.
     pub threads: usize,
+    /// How the per-item choice backtests (on the history before each origin).
+    pub select: SelectOptions,
 }
 
 impl Default for EvalOptions {
@@ -170,6 +172,7 @@ impl Default for EvalOptions {
             horizon: 7,
             origins: 8,
             threads: std::thread::available_parallelism().map_or(2, usize::from),
+            select: SelectOptions::default(),
         }
     }
 }
@@ -212,7 +215,7 @@ fn score_item(history: &[f64], options: &EvalOptions) -> Option<(Vec<f64>, f64, 
             let fc = forecast(method, train, options.horizon).ok()?;
             row.push(mase(train, &fc.mean, actual)?);
         }
-        let choice = select(train, &SelectOptions::default());
+        let choice = select(train, &options.select);
         let at = Method::ALL.iter().position(|m| *m == choice.method)?;
         for (sum, score) in sums.iter_mut().zip(&row) {
             *sum += score;

@@ -201,7 +201,11 @@ function pinPad(role: StaffRole, notice: string | undefined, onSignedIn: (s: Ses
       list.replaceChildren(
         ...staff.map((m) => {
           const b = h("button", { class: "btn staff-choice", type: "button", "data-name": m.name, "aria-pressed": "false" }, m.name);
-          b.addEventListener("click", () => choose(m.name));
+          b.addEventListener("click", () => {
+            choose(m.name);
+            const lockedMs = (m.locked_until_ms ?? 0) - Date.now();
+            message.textContent = lockedMs > 0 ? signInMessage({ code: "locked", message: "", tries_left: null, locked_ms: lockedMs }) : "";
+          });
           return b;
         }),
       );

@@ -41,7 +41,7 @@ pub enum AuthError {
     Locked { remaining_ms: i64 },
     #[error("sign in as staff to {action}")]
     NotSignedIn { action: &'static str },
-    #[error("signed out after {} min without activity", .idle_ms / 60_000)]
+    #[error("signed out after {} without activity", duration_text(*.idle_ms))]
     SessionExpired { idle_ms: i64 },
     #[error("a {role} may not {action}")]
     Forbidden { role: Role, action: &'static str },
@@ -49,6 +49,15 @@ pub enum AuthError {
     Hash(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// "2 min" or, below a minute, "45 s".
+fn duration_text(ms: i64) -> String {
+    if ms >= 60_000 {
+        format!("{} min", ms / 60_000)
+    } else {
+        format!("{} s", ms.max(0) / 1000)
+    }
 }
 
 /// Minutes shown to a locked-out user: rounded up, so "0 min" never appears.

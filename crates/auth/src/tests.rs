@@ -144,6 +144,8 @@ fn a_session_allows_its_role_and_ends_when_idle() {
     assert!(slot.current(MIN + policy.idle_timeout_ms).is_some());
     let err = slot.authorize(Permission::StockLookup, MIN + policy.idle_timeout_ms + 1).unwrap_err();
     assert_eq!(err.code(), "session-expired");
+    assert_eq!(err.to_string(), "signed out after 2 min without activity");
+    assert_eq!(AuthError::SessionExpired { idle_ms: 30_000 }.to_string(), "signed out after 30 s without activity");
     assert!(slot.current(MIN + policy.idle_timeout_ms + 2).is_none());
 
     slot.begin(sign_in(&mut store, &policy, "Bo", "1357", 10 * MIN).unwrap());

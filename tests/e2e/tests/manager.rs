@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Map, Value};
+use tokio::sync::Mutex;
 use vitrine_e2e::{private_env, screenshot_display, setup_or_skip, Driver, Setup};
+
+/// One kiosk at a time: they would share the display and fight over the window.
+static SERIAL: Mutex<()> = Mutex::const_new(());
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The demo manager's published PIN (README: demo only).
@@ -84,11 +88,11 @@ async fn type_pin(c: &Client, pin: &str) -> Res {
     click(c, "#pin-enter").await
 }
 
-/// A kiosk config that keeps everything in the test's own folders.
-fn write_config(home: &Path, data: &Path) -> PathBuf {
+/// A kiosk config that keeps everything in the test's own folders, plus `extra` TOML.
+fn write_config(home: &Path, data: &Path, extra: &str) -> PathBuf {
     let path = home.join("vitrine.toml");
     let text = format!(
-        "[store]\ndatabase = {:?}\n\n[reports]\nexports_dir = {:?}\n",
+        "[store]\ndatabase = {:?}\n\n[reports]\nexports_dir = {:?}\n\n{extra}",
         data.join("e2e.db").display().to_string(),
         data.join("exports").display().to_string()
     );
@@ -117,22 +121,58 @@ fn kiosk_args(setup: &Setup, config: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manager_signs_in_reads_low_stock_with_charts_and_exports_csv() {
     let Some(setup) = setup_or_skip("manager_signs_in_reads_low_stock_with_charts_and_exports_csv") else { return };
+    let _serial = SERIAL.lock().await;
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let env = private_env(home.path());
-    let config = write_config(home.path(), data.path());
-    let args = kiosk_args(&setup, &config);
-    let driver = Driver::start(&setup, &env, setup.out_dir.join("manager.log"));
-    let client = match connect(&driver, &setup, &args).await {
+    let exports = data.path().join("exports");
+    with_kiosk(&setup, "manager", home.path(), data.path(), "", |c, setup| async move { manager_flow(&c, &setup, &exports).await }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_manager_is_signed_out() {
+    let Some(setup) = setup_or_skip("an_idle_manager_is_signed_out") else { return };
+    let _serial = SERIAL.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    with_kiosk(&setup, "manager-idle", home.path(), data.path(), "[staff]\nidle_timeout_secs = 3\n", |client, _| async move {
+        let c = &client;
+        find(c, "#screen-start").await?;
+        click(c, "#role-manager").await?;
+        click(c, ".staff-choice[data-name=\"Demo Manager\"]").await?;
+        type_pin(c, DEMO_MANAGER_PIN).await?;
+        find(c, "#reports").await?;
+        // Nobody touches the screen: the backend ends the session and the screen follows.
+        let said = wait_text(c, "#pin-message", "Signed out after inactivity").await?;
+        eprintln!("idle: {said}");
+        let answer = invoke(c, "run_report", json!({ "query": { "kind": "low-stock" } })).await?;
+        if answer.get("err").is_none() {
+            return Err(format!("a report ran after the idle sign-out: {answer}"));
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// A fresh kiosk on its own config and folders; `flow` runs against it, the processes end
+/// whatever happens, and a failure carries the kiosk's log.
+async fn with_kiosk<F, Fut>(setup: &Setup, name: &str, home: &Path, data: &Path, extra_toml: &str, flow: F)
+where
+    F: FnOnce(Client, Setup) -> Fut,
+    Fut: std::future::Future<Output = Res>,
+{
+    let env = private_env(home);
+    let config = write_config(home, data, extra_toml);
+    let args = kiosk_args(setup, &config);
+    let mut driver = Driver::start(setup, &env, setup.out_dir.join(format!("{name}.log")));
+    let client = match connect(&driver, setup, &args).await {
         Ok(c) => c,
         Err(e) => panic!("{e}\n{}", driver.log_tail(6000)),
     };
-    let result = manager_flow(&client, &setup, &data.path().join("exports")).await;
+    let result = flow(client.clone(), setup.clone()).await;
     let _ = client.close().await;
-    let mut driver = driver;
     driver.stop();
     if let Err(e) = result {
-        panic!("{e}\n{}", driver.log_tail(8000));
+        panic!("{name}: {e}\n{}", driver.log_tail(8000));
     }
 }
 

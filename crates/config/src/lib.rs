@@ -285,17 +285,6 @@ mod tests {
     }
 
     #[test]
-    fn staff_limits_must_be_above_zero() {
-        for bad in ["max_failed_pins = 0", "first_lock_minutes = 0", "idle_timeout_secs = 0"] {
-            let err = Config::parse(&format!("[staff]\n{bad}\n"), Path::new("x")).unwrap_err().to_string();
-            assert!(err.contains("staff."), "{err}");
-        }
-        let c = Config::parse("[staff]\nidle_timeout_secs = 30\n[reports]\nexports_dir = \"/srv/exports\"\n", Path::new("x")).unwrap();
-        assert_eq!((c.staff.idle_timeout_secs, c.staff.max_failed_pins), (30, 5));
-        assert_eq!(c.reports.exports_dir, PathBuf::from("/srv/exports"));
-    }
-
-    #[test]
     fn missing_file_is_defaults_and_defaults_round_trip() {
         assert_eq!(Config::load(Path::new("/nonexistent/vitrine.toml")).unwrap(), Config::default());
         let text = Config::default().to_toml();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alignOf, formatCell, skuColumn, tableText } from "./reportFormat";
+import { alignOf, formatCell, skuColumn, sortRows, tableText } from "./reportFormat";
 import type { ReportTable } from "./backend";
 
 describe("report cells", () => {
@@ -37,5 +37,22 @@ describe("report cells", () => {
     expect(skuColumn(table.columns)).toBe(1);
     expect(skuColumn([])).toBe(-1);
     expect(tableText(table)).toEqual([["Tee", "T-1", "2"], ["Mug", "M-1", "–"]]);
+  });
+});
+
+describe("sorting", () => {
+  const rows = [
+    ["b", 3],
+    ["A10", null],
+    ["a2", 1],
+    ["c", 3],
+  ];
+  it("sorts numbers numerically, ties keep their order, empty cells last both ways", () => {
+    expect(sortRows(rows, 1, "asc").map((r) => r[0])).toEqual(["a2", "b", "c", "A10"]);
+    expect(sortRows(rows, 1, "desc").map((r) => r[0])).toEqual(["b", "c", "a2", "A10"]);
+  });
+  it("sorts text by locale with numbers inside in order", () => {
+    expect(sortRows(rows, 0, "asc").map((r) => r[0])).toEqual(["a2", "A10", "b", "c"]);
+    expect(rows[0][0]).toBe("b");
   });
 });

@@ -44,3 +44,21 @@ export function skuColumn(columns: Column[]): number {
 export function tableText(table: ReportTable): string[][] {
   return table.rows.map((row) => row.map((cell, i) => formatCell(cell, table.columns[i]?.kind ?? "text")));
 }
+
+export type SortDirection = "asc" | "desc";
+
+/** Rows ordered by one column: numbers as numbers, text by locale; empty cells always last. */
+export function sortRows(rows: Cell[][], column: number, direction: SortDirection): Cell[][] {
+  const sign = direction === "asc" ? 1 : -1;
+  const empty = (c: Cell) => c === null || c === undefined || (typeof c === "number" && !Number.isFinite(c));
+  return rows
+    .map((row, index) => ({ row, index }))
+    .sort((a, b) => {
+      const x = a.row[column];
+      const y = b.row[column];
+      if (empty(x) || empty(y)) return empty(x) === empty(y) ? a.index - b.index : empty(x) ? 1 : -1;
+      const order = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
+      return order !== 0 ? sign * order : a.index - b.index;
+    })
+    .map(({ row }) => row);
+}

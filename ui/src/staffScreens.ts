@@ -25,7 +25,7 @@ import { aisleData, forecastData, stockHistoryData } from "./chartData";
 import { clearChart, drawChart } from "./charts";
 import { h } from "./dom";
 import { PinEntry, signInMessage } from "./pinpad";
-import { alignOf, formatCell, skuColumn } from "./reportFormat";
+import { alignOf, formatCell, skuColumn, sortRows, type SortDirection } from "./reportFormat";
 import { go, type Screen } from "./screens";
 
 /** How often the screen asks whether the backend still has the session (idle sign-out). */
@@ -243,6 +243,7 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
   let query: ReportQuery = { kind: manager ? "low-stock" : "stock", search: null, location: null, category: null, window_days: 28 };
   let selectedSku: string | null = null;
   let generation = 0;
+  let sort: { column: number; direction: SortDirection } | null = null;
 
   const message = h("p", { id: "report-message", class: "report-message", role: "alert" });
   const problem = (err: unknown) => {
@@ -257,6 +258,7 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
     b.addEventListener("click", () => {
       query = { ...query, kind };
       selectedSku = null;
+      sort = null;
       void load();
     });
     return b;
@@ -335,11 +337,22 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
   function showTable(t: ReportTable) {
     heading.textContent = t.title;
     generated.textContent = `as of ${t.generated_at}`;
-    thead.replaceChildren(h("tr", {}, ...t.columns.map((c) => h("th", { class: alignOf(c.kind), "data-key": c.key }, c.label))));
+    // Tapping a column header sorts by it (again: the other way); the export keeps the report's order.
+    const headers = t.columns.map((c, i) => {
+      const ariaSort = sort?.column === i ? (sort.direction === "asc" ? "ascending" : "descending") : "none";
+      const th = h("th", { class: alignOf(c.kind), "data-key": c.key, "aria-sort": ariaSort }, c.label);
+      th.addEventListener("click", () => {
+        sort = { column: i, direction: sort?.column === i && sort.direction === "asc" ? "desc" : "asc" };
+        showTable(t);
+      });
+      return th;
+    });
+    thead.replaceChildren(h("tr", {}, ...headers));
     const skuAt = skuColumn(t.columns);
     if (skuAt >= 0 && selectedSku === null && t.rows.length > 0) selectedSku = String(t.rows[0][skuAt]);
+    const ordered = sort ? sortRows(t.rows, sort.column, sort.direction) : t.rows;
     // A touch screen reads a few hundred rows at most; the export has them all.
-    const shown = t.rows.slice(0, MAX_ROWS_SHOWN);
+    const shown = ordered.slice(0, MAX_ROWS_SHOWN);
     tbody.replaceChildren(
       ...shown.map((row) => {
         const sku = skuAt >= 0 ? String(row[skuAt]) : null;

@@ -103,3 +103,40 @@ impl App {
         slot.current(vitrine_auth::now_ms())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kiosk(database: std::path::PathBuf) -> App {
+        let mut config = Config::default();
+        config.store.database = database;
+        config.inference.models_dir = "no-models".into();
+        App::start(config)
+    }
+
+    #[test]
+    fn the_pin_pad_offers_managers_to_managers_and_all_staff_to_the_clerk_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path().join("kiosk.db"));
+        let names = |role| app.staff_for_sign_in(role).unwrap().into_iter().map(|m| m.name).collect::<Vec<_>>();
+        assert_eq!(names(Role::Manager), ["Demo Manager"]);
+        assert_eq!(names(Role::Clerk), ["Demo Clerk", "Demo Manager"]);
+        assert!(names(Role::Shopper).is_empty());
+    }
+
+    #[test]
+    fn an_unusable_database_refuses_sign_in_with_a_reason_and_the_kiosk_stays_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.db");
+        std::fs::write(&path, b"this is not a database").unwrap();
+        let app = kiosk(path.clone());
+        let slot = app.session_slot();
+        let err = CommandError::from(app.sign_in(&slot, "Demo Manager", "2468").unwrap_err());
+        assert_eq!(err.code, "store-unavailable");
+        assert!(err.message.contains("kiosk.db"), "{}", err.message);
+        assert!(app.session(&slot).is_none());
+        assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database", "the file is untouched");
+        assert!(app.status().store_error.is_some());
+    }
+}

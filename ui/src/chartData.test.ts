@@ -35,13 +35,16 @@ describe("chart data", () => {
     for (const s of d.series) expect(s.data).toHaveLength(1);
   });
 
-  it("aisles sort by value missing, worst first", () => {
+  it("aisles show what went missing as positive bars, worst first", () => {
     const d = aisleData([
-      { aisle: "A1", units: 2, value_at_cost: 10 },
-      { aisle: "A5", units: 9, value_at_cost: 40.5 },
-      { aisle: "A2", units: 1, value_at_cost: 10 },
+      { aisle: "A1", units: -2, value_at_cost: -10 },
+      { aisle: "A5", units: -9, value_at_cost: -40.5 },
+      { aisle: "A2", units: -1, value_at_cost: -10 },
+      { aisle: "BACKROOM", units: 3, value_at_cost: 12 },
+      { aisle: "A3", units: 0, value_at_cost: 0 },
     ]);
-    expect(d.labels).toEqual(["A5", "A1", "A2"]);
-    expect(d.series[0].data).toEqual([40.5, 10, 10]);
+    expect(d.labels).toEqual(["A5", "A1", "A2", "A3", "BACKROOM"]);
+    expect(d.series[0].data).toEqual([40.5, 10, 10, 0, -12]);
+    expect(d.series[0].label).toBe("missing at cost");
   });
 });

@@ -48,11 +48,16 @@ export function forecastData(chart: ForecastChart): ChartData {
   };
 }
 
-/** Units missing per aisle, worst first. */
+/**
+ * Value missing per aisle at cost, worst first. The backend counts counted − book (negative
+ * when units went missing); the chart shows what went missing as a positive bar, so overage
+ * (more counted than booked) falls below zero.
+ */
 export function aisleData(rows: AisleDiscrepancy[]): ChartData {
-  const sorted = [...rows].sort((a, b) => b.value_at_cost - a.value_at_cost || a.aisle.localeCompare(b.aisle));
+  const missing = (r: AisleDiscrepancy) => (r.value_at_cost === 0 ? 0 : -r.value_at_cost);
+  const sorted = [...rows].sort((a, b) => missing(b) - missing(a) || a.aisle.localeCompare(b.aisle));
   return {
     labels: sorted.map((r) => r.aisle),
-    series: [{ label: "value at cost", role: "bar", data: sorted.map((r) => r.value_at_cost) }],
+    series: [{ label: "missing at cost", role: "bar", data: sorted.map(missing) }],
   };
 }

@@ -380,8 +380,8 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
         if (mine !== generation) return;
         charts.hidden = aisles.length === 0;
         forecastBox.hidden = true;
-        chartTitle.textContent = "Missing by aisle (value at cost)";
-        drawChart(mainCanvas, aisleData(aisles), "value at cost");
+        chartTitle.textContent = "Missing by aisle, at cost (below zero: more counted than booked)";
+        drawChart(mainCanvas, aisleData(aisles), "missing at cost");
         clearChart(forecastCanvas);
         return;
       }

@@ -214,25 +214,11 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
 
     // The charts of the first SKU are drawn: painted (non-transparent) pixels on both canvases.
     for canvas in ["#report-chart", "#forecast-chart"] {
-        let painted = poll(&format!("{canvas} to be drawn"), || async {
-            let script = "const c = document.querySelector(arguments[0]);
-                if (!c || c.width === 0 || c.height === 0) return null;
-                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                let n = 0;
-                for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
-                return [n, c.width * c.height];";
-            let v = c.execute(script, vec![json!(canvas)]).await.map_err(|e| e.to_string())?;
-            match v.as_array().map(|a| (a[0].as_u64().unwrap_or(0), a[1].as_u64().unwrap_or(0))) {
-                Some((n, total)) if n > 500 => Ok(Some((n, total))),
-                other => Err(format!("{other:?}")),
-            }
-        })
-        .await?;
-        eprintln!("{canvas}: {} of {} pixels painted", painted.0, painted.1);
+        let (painted, total) = painted_pixels(c, canvas).await?;
+        eprintln!("{canvas}: {painted} of {total} pixels painted");
     }
     eprintln!("chart: {}", text(c, "#chart-title").await?);
     eprintln!("forecast: {}", text(c, "#forecast-title").await?);
-    c.execute("document.querySelector('#charts').scrollIntoView()", vec![]).await.map_err(|e| e.to_string())?;
     // Give the compositor a moment: the display grab shows what reached the screen.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let shot = setup.out_dir.join("manager.png");
@@ -280,6 +266,15 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
     }
     eprintln!("PDF {} ({} bytes)", pdf.display(), head.len());
 
+    // Discrepancies: the chart shows what is missing by aisle.
+    click(c, "#report-discrepancies").await?;
+    let title = wait_text(c, "#chart-title", "by aisle").await?;
+    let (painted, total) = painted_pixels(c, "#report-chart").await?;
+    eprintln!("{title}: {painted} of {total} pixels painted");
+    c.execute("document.querySelector('#charts').scrollIntoView()", vec![]).await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    screenshot_display(&setup.out_dir.join("manager-aisles.png"))?;
+
     // Back to the start (signs out), then the shopper's screen calls the backend directly.
     click(c, "#back").await?;
     find(c, "#screen-start").await?;
@@ -312,6 +307,24 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
         return Err(format!("a clerk got {offered} reports offered and low stock answered {answer}"));
     }
     Ok(())
+}
+
+/// Waits until the canvas has a chart on it: (painted, total) pixels, painted = not transparent.
+async fn painted_pixels(c: &Client, canvas: &str) -> Res<(u64, u64)> {
+    poll(&format!("{canvas} to be drawn"), || async {
+        let script = "const c = document.querySelector(arguments[0]);
+            if (!c || c.width === 0 || c.height === 0) return null;
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+            return [n, c.width * c.height];";
+        let v = c.execute(script, vec![json!(canvas)]).await.map_err(|e| e.to_string())?;
+        match v.as_array().map(|a| (a[0].as_u64().unwrap_or(0), a[1].as_u64().unwrap_or(0))) {
+            Some((n, total)) if n > 500 => Ok(Some((n, total))),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
 }
 
 /// `window.__TAURI_INTERNALS__.invoke` from the page: `{"ok": result}` or `{"err": rejection}`.

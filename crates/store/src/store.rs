@@ -294,6 +294,12 @@ impl Store {
     /// Up to `limit` events recorded on this device that HQ has not acknowledged, oldest
     /// first.
     pub fn pending_outbox(&self, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.pending_outbox_after(0, limit)
+    }
+
+    /// Like [`Store::pending_outbox`], from the first pending event with a `seq` above
+    /// `after_seq`: the sync client reads the next batch while HQ takes the current one.
+    pub fn pending_outbox_after(&self, after_seq: i64, limit: usize) -> Result<Vec<RecordedEvent>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.seq, e.hlc, e.id, e.store_id, e.device_id, e.occurred_at_ms, e.actor,
                     e.kind, v.sku, l.code, t.code, e.quantity, e.reference, e.note, e.source_key
@@ -302,11 +308,12 @@ impl Store {
              JOIN variants v ON v.id = e.variant_id
              JOIN locations l ON l.id = e.location_id
              LEFT JOIN locations t ON t.id = e.to_location_id
+             WHERE o.seq > ?2
              ORDER BY o.seq
              LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = stmt.query([limit])?;
+        let mut rows = stmt.query([limit, after_seq])?;
         let mut events = Vec::new();
         while let Some(row) = rows.next()? {
             let hlc: String = row.get(1)?;

@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::Agent;
 use vitrine_config::SyncConfig;
-use vitrine_store::{CatalogUpdate, Hlc, PulledChanges, RemoteStock, Store};
+use vitrine_store::{CatalogUpdate, Hlc, NodeIdentity, PulledChanges, RecordedEvent, RemoteStock, Store};
 
 use crate::protocol::{
     ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, WireEvent, MAX_PUSH_EVENTS,
@@ -188,28 +188,41 @@ impl SyncClient {
     fn round(&self, store: &mut Store) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         let started = Instant::now();
-        loop {
-            let batch = store.pending_outbox(self.settings.batch_size)?;
-            if batch.is_empty() {
-                break;
-            }
-            let request = PushRequest {
-                protocol: PROTOCOL_VERSION,
-                store_id: store.identity().store_id.clone(),
-                device_id: store.identity().device_id.clone(),
-                events: batch.iter().map(WireEvent::from).collect(),
-            };
-            let body = serde_json::to_vec(&request).map_err(|e| SyncError::BadResponse {
-                url: self.settings.hq_url.clone(),
-                reason: format!("cannot encode push: {e}"),
-            })?;
-            let answer: PushResponse = self.send(store, PUSH_PATH, &body, &mut report)?;
-            let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();
-            store.record_push(&seqs, parse_hlc(answer.hq_hlc.as_deref()).as_ref(), now_ms())?;
+        let size = self.settings.batch_size;
+        let identity = store.identity().clone();
+        let mut batch = store.pending_outbox_after(0, size)?;
+        let mut body = self.push_body(&identity, &batch)?;
+        // The previous batch, held at HQ, still to be taken out of the outbox.
+        let mut held: Option<(Vec<i64>, Option<Hlc>)> = None;
+        while !batch.is_empty() {
+            let last_seq = batch.last().map_or(0, |e| e.seq);
+            // Two stages: while HQ takes this batch, the outbox drops the previous one and
+            // the next is read and encoded. Only events HQ has answered for leave the outbox.
+            let mut retries = 0;
+            let (answer, prepared) = std::thread::scope(|scope| {
+                let request = scope.spawn(|| self.send::<PushResponse>(PUSH_PATH, &body, &mut retries));
+                let prepared = (|| {
+                    if let Some((seqs, hq_hlc)) = held.take() {
+                        store.record_push(&seqs, hq_hlc.as_ref(), now_ms())?;
+                    }
+                    let next = store.pending_outbox_after(last_seq, size)?;
+                    let next_body = self.push_body(&identity, &next)?;
+                    Ok::<_, SyncError>((next, next_body))
+                })();
+                (request.join().expect("the push thread does not panic"), prepared)
+            });
+            report.retries += retries;
+            let answer = answer?;
+            let (next, next_body) = prepared?;
+            held = Some((batch.iter().map(|e| e.seq).collect(), parse_hlc(answer.hq_hlc.as_deref())));
             report.pushed += answer.inserted;
             report.duplicates += answer.duplicates;
             report.push_requests += 1;
             debug!(events = batch.len(), inserted = answer.inserted, "pushed a batch");
+            (batch, body) = (next, next_body);
+        }
+        if let Some((seqs, hq_hlc)) = held {
+            store.record_push(&seqs, hq_hlc.as_ref(), now_ms())?;
         }
         report.push_ms = started.elapsed().as_millis() as u64;
         let started = Instant::now();
@@ -225,7 +238,7 @@ impl SyncClient {
                 url: self.settings.hq_url.clone(),
                 reason: format!("cannot encode pull: {e}"),
             })?;
-            let answer: PullResponse = self.send(store, PULL_PATH, &body, &mut report)?;
+            let answer: PullResponse = self.send(PULL_PATH, &body, &mut report.retries)?;
             report.catalog_changes += answer.catalog.len() as u64;
             report.stores_updated += answer.stores.len() as u64;
             report.pull_requests += 1;
@@ -240,15 +253,8 @@ impl SyncClient {
         Ok(report)
     }
 
-    /// Posts `body`, retrying transient failures with backoff (each failure is recorded in
-    /// the store's status while it waits).
-    fn send<T: DeserializeOwned + HasProtocol>(
-        &self,
-        store: &mut Store,
-        path: &str,
-        body: &[u8],
-        report: &mut SyncReport,
-    ) -> Result<T> {
+    /// Posts `body`, retrying transient failures with backoff; counts the retries.
+    fn send<T: DeserializeOwned + HasProtocol>(&self, path: &str, body: &[u8], retries: &mut u64) -> Result<T> {
         let policy = self.settings.retry;
         let mut attempt = 0;
         loop {
@@ -260,14 +266,30 @@ impl SyncClient {
                 Err(e) if e.is_transient() && attempt + 1 < policy.attempts => {
                     let pause = policy.delay(attempt);
                     warn!(error = %e, attempt, pause_ms = pause.as_millis() as u64, "sync request failed; retrying");
-                    store.record_sync_error(&e.to_string(), now_ms())?;
                     self.pause(pause)?;
                     attempt += 1;
-                    report.retries += 1;
+                    *retries += 1;
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The push request for `batch`, encoded (empty batch: nothing to send).
+    fn push_body(&self, identity: &NodeIdentity, batch: &[RecordedEvent]) -> Result<Vec<u8>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            store_id: identity.store_id.clone(),
+            device_id: identity.device_id.clone(),
+            events: batch.iter().map(WireEvent::from).collect(),
+        };
+        serde_json::to_vec(&request).map_err(|e| SyncError::BadResponse {
+            url: self.settings.hq_url.clone(),
+            reason: format!("cannot encode push: {e}"),
+        })
     }
 
     fn post<T: DeserializeOwned + HasProtocol>(&self, path: &str, body: &[u8]) -> Result<T> {

@@ -371,6 +371,11 @@ impl Kiosk {
             .collect()
     }
 
+    /// How many events the kiosk's ledger holds.
+    pub fn event_count(&self) -> usize {
+        vitrine_store::Store::open(self.database()).unwrap().catalog_summary().unwrap().events as usize
+    }
+
     /// `(id, hlc)` of every event in the kiosk's ledger, in HLC order.
     pub fn events(&self) -> Vec<(String, String)> {
         vitrine_store::Store::open(self.database()).unwrap().ledger_ids().unwrap()
@@ -429,8 +434,9 @@ impl Rng {
     }
 }
 
-/// A loopback TCP proxy in front of `target` that, per connection, passes it through, drops
-/// it after a random number of bytes (mid-request or mid-answer), or stalls it.
+/// A loopback TCP proxy in front of `target` that, per connection, drops it after a random
+/// number of bytes (mid-request or mid-answer), or stalls it; the rest break only after a
+/// few MB.
 pub struct FlakyProxy {
     pub port: u16,
     stop: Arc<AtomicBool>,
@@ -470,8 +476,10 @@ impl FlakyProxy {
                     stalled.fetch_add(1, Ordering::Relaxed);
                     Fault::StallAfter(rng.below(300_000) + 500, stall)
                 } else {
+                    // Even a good connection breaks in the end: kept alive, it would otherwise
+                    // carry the rest of the sync untouched.
                     passed.fetch_add(1, Ordering::Relaxed);
-                    Fault::None
+                    Fault::DropAfter(rng.below(2_000_000) + 300_000)
                 };
                 relay(client, server, fault);
             }
@@ -488,7 +496,6 @@ impl Drop for FlakyProxy {
 
 #[derive(Clone, Copy)]
 enum Fault {
-    None,
     /// Close both sides once this many bytes (both directions together) went through.
     DropAfter(u64),
     /// Stop forwarding after this many bytes, hold the connection, then close it.
@@ -497,7 +504,6 @@ enum Fault {
 
 fn relay(client: TcpStream, server: TcpStream, fault: Fault) {
     let budget = Arc::new(AtomicU64::new(match fault {
-        Fault::None => u64::MAX,
         Fault::DropAfter(n) | Fault::StallAfter(n, _) => n,
     }));
     let pipe = |mut from: TcpStream, mut to: TcpStream, budget: Arc<AtomicU64>| {

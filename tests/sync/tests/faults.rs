@@ -173,33 +173,59 @@ fn hq_refuses_bad_payloads_whole_and_says_why() {
     assert_eq!(hq.events(Some("nice")).len(), 1);
 }
 
+/// Rows per sales feed in the kill loop.
+const ROWS: usize = 3_000;
+
 #[test]
 fn kill_nine_during_import_and_sync_a_hundred_times() {
     let Some(bins) = setup_or_skip("kill_nine_during_import_and_sync_a_hundred_times") else { return };
     let pg = Postgres::start();
     let hq = Hq::start(&bins, &pg);
     let secrets = tempfile::tempdir().unwrap();
-    let kiosk = Kiosk::new(&bins, &hq.url(), &hq.issue_token("bordeaux", secrets.path()), &hq.cert(), 100, 10);
+    let kiosk = Kiosk::new(&bins, &hq.url(), &hq.issue_token("bordeaux", secrets.path()), &hq.cert(), 200, 10);
     let mut rng = Rng::from_time("kill_nine");
-    let mut feeds = Vec::new();
-    let mut finished_before_kill = 0;
+    // How long starting up, an undisturbed import and a sync take here, so that the kills
+    // spread over the part of each run that does the work.
+    kiosk.ok(&["config"]); // warm the file cache first
+    let started = Instant::now();
+    kiosk.ok(&["config"]);
+    let startup_ms = started.elapsed().as_millis() as u64;
+    let started = Instant::now();
+    let first = kiosk.write_sales("sales-first.csv", "KF", ROWS, &mut rng);
+    kiosk.ok(&["import", "sales", first.to_str().unwrap()]);
+    let import_ms = started.elapsed().as_millis() as u64;
+    let started = Instant::now();
+    kiosk.ok(&["sync"]);
+    let sync_ms = started.elapsed().as_millis() as u64;
+    let mut feeds = vec![first];
+    let (mut finished_before_kill, mut killed_mid_work) = (0, 0);
     for round in 0..100 {
-        let mut command = if rng.below(2) == 0 {
-            let feed = kiosk.write_sales(&format!("sales-{round}.csv"), &format!("K{round}"), 800, &mut rng);
+        let importing = rng.below(2) == 0;
+        let mut command = if importing {
+            let feed = kiosk.write_sales(&format!("sales-{round}.csv"), &format!("K{round}"), ROWS, &mut rng);
             feeds.push(feed.clone());
             kiosk.command(&["import", "sales", feed.to_str().unwrap()])
         } else {
             kiosk.command(&["sync"])
         };
+        let before = (kiosk.event_count(), kiosk.status().pending_events);
         let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        thread::sleep(Duration::from_millis(rng.below(900)));
-        if child.try_wait().unwrap().is_some() {
-            finished_before_kill += 1;
-        }
+        let typical_ms = if importing { import_ms } else { sync_ms.max(import_ms) };
+        let from = (startup_ms * 4 / 5).min(typical_ms / 2);
+        thread::sleep(Duration::from_millis(from + rng.below((typical_ms * 6 / 5).saturating_sub(from).max(1))));
+        let finished = child.try_wait().unwrap().is_some();
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        if finished {
+            finished_before_kill += 1;
+        } else if (kiosk.event_count(), kiosk.status().pending_events) != before {
+            killed_mid_work += 1;
+        }
     }
-    eprintln!("kill_nine: {finished_before_kill} of 100 runs had finished before the kill");
+    eprintln!(
+        "kill_nine: start-up {startup_ms} ms, import {import_ms} ms, sync {sync_ms} ms undisturbed; of 100 runs {finished_before_kill} \
+         finished before the kill, {killed_mid_work} were killed after committing part of their work"
+    );
     assert!(finished_before_kill < 90, "the kills should mostly land mid-run");
 
     // Recovery: import every feed again (rows already in are duplicates), sync to the end.
@@ -208,7 +234,7 @@ fn kill_nine_during_import_and_sync_a_hundred_times() {
     }
     kiosk.ok(&["sync"]);
     assert_in_step(&hq, "bordeaux", &kiosk);
-    assert!(kiosk.events().len() > feeds.len() * 800, "every feed row is in the ledger");
+    assert!(kiosk.event_count() > feeds.len() * ROWS, "every feed row is in the ledger");
 }
 
 /// Waits for `child`; panics after `limit`.

@@ -505,12 +505,10 @@ fn reorder(store: &Store, ctx: &Context) -> Result<Built, ReportError> {
         col("order_cost", "Order cost", ColumnKind::Money),
     ];
     let first = ctx.last_day - FORECAST_HISTORY_DAYS + 1;
-    let mut rows = Vec::new();
-    let mut total_cents = 0.0;
-    let mut screened = 0;
+    // A cheap first look with the window's flat rate at twice the safety: only SKUs that may
+    // be near their reorder point get a forecast.
+    let mut candidates = Vec::new();
     for a in &activity {
-        // A cheap first look with the window's flat rate at twice the safety: only SKUs
-        // that may be near their reorder point get a forecast.
         let (mean, sd) = demand_stats(a, ctx.window_days);
         let loose = reorder_advice(
             &[mean * 1.5],
@@ -522,13 +520,40 @@ fn reorder(store: &Store, ctx: &Context) -> Result<Built, ReportError> {
             Some(point) => a.on_hand <= point,
             None => a.on_hand as f64 <= loose.reorder_point && loose.reorder_point > 0.0,
         };
-        if !near {
-            continue;
+        if near {
+            let history = store.demand_history(
+                &a.sku,
+                ctx.filter.location.as_deref(),
+                first,
+                ctx.last_day,
+            )?;
+            candidates.push((a, history));
         }
-        screened += 1;
-        let history =
-            store.demand_history(&a.sku, ctx.filter.location.as_deref(), first, ctx.last_day)?;
-        let s = suggest(&history, a.on_hand, &a.settings)?;
+    }
+    let screened = candidates.len();
+    // The forecasts need no store: spread them over the cores.
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let chunk = candidates.len().div_ceil(threads).max(1);
+    let suggestions: Vec<Result<Suggestion, ReportError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(a, history)| suggest(history, a.on_hand, &a.settings))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a forecasting thread panicked"))
+            .collect()
+    });
+    let mut rows = Vec::new();
+    let mut total_cents = 0.0;
+    for ((a, _), s) in candidates.iter().zip(suggestions) {
+        let s = s?;
         if s.advice.order_quantity == 0 {
             continue;
         }

@@ -694,17 +694,25 @@ impl Store {
                           OR (n.occurred_at_ms = c.occurred_at_ms AND n.seq > c.seq)))
              ORDER BY l.code, p.code, v.id"
         ))?;
-        // Book stock at the count = stock now − every later movement at that location.
-        let mut later_stmt = self.conn.prepare_cached(
+        // Book stock at the count = stock now − every later movement at that location: the
+        // whole days after the count's day from the daily totals, the rest of its own day
+        // from the events.
+        let mut later_days_stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(SUM(received + returned + adjusted + moved_in - sold - moved_out), 0)
+             FROM daily_movements
+             WHERE variant_id = ?1 AND location_id = ?2 AND day > ?3",
+        )?;
+        let mut same_day_stmt = self.conn.prepare_cached(
             "SELECT COALESCE(SUM(
                         CASE WHEN location_id = ?2 THEN
                             CASE kind WHEN 'received' THEN quantity WHEN 'returned' THEN quantity
                                       WHEN 'adjusted' THEN quantity WHEN 'sold' THEN -quantity
                                       WHEN 'transferred' THEN -quantity ELSE 0 END
                         ELSE quantity END), 0)
-             FROM stock_events
-             WHERE variant_id = ?1 AND (location_id = ?2 OR to_location_id = ?2)
-               AND (occurred_at_ms > ?3 OR (occurred_at_ms = ?3 AND seq > ?4))",
+             FROM stock_events INDEXED BY stock_events_by_variant
+             WHERE variant_id = ?1 AND occurred_at_ms >= ?3 AND occurred_at_ms < ?5
+               AND (location_id = ?2 OR to_location_id = ?2)
+               AND (occurred_at_ms > ?3 OR seq > ?4)",
         )?;
         let mut rows = counts_stmt.query(params![search, location, category, since_ms])?;
         let mut found = Vec::new();
@@ -712,8 +720,15 @@ impl Store {
             let (seq, variant, location, at_ms): (i64, i64, i64, i64) =
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             let now: i64 = r.get(9)?;
-            let later: i64 =
-                later_stmt.query_row(params![variant, location, at_ms, seq], |r| r.get(0))?;
+            let day = day_of_ms(at_ms);
+            let later_days: i64 =
+                later_days_stmt.query_row(params![variant, location, day], |r| r.get(0))?;
+            let day_end = (day + 1) * MS_PER_DAY;
+            let later_same_day: i64 = same_day_stmt
+                .query_row(params![variant, location, at_ms, seq, day_end], |r| {
+                    r.get(0)
+                })?;
+            let later = later_days + later_same_day;
             found.push(CountDiscrepancy {
                 sku: r.get(5)?,
                 product_name: r.get(6)?,

@@ -94,3 +94,8 @@ FROM (
     GROUP BY variant_id, day
 )
 WINDOW running AS (PARTITION BY variant_id ORDER BY day ROWS UNBOUNDED PRECEDING);
+
+-- A variant's events in time order (the same index, one column longer, so no extra cost on
+-- ingest): the book stock at a shelf count needs the events after it on its day.
+DROP INDEX stock_events_by_variant;
+CREATE INDEX stock_events_by_variant ON stock_events(variant_id, occurred_at_ms);

@@ -213,7 +213,11 @@ fn low_stock(store: &Store, ctx: &Context) -> Result<Built, ReportError> {
             .reorder_point
             .unwrap_or_else(|| advice.reorder_point.ceil() as i64);
         // Nothing sells and nothing is set: no reorder point to be below.
-        if reorder_point <= 0 || a.on_hand > reorder_point {
+        let below = match a.settings.reorder_point {
+            Some(point) => a.on_hand <= point,
+            None => advice.reorder_point > 0.0 && a.on_hand as f64 <= advice.reorder_point,
+        };
+        if !below {
             continue;
         }
         let suggested = if a.settings.reorder_point.is_some() {

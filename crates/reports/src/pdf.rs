@@ -11,9 +11,8 @@ const PAGE_H: f64 = 842.0;
 const MARGIN: f64 = 40.0;
 const BODY_SIZE: f64 = 7.5;
 const ROW_H: f64 = 10.5;
-/// Helvetica's average glyph width for text and its digit width, in em.
+/// Helvetica's average glyph width, in em, for wrapping notes.
 const TEXT_EM: f64 = 0.52;
-const DIGIT_EM: f64 = 0.556;
 /// Space between columns, points.
 const GAP: f64 = 6.0;
 
@@ -85,9 +84,20 @@ fn cell_text(cell: &Cell, kind: ColumnKind) -> String {
     }
 }
 
-fn width(text: &str, size: f64, numeric: bool) -> f64 {
-    let em = if numeric { DIGIT_EM } else { TEXT_EM };
-    text.chars().count() as f64 * em * size
+/// Helvetica's advance width of `c`, in em (close to the AFM metrics, by class).
+fn glyph_em(c: char) -> f64 {
+    match c {
+        'M' | 'W' | 'm' | 'w' | '@' | '%' => 0.85,
+        'I' | 'i' | 'j' | 'l' | '\'' | '|' => 0.24,
+        'f' | 't' | 'r' | ' ' | '.' | ',' | ':' | ';' | '/' | '!' | '(' | ')' | '-' => 0.3,
+        'A'..='Z' => 0.69,
+        '0'..='9' | 'a'..='z' | '$' | '#' | '_' => 0.556,
+        _ => 0.6,
+    }
+}
+
+fn width(text: &str, size: f64) -> f64 {
+    text.chars().map(glyph_em).sum::<f64>() * size
 }
 
 /// Lays one table out over as many pages as it needs.
@@ -115,8 +125,8 @@ fn layout(table: &ReportTable, pages: &mut Vec<String>) {
         .map(|(i, column)| {
             texts
                 .iter()
-                .map(|row| width(row.get(i).map_or("", String::as_str), BODY_SIZE, numeric[i]))
-                .fold(width(&column.label, BODY_SIZE, false), f64::max)
+                .map(|row| width(row.get(i).map_or("", String::as_str), BODY_SIZE))
+                .fold(width(&column.label, BODY_SIZE), f64::max)
         })
         .collect();
     let available = PAGE_W - 2.0 * MARGIN - GAP * table.columns.len().saturating_sub(1) as f64;
@@ -182,9 +192,9 @@ fn layout(table: &ReportTable, pages: &mut Vec<String>) {
     let header = |page: &mut Page, y: &mut f64| {
         *y -= ROW_H;
         for (i, column) in table.columns.iter().enumerate() {
-            let label = fit(&column.label, widths[i], false);
+            let label = fit(&column.label, widths[i]);
             let x = if numeric[i] {
-                xs[i] + widths[i] - width(&label, BODY_SIZE, false)
+                xs[i] + widths[i] - width(&label, BODY_SIZE)
             } else {
                 xs[i]
             };
@@ -214,9 +224,9 @@ fn layout(table: &ReportTable, pages: &mut Vec<String>) {
         }
         y -= ROW_H;
         for (i, value) in row.iter().enumerate() {
-            let value = fit(value, widths[i], numeric[i]);
+            let value = fit(value, widths[i]);
             let x = if numeric[i] {
-                xs[i] + widths[i] - width(&value, BODY_SIZE, true)
+                xs[i] + widths[i] - width(&value, BODY_SIZE)
             } else {
                 xs[i]
             };
@@ -227,13 +237,19 @@ fn layout(table: &ReportTable, pages: &mut Vec<String>) {
 }
 
 /// Cuts `text` to fit `room` points, marking the cut.
-fn fit(text: &str, room: f64, numeric: bool) -> String {
-    if width(text, BODY_SIZE, numeric) <= room {
+fn fit(text: &str, room: f64) -> String {
+    if width(text, BODY_SIZE) <= room {
         return text.to_owned();
     }
-    let em = if numeric { DIGIT_EM } else { TEXT_EM };
-    let keep = ((room / (em * BODY_SIZE)) as usize).saturating_sub(2);
-    let mut cut: String = text.chars().take(keep).collect();
+    let mut cut = String::new();
+    let mut used = width("..", BODY_SIZE);
+    for c in text.chars() {
+        used += glyph_em(c) * BODY_SIZE;
+        if used > room {
+            break;
+        }
+        cut.push(c);
+    }
     cut.push_str("..");
     cut
 }

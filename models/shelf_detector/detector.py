@@ -61,8 +61,10 @@ class ShelfDetector(nn.Module):
         self.smooth4 = sep_conv(neck)
         # Prior 0.1 for a peak, as in CenterNet, keeps the focal loss stable at the start.
         self.heatmap = head(neck, len(CLASSES), bias=-2.19)
-        self.size = head(neck, 2)
-        self.offset = head(neck, 2)
+        # Start at the training set's mean log size and the cell centre, so early steps learn
+        # shapes instead of spending hundreds of steps moving the biases.
+        self.size = head(neck, 2, bias=2.25)
+        self.offset = head(neck, 2, bias=0.5)
 
     def load_backbone(self, state: dict) -> None:
         keep = {k: v for k, v in state.items() if k in self.backbone.state_dict()}

@@ -7,7 +7,8 @@ Runs models/shelf_detector/shelf_detector.onnx with ONNX Runtime, so it measures
 kiosk loads. Ground truth: every product, gap and label at least half visible; detections that
 match (IoU >= 0.5) an object hidden more than half by an occluder are ignored, not counted
 wrong. AP50 is VOC all-point AP per class. Count error per class: sum over images of
-|detections scoring >= threshold - objects| / sum of objects. Ends with one line of JSON.
+|detections scoring >= threshold - objects| / sum of objects. Gap width error: mean
+|width - true width| / true width over gaps found (IoU >= 0.5). Ends with one line of JSON.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import onnxruntime as ort
 from detector import CLASSES, MIN_VISIBLE, ap50, box_iou, letterbox, to_input
 
 HERE = Path(__file__).resolve().parent
+GAP = CLASSES.index("gap")
 
 
 def ignored_boxes(path: Path) -> list[np.ndarray]:
@@ -47,6 +49,7 @@ def main() -> None:
     gts = {c: [] for c in range(len(CLASSES))}
     count_abs = np.zeros(len(CLASSES))
     count_gt = np.zeros(len(CLASSES))
+    gap_width_err: list[float] = []
     images = sorted(j.with_suffix(".jpg") for j in a.data.glob("*.json"))
     for img_path in images:
         rgb = cv2.cvtColor(cv2.imread(str(img_path)), cv2.COLOR_BGR2RGB)
@@ -67,12 +70,22 @@ def main() -> None:
             gts[c].append(g)
             count_abs[c] += abs(int((d[:, 4] >= a.threshold).sum()) - len(g))
             count_gt[c] += len(g)
+            if c == GAP and len(g) and len(d):
+                # Width error of each gap's best kept detection, where it overlaps (IoU >= 0.5).
+                kept = d[d[:, 4] >= a.threshold]
+                if len(kept):
+                    iou = box_iou(g, kept[:, :4])
+                    for gi, di in enumerate(iou.argmax(axis=1)):
+                        if iou[gi, di] >= 0.5:
+                            gw = g[gi, 2] - g[gi, 0]
+                            gap_width_err.append(abs((kept[di, 2] - kept[di, 0]) - gw) / gw)
     result = {"images": len(images), "threshold": a.threshold}
     for c, name in enumerate(CLASSES):
         key = name.replace("-", "_")
         result[f"ap50_{key}"] = round(ap50(dets[c], gts[c]), 4)
         result[f"count_error_{key}"] = round(float(count_abs[c] / max(count_gt[c], 1)), 4)
         result[f"objects_{key}"] = int(count_gt[c])
+    result["gap_width_rel_error"] = round(float(np.mean(gap_width_err)), 4) if gap_width_err else None
     result["map50"] = round(float(np.mean([result[f"ap50_{n.replace('-', '_')}"] for n in CLASSES])), 4)
     for k, v in result.items():
         print(f"{k:>24}: {v}")

@@ -295,3 +295,32 @@ fn open_store(config: &Config) -> Result<Store, String> {
     staff::warn_about_demo_staff(&store);
     Ok(store)
 }
+
+#[cfg(test)]
+mod sync_status_tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path) -> Config {
+        let mut config = Config::default();
+        config.store.database = dir.join("kiosk.db");
+        config.store.seed_demo = false;
+        config.inference.models_dir = dir.join("no-models");
+        config
+    }
+
+    #[test]
+    fn the_status_carries_sync_state_and_says_why_sync_is_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = App::start(config(dir.path())).status();
+        assert!(!status.sync_enabled);
+        assert_eq!(status.sync_error, None);
+        assert_eq!(status.sync.expect("the store is open").pending_events, 0);
+
+        let mut broken = config(dir.path());
+        broken.sync.hq_url = Some("https://127.0.0.1:9".into());
+        broken.sync.token_file = dir.path().join("missing.token");
+        let status = App::start(broken).status();
+        assert!(!status.sync_enabled);
+        assert!(status.sync_error.unwrap().contains("missing.token"));
+    }
+}

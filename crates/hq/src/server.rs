@@ -164,6 +164,7 @@ async fn authenticate(pool: &Pool, headers: &HeaderMap) -> Result<String, Respon
 }
 
 /// Reads a request body: size, JSON, protocol version first, then the full shape.
+#[allow(clippy::result_large_err)] // the error is the finished refusal, built once per bad request
 fn parse<T: DeserializeOwned>(store: &str, what: &str, body: Result<Bytes, BytesRejection>) -> Result<T, Response> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

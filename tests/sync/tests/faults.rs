@@ -210,15 +210,28 @@ fn kill_nine_during_import_and_sync_a_hundred_times() {
         };
         let before = (kiosk.event_count(), kiosk.status().pending_events);
         let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let typical_ms = if importing { import_ms } else { sync_ms.max(import_ms) };
-        let from = (startup_ms * 4 / 5).min(typical_ms / 2);
-        thread::sleep(Duration::from_millis(from + rng.below((typical_ms * 6 / 5).saturating_sub(from).max(1))));
+        if !importing && before.1 > 0 && rng.below(2) == 0 {
+            // Half the syncs with work to do die once HQ has taken part of it, at a random
+            // point after; the rest at a random time, often with a batch in flight.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while kiosk.status().pending_events == before.1 && child.try_wait().unwrap().is_none() {
+                assert!(Instant::now() < deadline, "the sync never acknowledged a batch");
+                thread::sleep(Duration::from_millis(10));
+            }
+            thread::sleep(Duration::from_millis(rng.below(300)));
+        } else {
+            // An import commits its rows in one transaction: anywhere from start-up on.
+            let typical_ms = if importing { import_ms } else { sync_ms };
+            let from = (startup_ms * 4 / 5).min(typical_ms / 2);
+            thread::sleep(Duration::from_millis(from + rng.below((typical_ms * 6 / 5).saturating_sub(from).max(1))));
+        }
         let finished = child.try_wait().unwrap().is_some();
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        let after = (kiosk.event_count(), kiosk.status().pending_events);
         if finished {
             finished_before_kill += 1;
-        } else if (kiosk.event_count(), kiosk.status().pending_events) != before {
+        } else if after != before {
             killed_mid_work += 1;
         }
     }
@@ -227,6 +240,7 @@ fn kill_nine_during_import_and_sync_a_hundred_times() {
          finished before the kill, {killed_mid_work} were killed after committing part of their work"
     );
     assert!(finished_before_kill < 90, "the kills should mostly land mid-run");
+    assert!(killed_mid_work >= 5, "some kills should land after part of the work was committed");
 
     // Recovery: import every feed again (rows already in are duplicates), sync to the end.
     for feed in &feeds {
@@ -312,7 +326,7 @@ fn a_flaky_network_that_drops_and_stalls_mid_batch() {
     let hq = Hq::start(&bins, &pg);
     let secrets = tempfile::tempdir().unwrap();
     let mut rng = Rng::from_time("flaky");
-    let proxy = FlakyProxy::start(hq.port, 50, 20, Duration::from_secs(3), rng.next());
+    let proxy = FlakyProxy::start(hq.port, 50, 20, Duration::from_secs(3), rng.next_u64());
     let url = format!("https://127.0.0.1:{}", proxy.port);
     let kiosk = Kiosk::new(&bins, &url, &hq.issue_token("nantes", secrets.path()), &hq.cert(), 400, 2);
     let feed = kiosk.write_sales("s.csv", "F", 12_000, &mut rng);

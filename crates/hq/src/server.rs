@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use deadpool_postgres::Pool;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
@@ -30,6 +30,9 @@ use crate::db;
 
 /// A client that hasn't finished its TLS handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Nor may a kept-alive connection sit on a half-sent request head for longer: stalled
+/// kiosks (a dying network) must not hold connections and tasks for good.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(pool: Pool) -> Router {
     Router::new()
@@ -61,6 +64,8 @@ pub async fn serve(listener: TcpListener, tls: TlsAcceptor, app: Router) {
                 Err(_) => return debug!(%peer, "TLS handshake timed out"),
             };
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             if let Err(e) = connection {

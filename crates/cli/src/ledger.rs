@@ -313,7 +313,7 @@ pub fn bench(events: usize, variants: usize, dir: Option<PathBuf>) -> Result<()>
 }
 
 /// User + system CPU seconds of this process so far, from /proc (None elsewhere).
-fn process_cpu_s() -> Option<f64> {
+pub(crate) fn process_cpu_s() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);

@@ -400,10 +400,15 @@ struct ReportsFigures {
     counts: usize,
     /// Median milliseconds per report, by name.
     report_ms: std::collections::BTreeMap<String, f64>,
+    /// CPU milliseconds per report (all threads; Linux), by name: the fairer figure when
+    /// other work shares the machine.
+    report_cpu_ms: std::collections::BTreeMap<String, f64>,
     slowest_report_ms: f64,
     forecast_skus: usize,
     forecast_threads: usize,
     forecast_s: f64,
+    /// CPU seconds of the forecasts, all threads together.
+    forecast_cpu_s: Option<f64>,
     meets_targets: bool,
 }
 
@@ -474,6 +479,7 @@ pub fn bench(args: BenchReportsArgs) -> Result<()> {
     );
 
     let mut report_ms = std::collections::BTreeMap::new();
+    let mut report_cpu_ms = std::collections::BTreeMap::new();
     for kind in ReportKind::ALL {
         let query = ReportQuery {
             kind,
@@ -484,12 +490,25 @@ pub fn bench(args: BenchReportsArgs) -> Result<()> {
             run_report(&store, &query)?;
             Ok(())
         })?;
+        // CPU time is counted in 10 ms ticks: spread over 21 more runs.
+        let cpu_runs = 21;
+        let before = crate::ledger::process_cpu_s();
+        for _ in 0..cpu_runs {
+            run_report(&store, &query)?;
+        }
+        let cpu_ms = crate::ledger::process_cpu_s()
+            .zip(before)
+            .map(|(after, before)| (after - before) * 1000.0 / f64::from(cpu_runs));
+        let cpu_note = cpu_ms.map_or(String::new(), |cpu| format!(", {cpu:.1} ms of CPU"));
         println!(
-            "{:<14} {ms:9.2} ms  ({rows} rows; median of {})",
+            "{:<14} {ms:9.2} ms  ({rows} rows; median of {}{cpu_note})",
             kind.name(),
             args.runs.max(1)
         );
         report_ms.insert(kind.name().to_owned(), round4(ms));
+        if let Some(cpu) = cpu_ms {
+            report_cpu_ms.insert(kind.name().to_owned(), round4(cpu));
+        }
     }
     drop(store);
     let slowest_report_ms = report_ms.values().copied().fold(0.0, f64::max);
@@ -497,8 +516,12 @@ pub fn bench(args: BenchReportsArgs) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let histories = synthetic_histories(args.skus, 182);
     let t = Instant::now();
+    let cpu_before = crate::ledger::process_cpu_s();
     let ordered = forecast_all(&histories, threads)?;
     let forecast_s = t.elapsed().as_secs_f64();
+    let forecast_cpu_s = crate::ledger::process_cpu_s()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     println!(
         "forecasts     {forecast_s:9.2} s   ({} SKUs × 182 days: backtest choice among 6 \
          methods, 14-day forecast, reorder advice; {threads} threads; {ordered} to order)",
@@ -516,10 +539,12 @@ pub fn bench(args: BenchReportsArgs) -> Result<()> {
         variants: skus.len(),
         counts: counts.len(),
         report_ms,
+        report_cpu_ms,
         slowest_report_ms,
         forecast_skus: histories.len(),
         forecast_threads: threads,
         forecast_s: round4(forecast_s),
+        forecast_cpu_s: forecast_cpu_s.map(round4),
         meets_targets,
     };
     println!("{}", serde_json::to_string(&figures)?);

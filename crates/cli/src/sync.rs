@@ -16,6 +16,10 @@ pub struct SyncArgs {
     /// retried, never fatal).
     #[arg(long)]
     watch: bool,
+    /// Only print where sync stands (pending events, last push and pull, last error, other
+    /// stores) as JSON, without contacting HQ.
+    #[arg(long, conflicts_with = "watch")]
+    status: bool,
 }
 
 /// Where HQ is, for commands that may override `[sync]` from the command line.
@@ -52,6 +56,12 @@ impl HqArgs {
 /// One round with HQ (or rounds forever with `--watch`); the last line is the round's
 /// report as JSON.
 pub fn sync(config: Config, args: SyncArgs, hq: HqArgs) -> Result<()> {
+    if args.status {
+        let store = Store::open(&config.store.database)
+            .with_context(|| format!("opening {}", config.store.database.display()))?;
+        println!("{}", serde_json::to_string_pretty(&store.sync_status()?)?);
+        return Ok(());
+    }
     let settings = hq.settings(&config.sync)?;
     let interval = settings.interval;
     let hq_url = settings.hq_url.clone();

@@ -78,6 +78,9 @@ fn two_kiosks_sync_catalog_events_and_stock_through_hq() {
     let status = lyon.status();
     let paris_row = status.stores.iter().find(|s| s.store_id == "paris").expect("paris listed");
     assert_eq!(paris_row.events as usize, paris.events().len());
+    let printed: serde_json::Value = serde_json::from_str(&lyon.ok(&["sync", "--status"])).unwrap();
+    assert_eq!(printed["pending_events"], 0);
+    assert_eq!(printed["stores"][0]["store_id"], "paris");
     let store = vitrine_store::Store::open(lyon.database()).unwrap();
     let paris_stock = hq.stock("paris");
     for (sku, on_hand) in &paris_stock {

@@ -102,7 +102,16 @@ async fn push(State(pool): State<Arc<Pool>>, headers: HeaderMap, body: Result<By
             format!("a push carries at most {MAX_PUSH_EVENTS} events, this one {}; nothing was stored", request.events.len()),
         );
     }
+    let mut ids = std::collections::HashSet::with_capacity(request.events.len());
     for (index, event) in request.events.iter().enumerate() {
+        if !ids.insert(event.id.as_str()) {
+            return refuse(
+                &store,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidEvent,
+                format!("event #{index} ({:?}) appears twice in this batch; nothing from it was stored", event.id),
+            );
+        }
         if let Err(reason) = event.validate() {
             return refuse(
                 &store,

@@ -156,6 +156,10 @@ fn hq_refuses_bad_payloads_whole_and_says_why() {
         post_raw(&hq, Some(&token), "/v1/push", &push(1, vec![event("e1", "sold", 1), event("e2", "sold", 0)]));
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("e2") && body.contains("quantity"), "{body}");
+    let (status, body) =
+        post_raw(&hq, Some(&token), "/v1/push", &push(1, vec![event("e1", "sold", 1), event("e1", "sold", 1)]));
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("twice"), "{body}");
     let too_many: Vec<_> = (0..5_001).map(|i| event(&format!("m{i}"), "sold", 1)).collect();
     let (status, body) = post_raw(&hq, Some(&token), "/v1/push", &push(1, too_many));
     assert_eq!(status, 413, "{body}");

@@ -238,14 +238,11 @@ fn update_variant_days(
               cum_sold, cum_returned, cum_received, cum_net, cum_demand, cum_demand_sq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
-    let mut update_day = conn.prepare_cached(
+    // One statement moves the day's own totals and the running totals from it on.
+    let mut update_from = conn.prepare_cached(
         "UPDATE variant_days SET
-             sold = sold + ?3, returned = returned + ?4, received = received + ?5,
-             net = net + ?6
-         WHERE variant_id = ?1 AND day = ?2",
-    )?;
-    let mut update_running = conn.prepare_cached(
-        "UPDATE variant_days SET
+             sold = sold + iif(day = ?2, ?3, 0), returned = returned + iif(day = ?2, ?4, 0),
+             received = received + iif(day = ?2, ?5, 0), net = net + iif(day = ?2, ?6, 0),
              cum_sold = cum_sold + ?3, cum_returned = cum_returned + ?4,
              cum_received = cum_received + ?5, cum_net = cum_net + ?6,
              cum_demand = cum_demand + ?7, cum_demand_sq = cum_demand_sq + ?8
@@ -262,10 +259,8 @@ fn update_variant_days(
             demand(old_sold + d.sold, old_returned + d.returned),
         );
         let (d_demand, d_square) = (new - old, new * new - old * old);
-        if existing.is_some() {
-            update_day.execute(params![variant, day, d.sold, d.returned, d.received, d.net])?;
-        } else {
-            // A new day starts from the running totals of the day before it.
+        if existing.is_none() {
+            // A new day starts from the running totals of the day before it, at zero.
             let before: [i64; 6] = running_before
                 .query_row([variant, day], |r| {
                     Ok([
@@ -283,9 +278,8 @@ fn update_variant_days(
                 variant, day, 0, 0, 0, 0, before[0], before[1], before[2], before[3], before[4],
                 before[5]
             ])?;
-            update_day.execute(params![variant, day, d.sold, d.returned, d.received, d.net])?;
         }
-        update_running.execute(params![
+        update_from.execute(params![
             variant, day, d.sold, d.returned, d.received, d.net, d_demand, d_square
         ])?;
     }

@@ -158,7 +158,7 @@ impl Default for ImportOptions {
             actor: "import".into(),
             location: None,
             utc_offset_minutes: None,
-            batch_size: 5_000,
+            batch_size: 50_000,
             max_problems: 100,
         }
     }

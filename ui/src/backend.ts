@@ -1,6 +1,7 @@
 // Thin wrappers over the Tauri commands. Outside the kiosk (plain browser) they
 // do nothing and return null instead of throwing.
 import { invoke } from "@tauri-apps/api/core";
+import type { SyncView } from "./statusText";
 
 export type BackgroundMode = "blur" | "replace" | "off";
 export type SourceState = "running" | "error" | "stopped";
@@ -26,7 +27,8 @@ export interface StoreSummary {
   events: number;
 }
 
-export interface Status {
+/** What `get_status` returns; the sync fields are described on {@link SyncView}. */
+export interface Status extends SyncView {
   source: SourceStatus;
   models: ModelStatus[];
   background_mode: BackgroundMode;

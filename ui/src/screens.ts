@@ -12,7 +12,7 @@ import { fitRect, type FitMode } from "./fit";
 import { FrameLoop, type FrameMeta } from "./frames";
 import { routeHash, type Route } from "./routes";
 import { FpsCounter, LatencySmoother, captureToPaintMs, formatFps, formatLatency } from "./stats";
-import { modelLine, sourceLine, sourceProblem, storeLine } from "./statusText";
+import { modelLine, sourceLine, sourceProblem, storeLine, syncLine } from "./statusText";
 
 export interface Screen {
   el: HTMLElement;
@@ -81,6 +81,8 @@ export function startScreen(): Screen {
       else if (s.models.length === 0) items.push(line("no models", "item muted"));
       const store = storeLine(s.store);
       if (store) items.push(line(store, "item store"));
+      const sync = syncLine(s, Date.now());
+      if (sync) items.push(line(sync.text, sync.error ? "item error" : "item sync"));
       if (s.store_error) items.push(line(`store unavailable: ${s.store_error}`, "item error"));
       strip.replaceChildren(...items);
     },

@@ -352,3 +352,44 @@ mod tests {
         assert!(env.iter().any(|(k, _)| k == "TMPDIR"));
     }
 }
+
+/// WebDriver helpers shared by the end-to-end tests: errors are plain strings that say which
+/// element or step failed, so a failing flow reads as a sentence.
+pub mod webdriver {
+    use std::time::Duration;
+
+    use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+    use serde_json::{json, Map, Value};
+
+    use crate::{Driver, Setup};
+
+    /// How long an element may take to appear (the debug kiosk is slow on a busy box).
+    pub const WAIT: Duration = Duration::from_secs(30);
+
+    pub type Res<T = ()> = Result<T, String>;
+
+    /// A WebDriver session on a new kiosk process started with `args`.
+    pub async fn connect(driver: &Driver, setup: &Setup, args: &[String]) -> Res<Client> {
+        let mut caps = Map::new();
+        caps.insert("tauri:options".into(), json!({ "application": setup.kiosk, "args": args }));
+        caps.insert("browserName".into(), Value::String("wry".into()));
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url())
+            .await
+            .map_err(|e| format!("cannot open a WebDriver session on the kiosk: {e}"))
+    }
+
+    pub async fn find(c: &Client, css: &str) -> Res<Element> {
+        c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.map_err(|e| format!("{css} did not appear within {WAIT:?}: {e}"))
+    }
+
+    pub async fn text(c: &Client, css: &str) -> Res<String> {
+        let el = c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+        el.text().await.map_err(|e| format!("text of {css}: {e}"))
+    }
+
+    pub async fn click(c: &Client, css: &str) -> Res {
+        find(c, css).await?.click().await.map_err(|e| format!("click {css}: {e}"))
+    }
+}

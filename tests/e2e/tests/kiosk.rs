@@ -13,18 +13,16 @@ use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Map, Value};
+use fantoccini::{Client, Locator};
 use tokio::sync::Mutex;
+use vitrine_e2e::webdriver::{click, connect, find, text, Res, WAIT};
 use vitrine_e2e::{all_files, image_stddev, leading_number, media_files, private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// One kiosk at a time: they would share the display and fight over the window.
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
-const WAIT: Duration = Duration::from_secs(30);
 const SEGMENTATION_MODEL: &str = "selfie_segmentation_landscape";
 
-type Res<T = ()> = Result<T, String>;
 
 /// The kiosk's command line: a missing config file (defaults, whatever vitrine.toml the
 /// developer has), absolute paths for everything it loads.
@@ -45,30 +43,6 @@ fn kiosk_args(setup: &Setup, source: &str, database: &Path, home: &Path) -> Vec<
         args.extend(["--ort-lib".into(), ort.display().to_string()]);
     }
     args
-}
-
-async fn connect(driver: &Driver, setup: &Setup, args: &[String]) -> Res<Client> {
-    let mut caps = Map::new();
-    caps.insert("tauri:options".into(), json!({ "application": setup.kiosk, "args": args }));
-    caps.insert("browserName".into(), Value::String("wry".into()));
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url())
-        .await
-        .map_err(|e| format!("cannot open a WebDriver session on the kiosk: {e}"))
-}
-
-async fn find(c: &Client, css: &str) -> Res<fantoccini::elements::Element> {
-    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.map_err(|e| format!("{css} did not appear within {WAIT:?}: {e}"))
-}
-
-async fn text(c: &Client, css: &str) -> Res<String> {
-    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
-    el.text().await.map_err(|e| format!("text of {css}: {e}"))
-}
-
-async fn click(c: &Client, css: &str) -> Res {
-    find(c, css).await?.click().await.map_err(|e| format!("click {css}: {e}"))
 }
 
 /// Polls `check` (Ok(Some) = done) every 250 ms until `timeout`; the last observation goes

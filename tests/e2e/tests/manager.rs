@@ -11,43 +11,18 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Map, Value};
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
 use tokio::sync::Mutex;
+use vitrine_e2e::webdriver::{click, connect, find, text, Res, WAIT};
 use vitrine_e2e::{private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// One kiosk at a time: they would share the display and fight over the window.
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
-const WAIT: Duration = Duration::from_secs(30);
 /// The demo manager's published PIN (README: demo only).
 const DEMO_MANAGER_PIN: &str = "2468";
 
-type Res<T = ()> = Result<T, String>;
-
-async fn connect(driver: &Driver, setup: &Setup, args: &[String]) -> Res<Client> {
-    let mut caps = Map::new();
-    caps.insert("tauri:options".into(), json!({ "application": setup.kiosk, "args": args }));
-    caps.insert("browserName".into(), Value::String("wry".into()));
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url())
-        .await
-        .map_err(|e| format!("cannot open a WebDriver session on the kiosk: {e}"))
-}
-
-async fn find(c: &Client, css: &str) -> Res<fantoccini::elements::Element> {
-    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.map_err(|e| format!("{css} did not appear within {WAIT:?}: {e}"))
-}
-
-async fn text(c: &Client, css: &str) -> Res<String> {
-    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
-    el.text().await.map_err(|e| format!("text of {css}: {e}"))
-}
-
-async fn click(c: &Client, css: &str) -> Res {
-    find(c, css).await?.click().await.map_err(|e| format!("click {css}: {e}"))
-}
 
 async fn poll<T, F, Fut>(what: &str, mut check: F) -> Res<T>
 where

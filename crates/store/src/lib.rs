@@ -23,7 +23,7 @@ mod sync;
 
 use std::path::PathBuf;
 
-pub use feeds::{iso8601_utc, Feed, ImportOptions, ImportReport, RowProblem};
+pub use feeds::{days_from_civil, iso8601_utc, Feed, ImportOptions, ImportReport, RowProblem};
 pub use hlc::{Hlc, HlcClock, HlcError};
 pub use migrations::SCHEMA_VERSION;
 pub use model::{

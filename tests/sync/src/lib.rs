@@ -446,8 +446,9 @@ pub struct FlakyProxy {
 }
 
 impl FlakyProxy {
-    /// `drop_percent` and `stall_percent` of connections fail; a stall holds the connection
-    /// for `stall` and then closes it.
+    /// The first three connections fail (drop, stall, drop); after them `drop_percent` and
+    /// `stall_percent` of connections do. A stall holds the connection for `stall` and then
+    /// closes it.
     pub fn start(target: u16, drop_percent: u64, stall_percent: u64, stall: Duration, seed: u64) -> FlakyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -457,6 +458,7 @@ impl FlakyProxy {
         let proxy = FlakyProxy { port, stop: stop.clone(), dropped: dropped.clone(), stalled: stalled.clone(), passed: passed.clone() };
         thread::spawn(move || {
             let mut rng = Rng(seed | 1);
+            let mut accepted = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let client = match listener.accept() {
                     Ok((client, _)) => client,
@@ -467,7 +469,14 @@ impl FlakyProxy {
                 };
                 client.set_nonblocking(false).unwrap();
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
-                let roll = rng.below(100);
+                // The first three connections always fail (drop, stall, drop), so every run
+                // meets faults however few connections the random draws would have broken.
+                let roll = match accepted {
+                    0 | 2 => 0,
+                    1 => drop_percent,
+                    _ => rng.below(100),
+                };
+                accepted += 1;
                 let fault = if roll < drop_percent {
                     dropped.fetch_add(1, Ordering::Relaxed);
                     // Anywhere from the TLS handshake to a few batches in (connections are kept alive).

@@ -392,4 +392,26 @@ pub mod webdriver {
     pub async fn click(c: &Client, css: &str) -> Res {
         find(c, css).await?.click().await.map_err(|e| format!("click {css}: {e}"))
     }
+
+    /// Polls `check` (Ok(Some) = done) every 250 ms until `timeout`; the last observation goes
+    /// into the error.
+    pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Res<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Res<Option<T>>>,
+    {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            match check().await {
+                Ok(Some(v)) => return Ok(v),
+                Ok(None) => {}
+                Err(e) => last = e,
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("timed out after {timeout:?} waiting for {what} (last: {last})"));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
 }

@@ -9,13 +9,13 @@
 //! Screenshots and logs land in `target/e2e/`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use tokio::sync::Mutex;
-use vitrine_e2e::webdriver::{click, connect, find, text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, poll, text, Res, WAIT};
 use vitrine_e2e::{all_files, image_stddev, leading_number, media_files, private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// One kiosk at a time: they would share the display and fight over the window.
@@ -43,28 +43,6 @@ fn kiosk_args(setup: &Setup, source: &str, database: &Path, home: &Path) -> Vec<
         args.extend(["--ort-lib".into(), ort.display().to_string()]);
     }
     args
-}
-
-/// Polls `check` (Ok(Some) = done) every 250 ms until `timeout`; the last observation goes
-/// into the error.
-async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Res<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Res<Option<T>>>,
-{
-    let deadline = Instant::now() + timeout;
-    let mut last = String::new();
-    loop {
-        match check().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last = e,
-        }
-        if Instant::now() > deadline {
-            return Err(format!("timed out after {timeout:?} waiting for {what} (last: {last})"));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 async fn start_screen_is_shown(c: &Client) -> Res {

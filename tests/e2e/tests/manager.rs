@@ -9,12 +9,12 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
-use vitrine_e2e::webdriver::{click, connect, find, text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, poll, text, Res, WAIT};
 use vitrine_e2e::{private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// One kiosk at a time: they would share the display and fight over the window.
@@ -24,28 +24,8 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 const DEMO_MANAGER_PIN: &str = "2468";
 
 
-async fn poll<T, F, Fut>(what: &str, mut check: F) -> Res<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Res<Option<T>>>,
-{
-    let deadline = Instant::now() + WAIT;
-    let mut last = String::new();
-    loop {
-        match check().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last = e,
-        }
-        if Instant::now() > deadline {
-            return Err(format!("timed out after {WAIT:?} waiting for {what} (last: {last})"));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 async fn wait_text(c: &Client, css: &str, want: &str) -> Res<String> {
-    poll(&format!("{css} to say {want:?}"), || async {
+    poll(&format!("{css} to say {want:?}"), WAIT, || async {
         let t = text(c, css).await?;
         if t.contains(want) { Ok(Some(t)) } else { Err(t) }
     })
@@ -156,7 +136,7 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
     click(c, "#role-manager").await?;
     find(c, "#screen-manager").await?;
     // The one manager is chosen already; a wrong PIN is refused with the tries left.
-    poll("the demo manager to be chosen", || async {
+    poll("the demo manager to be chosen", WAIT, || async {
         let el = c.find(Locator::Css(".staff-choice[data-name=\"Demo Manager\"]")).await.map_err(|e| e.to_string())?;
         Ok(el.attr("aria-pressed").await.map_err(|e| e.to_string())?.filter(|v| v == "true"))
     })
@@ -176,7 +156,7 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
     // Low stock is the first report a manager sees; open it anyway, as a manager would.
     click(c, "#report-low-stock").await?;
     let title = wait_text(c, "#report-title", "ow stock").await?;
-    let rows = poll("rows in the low-stock table", || async {
+    let rows = poll("rows in the low-stock table", WAIT, || async {
         let rows = c.find_all(Locator::Css("#report-table tbody tr")).await.map_err(|e| e.to_string())?;
         let first = match rows.first() {
             Some(r) => r.text().await.map_err(|e| e.to_string())?,
@@ -229,7 +209,7 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
 
     // PDF too: a real PDF file beside the CSV.
     click(c, "#export-pdf").await?;
-    let pdf = poll("a PDF export", || async {
+    let pdf = poll("a PDF export", WAIT, || async {
         let el = c.find(Locator::Css("#export-result")).await.map_err(|e| e.to_string())?;
         let path = el.attr("data-path").await.map_err(|e| e.to_string())?.unwrap_or_default();
         if path.ends_with(".pdf") { Ok(Some(PathBuf::from(path))) } else { Err(path) }
@@ -286,7 +266,7 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
 
 /// Waits until the canvas has a chart on it: (painted, total) pixels, painted = not transparent.
 async fn painted_pixels(c: &Client, canvas: &str) -> Res<(u64, u64)> {
-    poll(&format!("{canvas} to be drawn"), || async {
+    poll(&format!("{canvas} to be drawn"), WAIT, || async {
         let script = "const c = document.querySelector(arguments[0]);
             if (!c || c.width === 0 || c.height === 0) return null;
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

@@ -347,14 +347,7 @@ pub(crate) fn rebuild_daily_movements(conn: &Connection) -> Result<usize> {
     };
     let before = read(STORED)?;
     let after = read(FROM_LEDGER)?;
-    let differing = before
-        .iter()
-        .filter(|(key, totals)| after.get(*key) != Some(*totals))
-        .count()
-        + after
-            .keys()
-            .filter(|key| !before.contains_key(*key))
-            .count();
+    let differing = count_differing(&before, &after);
     if differing > 0 {
         conn.execute("DELETE FROM daily_movements", [])?;
         conn.execute(
@@ -367,6 +360,18 @@ pub(crate) fn rebuild_daily_movements(conn: &Connection) -> Result<usize> {
         )?;
     }
     Ok(differing + rebuild_variant_days(conn)?)
+}
+
+/// Rows of `before` that `after` lacks or holds with other values, plus rows only in `after`.
+fn count_differing<K: Eq + std::hash::Hash, V: PartialEq>(
+    before: &HashMap<K, V>,
+    after: &HashMap<K, V>,
+) -> usize {
+    before
+        .iter()
+        .filter(|(key, values)| after.get(*key) != Some(*values))
+        .count()
+        + after.keys().filter(|key| !before.contains_key(*key)).count()
 }
 
 /// Recomputes `variant_days` from `daily_movements`; returns how many rows differed.
@@ -390,14 +395,7 @@ fn rebuild_variant_days(conn: &Connection) -> Result<usize> {
          FROM variant_days",
     )?;
     let after = read(VARIANT_DAYS_FROM_DAILY)?;
-    let differing = before
-        .iter()
-        .filter(|(key, values)| after.get(*key) != Some(*values))
-        .count()
-        + after
-            .keys()
-            .filter(|key| !before.contains_key(*key))
-            .count();
+    let differing = count_differing(&before, &after);
     if differing > 0 {
         conn.execute("DELETE FROM variant_days", [])?;
         conn.execute(

@@ -16,6 +16,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_sync.sql"),
     include_str!("migrations/0004_reports.sql"),
     include_str!("migrations/0005_staff.sql"),
+    include_str!("migrations/0006_totals.sql"),
+    include_str!("migrations/0007_shelf.sql"),
+    include_str!("migrations/0008_garments.sql"),
 ];
 
 /// The newest schema version this build knows; files above it are refused, not touched.

@@ -1,0 +1,2 @@
+-- Reserved for garments (issue 3); replaced by its owner this session.
+SELECT 1;

@@ -18,6 +18,7 @@ Usage:
   python shelf_synth.py --out DIR --split train --count 3000 --seed 1
   python shelf_synth.py --out DIR --split heldout --count 300 --seed 1000001
   python shelf_synth.py --out DIR --split labels --count 200 --seed 2000001
+  python shelf_synth.py --out DIR --split heldout --count 3 --seed 1000001 --no-photos   # committed fixtures
 
 A `labels` image is one shelf-edge label photographed up close (tilt, perspective, blur,
 glare) with its ean13, price, name, corners and blur_sigma.
@@ -121,10 +122,11 @@ def _brand(rng: np.random.Generator) -> str:
 class GroceryCrops:
     """Natural product photos from one split of the Grocery Store Dataset, loaded lazily."""
 
-    def __init__(self, root: Path, split: str):
-        list_file = root / f"{split}.txt"
+    def __init__(self, root: Path | None, split: str):
+        """`root` None: no photos at all."""
+        list_file = root / f"{split}.txt" if root else None
         self.items: list[tuple[Path, int]] = []
-        if list_file.exists():
+        if list_file and list_file.exists():
             for line in list_file.read_text().splitlines():
                 parts = [p.strip() for p in line.split(",")]
                 if len(parts) >= 2 and parts[0]:
@@ -151,7 +153,10 @@ class GroceryCrops:
 
 
 def make_sku(rng: np.random.Generator, crops: GroceryCrops, serial: int) -> Sku:
-    kind = str(rng.choice(["box", "bottle", "can", "bag", "photo"], p=[0.3, 0.2, 0.15, 0.15, 0.2]))
+    if crops.items:
+        kind = str(rng.choice(["box", "bottle", "can", "bag", "photo"], p=[0.3, 0.2, 0.15, 0.15, 0.2]))
+    else:  # no photos (--no-photos, or the dataset is absent): the procedural kinds only
+        kind = str(rng.choice(["box", "bottle", "can", "bag"], p=[0.375, 0.25, 0.1875, 0.1875]))
     size = {
         "box": (rng.uniform(0.35, 0.8), rng.uniform(0.55, 0.9)),
         "bottle": (rng.uniform(0.2, 0.35), rng.uniform(0.7, 0.92)),
@@ -437,9 +442,9 @@ def _occlude(rng: np.random.Generator, canvas: np.ndarray, id_map: np.ndarray, W
         id_map[m] = 0
 
 
-def generate(out: Path, split: str, count: int, seed: int, width: int, height: int, start: int = 0) -> None:
+def generate(out: Path, split: str, count: int, seed: int, width: int, height: int, start: int = 0, photos: bool = True) -> None:
     labels_only = split == "labels"
-    crops = GroceryCrops(GROCERY_ROOT, "train" if split == "train" else "test")
+    crops = GroceryCrops(GROCERY_ROOT if photos else None, "train" if split == "train" else "test")
     img_dir = out / split
     img_dir.mkdir(parents=True, exist_ok=True)
     for i in range(start, count):
@@ -465,13 +470,15 @@ def main() -> None:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--start", type=int, default=0, help="first index, to resume or to add images")
     p.add_argument("--size", default="512x384", help="WIDTHxHEIGHT of the output images")
+    p.add_argument("--no-photos", action="store_true",
+                   help="procedural packages only, no Grocery Store Dataset crops (for images committed to the repository)")
     a = p.parse_args()
     width, height = (int(v) for v in a.size.lower().split("x"))
     if a.split != "train" and a.seed < 1_000_000:
         p.error("held-out seeds start at 1000000 so they never meet training seeds")
     if a.split == "train" and a.seed >= 1_000_000:
         p.error("training seeds stay below 1000000")
-    generate(a.out, a.split, a.count, a.seed, width, height, a.start)
+    generate(a.out, a.split, a.count, a.seed, width, height, a.start, photos=not a.no_photos)
 
 
 if __name__ == "__main__":

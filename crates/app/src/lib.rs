@@ -7,6 +7,7 @@
 
 mod overrides;
 mod reports;
+mod shelf_live;
 mod staff;
 
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use vitrine_vision::PersonSegmenter;
 
 pub use overrides::{init_logging, Overrides};
 pub use reports::{ExportFormat, ExportedFile};
+pub use shelf_live::{demo_shelf_beside, LiveSource, LiveView, ShelfLive, DEMO_SHELF};
 pub use staff::{policy, CommandError};
 pub use vitrine_reports::{AisleDiscrepancy, ForecastChart, ReportKind, ReportQuery, ReportTable, Series};
 pub use vitrine_auth::{AuthError, Role, Session, SessionSlot, StaffMember};

@@ -5,9 +5,11 @@
 
 mod pose;
 mod segment;
+mod tryon_gan;
 
 pub use pose::{Landmark, Pose, PoseEstimator, LANDMARK_NAMES};
 pub use segment::{PersonMask, PersonSegmenter};
+pub use tryon_gan::{evaluate_restoration, plain_composite, GanResolution, RestorationEval, TryOnGan};
 
 use opencv::core::Mat;
 use opencv::prelude::*;
@@ -23,6 +25,8 @@ pub enum VisionError {
     OpenCv(#[from] opencv::Error),
     #[error("unsupported frame format {0:?}")]
     Format(PixelFormat),
+    #[error("bad try-on input: {0}")]
+    BadInput(String),
 }
 
 /// Borrowless copy of a frame into an OpenCV `Mat` with BGR order (what OpenCV expects).

@@ -4,11 +4,14 @@
 //! Rates and histories come from `daily_movements`, a per-variant/location/day summary of
 //! the ledger written in the same transaction as the events ([`DailyTotals`]) and rebuilt
 //! with the book stock, so a report over a million events reads thousands of rows, not
-//! millions. Days are UTC days since 1970-01-01.
+//! millions. The store-wide running totals (`variant_days`, `variant_totals`) are brought
+//! up to date lazily: a write only marks the variants it moved, and the reads that need
+//! the totals refresh the marked ones first ([`Store::refresh_running_totals`]). Days are
+//! UTC days since 1970-01-01.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::model::EventKind;
 use crate::store::{location_id, variant_id, EventRow};
@@ -175,6 +178,8 @@ impl DailyTotals {
         }
     }
 
+    /// Adds the sums to `daily_movements` and marks each variant moved as stale from its
+    /// first day here; [`refresh_variant_days`] brings its running totals up to date later.
     pub(crate) fn flush(&mut self, conn: &Connection) -> Result<()> {
         let mut upsert = conn.prepare_cached(
             "INSERT INTO daily_movements
@@ -186,7 +191,7 @@ impl DailyTotals {
                  received = received + excluded.received, adjusted = adjusted + excluded.adjusted,
                  moved_in = moved_in + excluded.moved_in, moved_out = moved_out + excluded.moved_out",
         )?;
-        let mut store_wide: BTreeMap<(i64, i64), StoreWideDay> = BTreeMap::new();
+        let mut stale_from: HashMap<i64, i64> = HashMap::new();
         for ((variant, location, day), t) in self.0.drain() {
             upsert.execute(params![
                 variant,
@@ -199,91 +204,99 @@ impl DailyTotals {
                 t.moved_in,
                 t.moved_out
             ])?;
-            let at = store_wide.entry((variant, day)).or_default();
-            at.sold += t.sold;
-            at.returned += t.returned;
-            at.received += t.received;
-            at.net += t.received + t.returned + t.adjusted + t.moved_in - t.sold - t.moved_out;
+            let from = stale_from.entry(variant).or_insert(day);
+            *from = (*from).min(day);
         }
-        update_variant_days(conn, &store_wide)
+        let mut mark = conn.prepare_cached(
+            "INSERT INTO variant_totals (variant_id, stale_from) VALUES (?1, ?2)
+             ON CONFLICT (variant_id) DO UPDATE SET
+                 stale_from = min(COALESCE(stale_from, excluded.stale_from), excluded.stale_from)",
+        )?;
+        for (variant, day) in stale_from {
+            mark.execute([variant, day])?;
+        }
+        Ok(())
     }
 }
 
-/// One variant's movements on one day summed over locations.
-#[derive(Debug, Clone, Copy, Default)]
-struct StoreWideDay {
-    sold: i64,
-    returned: i64,
-    received: i64,
-    net: i64,
-}
-
-/// Adds per-variant daily changes to `variant_days`, in day order per variant, keeping the
-/// running totals of every later day in step (a back-dated event moves them all).
-fn update_variant_days(
-    conn: &Connection,
-    changes: &BTreeMap<(i64, i64), StoreWideDay>,
-) -> Result<()> {
-    let mut day_row = conn.prepare_cached(
-        "SELECT sold, returned FROM variant_days WHERE variant_id = ?1 AND day = ?2",
-    )?;
+/// Recomputes `variant_days` of every variant marked stale from its first stale day on,
+/// starting from the running totals of the day before, sets its `variant_totals` row to its
+/// last day and clears its mark; returns how many variants it refreshed. The caller owns
+/// the (write) transaction.
+pub(crate) fn refresh_variant_days(conn: &Connection) -> Result<usize> {
+    let stale: Vec<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT variant_id, stale_from FROM variant_totals WHERE stale_from IS NOT NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if stale.is_empty() {
+        return Ok(0);
+    }
     let mut running_before = conn.prepare_cached(
         "SELECT cum_sold, cum_returned, cum_received, cum_net, cum_demand, cum_demand_sq
          FROM variant_days WHERE variant_id = ?1 AND day < ?2
          ORDER BY day DESC LIMIT 1",
     )?;
-    let mut insert = conn.prepare_cached(
+    // Days never disappear from `daily_movements`, so every stale row is overwritten.
+    let mut recompute = conn.prepare_cached(
         "INSERT INTO variant_days
              (variant_id, day, sold, returned, received, net,
               cum_sold, cum_returned, cum_received, cum_net, cum_demand, cum_demand_sq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         SELECT ?1, day, sold, returned, received, net,
+                ?3 + SUM(sold) OVER running, ?4 + SUM(returned) OVER running,
+                ?5 + SUM(received) OVER running, ?6 + SUM(net) OVER running,
+                ?7 + SUM(max(sold - returned, 0)) OVER running,
+                ?8 + SUM(max(sold - returned, 0) * max(sold - returned, 0)) OVER running
+         FROM (
+             SELECT day, SUM(sold) AS sold, SUM(returned) AS returned,
+                    SUM(received) AS received,
+                    SUM(received + returned + adjusted + moved_in - sold - moved_out) AS net
+             FROM daily_movements
+             WHERE variant_id = ?1 AND day >= ?2
+             GROUP BY day
+         )
+         WHERE true
+         WINDOW running AS (ORDER BY day ROWS UNBOUNDED PRECEDING)
+         ON CONFLICT (variant_id, day) DO UPDATE SET
+             sold = excluded.sold, returned = excluded.returned, received = excluded.received,
+             net = excluded.net, cum_sold = excluded.cum_sold,
+             cum_returned = excluded.cum_returned, cum_received = excluded.cum_received,
+             cum_net = excluded.cum_net, cum_demand = excluded.cum_demand,
+             cum_demand_sq = excluded.cum_demand_sq",
     )?;
-    // One statement moves the day's own totals and the running totals from it on.
-    let mut update_from = conn.prepare_cached(
-        "UPDATE variant_days SET
-             sold = sold + iif(day = ?2, ?3, 0), returned = returned + iif(day = ?2, ?4, 0),
-             received = received + iif(day = ?2, ?5, 0), net = net + iif(day = ?2, ?6, 0),
-             cum_sold = cum_sold + ?3, cum_returned = cum_returned + ?4,
-             cum_received = cum_received + ?5, cum_net = cum_net + ?6,
-             cum_demand = cum_demand + ?7, cum_demand_sq = cum_demand_sq + ?8
-         WHERE variant_id = ?1 AND day >= ?2",
+    let mut latest = conn.prepare_cached(
+        "UPDATE variant_totals SET
+             stale_from = NULL,
+             (last_day, cum_sold, cum_returned, cum_received, cum_net, cum_demand,
+              cum_demand_sq) =
+                 (SELECT day, cum_sold, cum_returned, cum_received, cum_net, cum_demand,
+                         cum_demand_sq
+                  FROM variant_days WHERE variant_id = ?1 ORDER BY day DESC LIMIT 1),
+             last_sold_day = (SELECT day FROM variant_days WHERE variant_id = ?1 AND sold > 0
+                              ORDER BY day DESC LIMIT 1)
+         WHERE variant_id = ?1",
     )?;
-    let demand = |sold: i64, returned: i64| (sold - returned).max(0);
-    for (&(variant, day), d) in changes {
-        let existing: Option<(i64, i64)> = day_row
-            .query_row([variant, day], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let (old_sold, old_returned) = existing.unwrap_or((0, 0));
-        let (old, new) = (
-            demand(old_sold, old_returned),
-            demand(old_sold + d.sold, old_returned + d.returned),
-        );
-        let (d_demand, d_square) = (new - old, new * new - old * old);
-        if existing.is_none() {
-            // A new day starts from the running totals of the day before it, at zero.
-            let before: [i64; 6] = running_before
-                .query_row([variant, day], |r| {
-                    Ok([
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ])
-                })
-                .optional()?
-                .unwrap_or_default();
-            insert.execute(params![
-                variant, day, 0, 0, 0, 0, before[0], before[1], before[2], before[3], before[4],
-                before[5]
-            ])?;
-        }
-        update_from.execute(params![
-            variant, day, d.sold, d.returned, d.received, d.net, d_demand, d_square
+    for &(variant, from_day) in &stale {
+        let before: [i64; 6] = running_before
+            .query_row([variant, from_day], |r| {
+                Ok([
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ])
+            })
+            .optional()?
+            .unwrap_or_default();
+        recompute.execute(params![
+            variant, from_day, before[0], before[1], before[2], before[3], before[4], before[5]
         ])?;
+        latest.execute([variant])?;
     }
-    Ok(())
+    Ok(stale.len())
 }
 
 /// `variant_days` as the ledger's daily movements make it.
@@ -374,8 +387,20 @@ fn count_differing<K: Eq + std::hash::Hash, V: PartialEq>(
         + after.keys().filter(|key| !before.contains_key(*key)).count()
 }
 
-/// Recomputes `variant_days` from `daily_movements`; returns how many rows differed.
+/// `variant_totals` as `variant_days` makes it (every row up to date).
+const VARIANT_TOTALS_FROM_DAYS: &str = "
+    SELECT d.variant_id, d.day,
+           (SELECT s.day FROM variant_days s WHERE s.variant_id = d.variant_id AND s.sold > 0
+            ORDER BY s.day DESC LIMIT 1),
+           d.cum_sold, d.cum_returned, d.cum_received, d.cum_net, d.cum_demand, d.cum_demand_sq
+    FROM variant_days d
+    WHERE d.day = (SELECT MAX(x.day) FROM variant_days x WHERE x.variant_id = d.variant_id)";
+
+/// Recomputes `variant_days` from `daily_movements` and `variant_totals` from it; returns
+/// how many rows differed. Stale marks are refreshed first: a row waiting for its refresh
+/// is late, not wrong.
 fn rebuild_variant_days(conn: &Connection) -> Result<usize> {
+    refresh_variant_days(conn)?;
     let read = |sql: &str| -> Result<HashMap<(i64, i64), [i64; 10]>> {
         let mut stmt = conn.prepare(sql)?;
         let rows = stmt
@@ -407,6 +432,43 @@ fn rebuild_variant_days(conn: &Connection) -> Result<usize> {
             [],
         )?;
     }
+    Ok(differing + rebuild_variant_totals(conn)?)
+}
+
+/// Recomputes `variant_totals` from `variant_days` (no marks left); returns how many rows
+/// differed.
+fn rebuild_variant_totals(conn: &Connection) -> Result<usize> {
+    let read = |sql: &str| -> Result<HashMap<i64, [Option<i64>; 8]>> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let mut values = [None; 8];
+                for (i, value) in values.iter_mut().enumerate() {
+                    *value = r.get(i + 1)?;
+                }
+                Ok((r.get(0)?, values))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    };
+    let before = read(
+        "SELECT variant_id, last_day, last_sold_day, cum_sold, cum_returned, cum_received,
+                cum_net, cum_demand, cum_demand_sq
+         FROM variant_totals",
+    )?;
+    let after = read(VARIANT_TOTALS_FROM_DAYS)?;
+    let differing = count_differing(&before, &after);
+    if differing > 0 {
+        conn.execute("DELETE FROM variant_totals", [])?;
+        conn.execute(
+            &format!(
+                "INSERT INTO variant_totals (variant_id, last_day, last_sold_day, cum_sold,
+                     cum_returned, cum_received, cum_net, cum_demand, cum_demand_sq)
+                 {VARIANT_TOTALS_FROM_DAYS}"
+            ),
+            [],
+        )?;
+    }
     Ok(differing)
 }
 
@@ -416,24 +478,34 @@ const VARIANT_FILTER: &str = "
         OR instr(lower(COALESCE(v.barcode, '')), ?1) > 0)
     AND (?3 IS NULL OR p.category = ?3 COLLATE NOCASE)";
 
-/// [`Store::variant_activity`] over all locations; `?4..=?5` is the window.
+/// [`Store::variant_activity`] over all locations; `?4..=?5` is the window. The running
+/// totals at the window's end are the variant's latest (`variant_totals`, one look-up by
+/// key) unless it moved after the window; only then is `variant_days` searched (`hi`, whose
+/// key is NULL otherwise, so no search is made). Book stock summed over locations is the
+/// latest `cum_net`: every movement but counts, transfers cancelling out.
 const STORE_WIDE_ACTIVITY: &str = "
     SELECT v.sku, p.name, p.category, v.size, v.colour, v.price_cents, v.cost_cents,
-           COALESCE((SELECT SUM(on_hand) FROM stock_levels s WHERE s.variant_id = v.id), 0),
-           COALESCE(hi.cum_sold, 0) - COALESCE(lo.cum_sold, 0),
-           COALESCE(hi.cum_returned, 0) - COALESCE(lo.cum_returned, 0),
-           COALESCE(hi.cum_received, 0) - COALESCE(lo.cum_received, 0),
-           COALESCE(hi.cum_net, 0) - COALESCE(lo.cum_net, 0),
-           COALESCE(hi.cum_demand, 0) - COALESCE(lo.cum_demand, 0),
-           COALESCE(hi.cum_demand_sq, 0) - COALESCE(lo.cum_demand_sq, 0),
-           (SELECT day FROM variant_days x WHERE x.variant_id = v.id AND x.sold > 0
-            ORDER BY day DESC LIMIT 1),
+           COALESCE(t.cum_net, 0),
+           iif(t.last_day > ?5, COALESCE(hi.cum_sold, 0), COALESCE(t.cum_sold, 0))
+               - COALESCE(lo.cum_sold, 0),
+           iif(t.last_day > ?5, COALESCE(hi.cum_returned, 0), COALESCE(t.cum_returned, 0))
+               - COALESCE(lo.cum_returned, 0),
+           iif(t.last_day > ?5, COALESCE(hi.cum_received, 0), COALESCE(t.cum_received, 0))
+               - COALESCE(lo.cum_received, 0),
+           iif(t.last_day > ?5, COALESCE(hi.cum_net, 0), COALESCE(t.cum_net, 0))
+               - COALESCE(lo.cum_net, 0),
+           iif(t.last_day > ?5, COALESCE(hi.cum_demand, 0), COALESCE(t.cum_demand, 0))
+               - COALESCE(lo.cum_demand, 0),
+           iif(t.last_day > ?5, COALESCE(hi.cum_demand_sq, 0), COALESCE(t.cum_demand_sq, 0))
+               - COALESCE(lo.cum_demand_sq, 0),
+           t.last_sold_day,
            r.variant_id IS NOT NULL, r.reorder_point, r.lead_time_days,
            r.review_period_days, r.pack_size, r.service_level
     FROM variants v
     JOIN products p ON p.id = v.product_id
-    LEFT JOIN variant_days hi ON hi.variant_id = v.id AND hi.day = (
-        SELECT MAX(day) FROM variant_days x WHERE x.variant_id = v.id AND x.day <= ?5)
+    LEFT JOIN variant_totals t ON t.variant_id = v.id
+    LEFT JOIN variant_days hi ON hi.variant_id = v.id AND hi.day = iif(t.last_day > ?5, (
+        SELECT MAX(day) FROM variant_days x WHERE x.variant_id = v.id AND x.day <= ?5), NULL)
     LEFT JOIN variant_days lo ON lo.variant_id = v.id AND lo.day = (
         SELECT MAX(day) FROM variant_days x WHERE x.variant_id = v.id AND x.day < ?4)
     LEFT JOIN reorder_settings r ON r.variant_id = v.id";
@@ -478,6 +550,26 @@ const LOCATION_ACTIVITY: &str = "WITH per_day AS (
              LEFT JOIN reorder_settings r ON r.variant_id = v.id";
 
 impl Store {
+    /// Brings the running totals of every variant moved since the last refresh up to date,
+    /// in one transaction; returns how many variants it refreshed. The reads that need them
+    /// call this first (so it takes `&self`); an import calls it at its end, so the first
+    /// report after it does not wait.
+    pub fn refresh_running_totals(&self) -> Result<usize> {
+        let stale: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM variant_totals WHERE stale_from IS NOT NULL)",
+            )?
+            .query_row([], |r| r.get(0))?;
+        if !stale {
+            return Ok(0);
+        }
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let refreshed = refresh_variant_days(&tx)?;
+        tx.commit()?;
+        Ok(refreshed)
+    }
+
     /// Book stock per variant and location, filtered, in catalog then location order.
     pub fn stock_rows(&self, filter: &ReportFilter) -> Result<Vec<StockRow>> {
         let (search, location, category) = self.filter_params(filter)?;
@@ -531,6 +623,7 @@ impl Store {
         // Store-wide: two look-ups per variant in the running totals, whatever the window.
         // At one location: that location's daily rows in the window, summed.
         let body = if location.is_none() {
+            self.refresh_running_totals()?;
             STORE_WIDE_ACTIVITY
         } else {
             LOCATION_ACTIVITY
@@ -589,6 +682,9 @@ impl Store {
         let location = location
             .map(|code| location_id(&self.conn, code))
             .transpose()?;
+        if location.is_none() {
+            self.refresh_running_totals()?;
+        }
         let len = usize::try_from(last_day - first_day + 1).unwrap_or(0);
         let mut units = vec![0.0; len];
         let mut stmt = self.conn.prepare_cached(if location.is_none() {
@@ -951,6 +1047,159 @@ mod tests {
             .unwrap();
         assert!(rebuild_daily_movements(&tx).unwrap() > 0);
         assert_eq!(rebuild_daily_movements(&tx).unwrap(), 0);
+    }
+
+    const OATS: &str = "GR-OATS-1KG";
+    const OATS_SHELF: &str = "A5/B1/S3";
+
+    fn stale_marks(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM variant_totals WHERE stale_from IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// Every read that uses the running totals, over a few windows.
+    fn totals_reads(store: &Store) -> Vec<String> {
+        let first = day_of_ms(day(0));
+        let mut reads = Vec::new();
+        for (a, b) in [(0, 9), (3, 8), (-5, 2), (6, 6), (10, 20)] {
+            let activity = store
+                .variant_activity(&ReportFilter::default(), first + a, first + b)
+                .unwrap();
+            reads.push(format!("{activity:?}"));
+            for sku in [TEE, OATS] {
+                let history = store
+                    .demand_history(sku, None, first + a, first + b)
+                    .unwrap();
+                reads.push(format!("{sku} {history:?}"));
+            }
+        }
+        reads
+    }
+
+    /// Several transactions over two variants, some back-dated behind days already read.
+    fn record_mixed_history(store: &mut Store) {
+        let oats = |kind, location: &str, quantity, at| {
+            let mut e = event(kind, location, quantity, at);
+            e.variant_sku = OATS.into();
+            e
+        };
+        store
+            .record_events(&[
+                event(EventKind::Sold, SHELF, 2, day(4)),
+                oats(EventKind::Sold, OATS_SHELF, 5, day(4)),
+                event(EventKind::Received, BACKROOM, 7, day(6)),
+            ])
+            .unwrap();
+        store
+            .record_event(&oats(EventKind::Returned, OATS_SHELF, 1, day(9)))
+            .unwrap();
+        let mut moved = event(EventKind::Transferred, BACKROOM, 2, day(7));
+        moved.to_location_code = Some(SHELF.into());
+        store
+            .record_events(&[
+                event(EventKind::Sold, SHELF, 1, day(1)),
+                oats(EventKind::Sold, OATS_SHELF, 3, day(2)),
+                oats(EventKind::Adjusted, OATS_SHELF, -2, day(6)),
+                event(EventKind::Counted, SHELF, 4, day(8)),
+                moved,
+            ])
+            .unwrap();
+    }
+
+    #[test]
+    fn writes_mark_variants_stale_and_reads_refresh_them() {
+        let mut store = seeded();
+        store.refresh_running_totals().unwrap();
+        assert_eq!(stale_marks(&store), 0);
+        record_mixed_history(&mut store);
+        assert_eq!(stale_marks(&store), 2, "both variants wait for a refresh");
+        // The earliest day written is the mark, whatever order the days came in.
+        let from: i64 = store
+            .conn
+            .query_row(
+                "SELECT t.stale_from FROM variant_totals t JOIN variants v ON v.id = t.variant_id
+                 WHERE v.sku = ?1",
+                [TEE],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(from, day_of_ms(day(1)));
+        store
+            .variant_activity(&ReportFilter::default(), 0, day_of_ms(day(20)))
+            .unwrap();
+        assert_eq!(stale_marks(&store), 0, "the read refreshed them");
+        assert_eq!(store.refresh_running_totals().unwrap(), 0);
+        // A count moves nothing, so it marks nothing.
+        store
+            .record_event(&event(EventKind::Counted, SHELF, 9, day(3)))
+            .unwrap();
+        assert_eq!(stale_marks(&store), 0);
+        store
+            .record_event(&event(EventKind::Sold, SHELF, 1, day(3)))
+            .unwrap();
+        assert_eq!(store.refresh_running_totals().unwrap(), 1);
+    }
+
+    #[test]
+    fn lazily_refreshed_totals_read_the_same_as_a_full_rebuild() {
+        let mut store = seeded();
+        // Reads between the writes, so later refreshes start from totals already kept.
+        store
+            .record_event(&event(EventKind::Sold, SHELF, 1, day(5)))
+            .unwrap();
+        totals_reads(&store);
+        record_mixed_history(&mut store);
+        let lazy = totals_reads(&store);
+        {
+            let tx = store.conn.transaction().unwrap();
+            assert_eq!(rebuild_daily_movements(&tx).unwrap(), 0, "nothing to correct");
+            tx.execute("DELETE FROM variant_days", []).unwrap();
+            tx.execute("DELETE FROM variant_totals", []).unwrap();
+            assert!(rebuild_daily_movements(&tx).unwrap() > 0);
+            tx.commit().unwrap();
+        }
+        assert_eq!(totals_reads(&store), lazy);
+        // Book stock summed over locations is the latest running net.
+        let tee = store
+            .variant_activity(&ReportFilter::default(), 0, day_of_ms(day(20)))
+            .unwrap()
+            .into_iter()
+            .find(|a| a.sku == TEE)
+            .unwrap();
+        assert_eq!(tee.on_hand, store.stock_level_total(TEE).unwrap());
+    }
+
+    #[test]
+    fn a_crash_before_the_refresh_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiosk.db");
+        let expected = {
+            let mut store = Store::open(&path).unwrap();
+            store.seed_demo_if_empty().unwrap();
+            store.refresh_running_totals().unwrap();
+            record_mixed_history(&mut store);
+            // A refresh that dies before its commit leaves the marks where they were.
+            let tx = Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)
+                .unwrap();
+            assert_eq!(refresh_variant_days(&tx).unwrap(), 2);
+            drop(tx);
+            assert_eq!(stale_marks(&store), 2);
+            // The process ends here: the events and their marks were committed together.
+            let mut same = Store::open_in_memory().unwrap();
+            same.seed_demo_if_empty().unwrap();
+            record_mixed_history(&mut same);
+            totals_reads(&same)
+        };
+        let store = Store::open(&path).unwrap();
+        assert_eq!(stale_marks(&store), 2);
+        assert_eq!(totals_reads(&store), expected);
+        assert_eq!(stale_marks(&store), 0);
     }
 
     #[test]

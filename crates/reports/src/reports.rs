@@ -511,7 +511,7 @@ fn reorder(store: &Store, ctx: &Context) -> Result<Built, ReportError> {
     let first = ctx.last_day - FORECAST_HISTORY_DAYS + 1;
     // A cheap first look with the window's flat rate, a fifth more demand and half again the
     // spread: only SKUs that may be near their reorder point get a forecast.
-    let mut candidates = Vec::new();
+    let mut near_skus = Vec::new();
     for a in &activity {
         let (mean, sd) = demand_stats(a, ctx.window_days);
         let loose = reorder_advice(
@@ -525,15 +525,14 @@ fn reorder(store: &Store, ctx: &Context) -> Result<Built, ReportError> {
             None => a.on_hand as f64 <= loose.reorder_point && loose.reorder_point > 0.0,
         };
         if near {
-            let history = store.demand_history(
-                &a.sku,
-                ctx.filter.location.as_deref(),
-                first,
-                ctx.last_day,
-            )?;
-            candidates.push((a, history));
+            near_skus.push(a);
         }
     }
+    let skus: Vec<&str> = near_skus.iter().map(|a| a.sku.as_str()).collect();
+    let histories =
+        store.demand_histories(&skus, ctx.filter.location.as_deref(), first, ctx.last_day)?;
+    let candidates: Vec<(&VariantActivity, Vec<f64>)> =
+        near_skus.into_iter().zip(histories).collect();
     let screened = candidates.len();
     // The forecasts need no store: spread them over the cores.
     let threads = std::thread::available_parallelism().map_or(2, usize::from);

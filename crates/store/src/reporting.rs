@@ -704,6 +704,59 @@ impl Store {
         Ok(units)
     }
 
+    /// [`Store::demand_history`] of several variants in one query, in the order of `skus`.
+    pub fn demand_histories(
+        &self,
+        skus: &[&str],
+        location: Option<&str>,
+        first_day: i64,
+        last_day: i64,
+    ) -> Result<Vec<Vec<f64>>> {
+        let variants = skus
+            .iter()
+            .map(|sku| variant_id(&self.conn, sku))
+            .collect::<Result<Vec<_>>>()?;
+        let location = location
+            .map(|code| location_id(&self.conn, code))
+            .transpose()?;
+        if location.is_none() {
+            self.refresh_running_totals()?;
+        }
+        let len = usize::try_from(last_day - first_day + 1).unwrap_or(0);
+        let mut by_variant: HashMap<i64, Vec<f64>> =
+            variants.iter().map(|&v| (v, vec![0.0; len])).collect();
+        // The ids go in as one JSON array (each once), so one prepared statement serves any
+        // number of variants.
+        let ids = format!(
+            "[{}]",
+            by_variant
+                .keys()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut stmt = self.conn.prepare_cached(if location.is_none() {
+            "SELECT d.variant_id, d.day, d.sold - d.returned
+             FROM json_each(?1) j
+             JOIN variant_days d ON d.variant_id = j.value AND d.day BETWEEN ?3 AND ?4
+             WHERE ?2 IS NULL"
+        } else {
+            "SELECT d.variant_id, d.day, SUM(d.sold - d.returned)
+             FROM json_each(?1) j
+             JOIN daily_movements d ON d.variant_id = j.value AND d.location_id = ?2
+                                   AND d.day BETWEEN ?3 AND ?4
+             GROUP BY d.variant_id, d.day"
+        })?;
+        let mut rows = stmt.query(params![ids, location, first_day, last_day])?;
+        while let Some(r) = rows.next()? {
+            let (variant, day, net): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            if let Some(units) = by_variant.get_mut(&variant) {
+                units[(day - first_day) as usize] = net.max(0) as f64;
+            }
+        }
+        Ok(variants.iter().map(|v| by_variant[v].clone()).collect())
+    }
+
     /// Book stock of one variant (at one location, or everywhere) at the end of each day
     /// `first_day..=last_day`, worked back from stock now through the daily movements.
     pub fn stock_by_day(
@@ -1173,6 +1226,36 @@ mod tests {
             .find(|a| a.sku == TEE)
             .unwrap();
         assert_eq!(tee.on_hand, store.stock_level_total(TEE).unwrap());
+    }
+
+    #[test]
+    fn demand_histories_equal_one_history_at_a_time() {
+        let mut store = seeded();
+        record_mixed_history(&mut store);
+        let first = day_of_ms(day(0));
+        for location in [None, Some(SHELF), Some(OATS_SHELF)] {
+            let skus = [OATS, TEE, "GR-HONEY-350", TEE];
+            let together = store
+                .demand_histories(&skus, location, first - 1, first + 10)
+                .unwrap();
+            let one_by_one: Vec<Vec<f64>> = skus
+                .iter()
+                .map(|sku| {
+                    store
+                        .demand_history(sku, location, first - 1, first + 10)
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(together, one_by_one, "at {location:?}");
+        }
+        assert!(store
+            .demand_histories(&[], None, first, first + 3)
+            .unwrap()
+            .is_empty());
+        let err = store
+            .demand_histories(&[TEE, "NOPE"], None, first, first + 3)
+            .unwrap_err();
+        assert!(err.to_string().contains("NOPE"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,262 @@
+//! 1-D barcode decoding (EAN-13, UPC-A, Code 128) with `rxing`, plus the fall-backs real
+//! readers use when a first pass fails: upscaling small crops, a second binariser, and scan
+//! lines sampled at small angles through the label with their own 1-D thresholds.
+
+use std::collections::HashSet;
+
+use opencv::core::{Mat, Size};
+use opencv::prelude::*;
+use rxing::common::{BitArray, GlobalHistogramBinarizer, HybridBinarizer};
+use rxing::oned::{MultiFormatOneDReader, OneDReader};
+use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, Luma8LuminanceSource, Reader};
+
+use crate::{Barcode, LabelError, Symbology};
+
+/// An 8-bit grey image, rows tightly packed.
+#[derive(Debug, Clone)]
+pub struct GrayImage {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+impl GrayImage {
+    /// `None` when `data` does not hold `width * height` bytes.
+    pub fn new(width: usize, height: usize, data: Vec<u8>) -> Option<Self> {
+        (data.len() == width * height).then_some(Self { width, height, data })
+    }
+
+    /// Copies a single-channel 8-bit `Mat`.
+    pub fn from_mat(mat: &Mat) -> Result<Self, LabelError> {
+        let mat = if mat.is_continuous() { mat.clone() } else { mat.try_clone()? };
+        Ok(Self { width: mat.cols().max(0) as usize, height: mat.rows().max(0) as usize, data: mat.data_bytes()?.to_vec() })
+    }
+
+    fn to_mat(&self) -> Result<Mat, LabelError> {
+        let mut mat = Mat::new_rows_cols_with_default(self.height as i32, self.width as i32, opencv::core::CV_8UC1, 0.0.into())?;
+        mat.data_bytes_mut()?.copy_from_slice(&self.data);
+        Ok(mat)
+    }
+
+    /// Bilinear sample; `None` outside the image.
+    fn sample(&self, x: f32, y: f32) -> Option<f32> {
+        if x < 0.0 || y < 0.0 || x > (self.width - 1) as f32 || y > (self.height - 1) as f32 {
+            return None;
+        }
+        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+        let at = |x: usize, y: usize| self.data[y * self.width + x] as f32;
+        let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+        let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+        Some(top * (1.0 - fy) + bottom * fy)
+    }
+}
+
+/// Below this width a crop is upscaled before the 2-D passes: EAN modules under ~2 px do
+/// not survive rxing's binarisers once blurred.
+const UPSCALE_BELOW: usize = 640;
+/// Scan-line angles in degrees (labels hang within about ten degrees of level).
+const SCAN_ANGLES: [f32; 9] = [0.0, -2.5, 2.5, -5.0, 5.0, -7.5, 7.5, -10.0, 10.0];
+/// Distance between parallel scan lines, in pixels of the input image.
+const SCAN_SPACING: f32 = 3.0;
+
+/// Decodes the first EAN-13, UPC-A or Code 128 barcode found; check digits are verified.
+/// Needs no models. An empty or featureless image gives `None`.
+pub fn decode_barcode(image: &GrayImage) -> Option<Barcode> {
+    if image.width < 16 || image.height < 8 {
+        return None;
+    }
+    let hints = hints();
+    let mut reader = MultiFormatOneDReader::new(&hints);
+    if let Some(found) = decode_2d(image, &mut reader, &hints) {
+        return Some(found);
+    }
+    let upscaled = (image.width < UPSCALE_BELOW).then(|| upscale(image, 2.0)).flatten();
+    if let Some(big) = &upscaled {
+        if let Some(found) = decode_2d(big, &mut reader, &hints) {
+            return Some(found);
+        }
+    }
+    decode_scan_lines(image, &mut reader, &hints)
+}
+
+fn hints() -> DecodeHints {
+    let formats: HashSet<BarcodeFormat> = [BarcodeFormat::EAN_13, BarcodeFormat::UPC_A, BarcodeFormat::CODE_128].into_iter().collect();
+    DecodeHints::default().with(rxing::DecodeHintValue::PossibleFormats(formats)).with(rxing::DecodeHintValue::TryHarder(true))
+}
+
+/// rxing's own row scan over the whole image with both of its binarisers.
+fn decode_2d(image: &GrayImage, reader: &mut MultiFormatOneDReader, hints: &DecodeHints) -> Option<Barcode> {
+    let source = || Luma8LuminanceSource::new(image.data.clone(), image.width as u32, image.height as u32).ok();
+    let mut hybrid = BinaryBitmap::new(HybridBinarizer::new(source()?));
+    if let Some(found) = reader.decode_with_hints(&mut hybrid, hints).ok().and_then(|r| to_barcode(&r)) {
+        return Some(found);
+    }
+    let mut global = BinaryBitmap::new(GlobalHistogramBinarizer::new(source()?));
+    reader.decode_with_hints(&mut global, hints).ok().and_then(|r| to_barcode(&r))
+}
+
+fn upscale(image: &GrayImage, factor: f64) -> Option<GrayImage> {
+    let mat = image.to_mat().ok()?;
+    let mut big = Mat::default();
+    opencv::imgproc::resize(&mat, &mut big, Size::new(0, 0), factor, factor, opencv::imgproc::INTER_CUBIC).ok()?;
+    GrayImage::from_mat(&big).ok()
+}
+
+/// Parallel lines at each angle across the image, sampled at half-pixel steps, each
+/// thresholded on its own (a local mean and a whole-line midpoint) and handed to the 1-D
+/// decoders forwards and backwards.
+fn decode_scan_lines(image: &GrayImage, reader: &mut MultiFormatOneDReader, hints: &DecodeHints) -> Option<Barcode> {
+    const STEP: f32 = 0.5;
+    let (w, h) = (image.width as f32, image.height as f32);
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    let half_len = (w * w + h * h).sqrt() / 2.0;
+    let mut profile = Vec::new();
+    for angle in SCAN_ANGLES {
+        let (sin, cos) = angle.to_radians().sin_cos();
+        let (dir, normal) = ([cos, sin], [-sin, cos]);
+        let mut offset = -h / 2.0;
+        while offset <= h / 2.0 {
+            let origin = [cx + normal[0] * offset, cy + normal[1] * offset];
+            profile.clear();
+            let mut t = -half_len;
+            while t <= half_len {
+                if let Some(v) = image.sample(origin[0] + dir[0] * t, origin[1] + dir[1] * t) {
+                    profile.push(v);
+                }
+                t += STEP;
+            }
+            if profile.len() >= 64 {
+                if let Some(found) = decode_profile(&profile, reader, hints) {
+                    return Some(found);
+                }
+            }
+            offset += SCAN_SPACING;
+        }
+    }
+    None
+}
+
+fn decode_profile(profile: &[f32], reader: &mut MultiFormatOneDReader, hints: &DecodeHints) -> Option<Barcode> {
+    let (lo, hi) = profile.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    if hi - lo < 24.0 {
+        return None; // flat line: no bars here
+    }
+    let midpoint = vec![(lo + hi) / 2.0; profile.len()];
+    // Local means over about 3 and 6 narrow bars at the sampling rate used for labels.
+    for threshold in [local_mean(profile, 12), local_mean(profile, 24), midpoint] {
+        let mut bits = BitArray::with_size(profile.len());
+        for (i, (&v, &t)) in profile.iter().zip(&threshold).enumerate() {
+            if v < t {
+                bits.set(i);
+            }
+        }
+        for reversed in [false, true] {
+            if reversed {
+                bits.reverse();
+            }
+            if let Some(found) = reader.decode_row(0, &bits, hints).ok().and_then(|r| to_barcode(&r)) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// Mean over a window of `2 * radius + 1` samples, by prefix sums.
+fn local_mean(profile: &[f32], radius: usize) -> Vec<f32> {
+    let mut prefix = Vec::with_capacity(profile.len() + 1);
+    prefix.push(0.0f64);
+    for &v in profile {
+        prefix.push(prefix.last().copied().unwrap_or(0.0) + v as f64);
+    }
+    (0..profile.len())
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(radius), (i + radius + 1).min(profile.len()));
+            ((prefix[b] - prefix[a]) / (b - a) as f64) as f32
+        })
+        .collect()
+}
+
+fn to_barcode(result: &rxing::RXingResult) -> Option<Barcode> {
+    let digits = result.getText().to_owned();
+    let symbology = match result.getBarcodeFormat() {
+        BarcodeFormat::EAN_13 => Symbology::Ean13,
+        BarcodeFormat::UPC_A => Symbology::UpcA,
+        BarcodeFormat::CODE_128 => Symbology::Code128,
+        _ => return None,
+    };
+    let valid = match symbology {
+        Symbology::Ean13 => digits.len() == 13 && gtin_check_ok(&digits),
+        Symbology::UpcA => digits.len() == 12 && gtin_check_ok(&digits),
+        // Code 128's mod-103 check character is verified by the decoder and not in the text.
+        Symbology::Code128 => !digits.is_empty(),
+    };
+    valid.then_some(Barcode { symbology, digits })
+}
+
+/// GS1 mod-10 check over a GTIN (EAN-13, UPC-A, EAN-8) given with its check digit.
+pub(crate) fn gtin_check_ok(digits: &str) -> bool {
+    let values: Option<Vec<u32>> = digits.chars().map(|c| c.to_digit(10)).collect();
+    let Some(values) = values else { return false };
+    let Some((&check, body)) = values.split_last() else { return false };
+    // Weights 3, 1, 3, ... from the digit next to the check digit.
+    let sum: u32 = body.iter().rev().enumerate().map(|(i, &d)| if i % 2 == 0 { d * 3 } else { d }).sum();
+    (10 - sum % 10) % 10 == check
+}
+
+impl Barcode {
+    /// The code as a 13-digit GTIN (UPC-A gains its leading zero); `None` for Code 128.
+    pub fn gtin13(&self) -> Option<String> {
+        match self.symbology {
+            Symbology::Ean13 => Some(self.digits.clone()),
+            Symbology::UpcA => Some(format!("0{}", self.digits)),
+            Symbology::Code128 => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn fixture_gray(name: &str) -> GrayImage {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/shelf_synth/fixtures/labels").join(name);
+        let mat = opencv::imgcodecs::imread(path.to_str().unwrap(), opencv::imgcodecs::IMREAD_GRAYSCALE).unwrap();
+        GrayImage::from_mat(&mat).unwrap()
+    }
+
+    #[test]
+    fn fixture_labels_decode_to_their_ean13() {
+        for (name, ean13) in [
+            ("000000.jpg", "1419094137100"),
+            ("000001.jpg", "1399659148942"),
+            ("000002.jpg", "4332198082749"),
+            ("000003.jpg", "7582789456177"),
+            ("000004.jpg", "1530658917379"),
+            ("000005.jpg", "3095776586404"),
+        ] {
+            let found = decode_barcode(&fixture_gray(name));
+            assert_eq!(found.and_then(|b| b.gtin13()).as_deref(), Some(ean13), "{name}");
+        }
+    }
+
+    #[test]
+    fn blank_and_tiny_images_hold_no_barcode() {
+        assert_eq!(decode_barcode(&GrayImage::new(300, 100, vec![200; 300 * 100]).unwrap()), None);
+        assert_eq!(decode_barcode(&GrayImage::new(4, 4, vec![0; 16]).unwrap()), None);
+        assert!(GrayImage::new(4, 4, vec![0; 15]).is_none());
+    }
+
+    #[test]
+    fn gtin_check_digits() {
+        assert!(gtin_check_ok("4006381333931"));
+        assert!(gtin_check_ok("036000291452")); // UPC-A
+        assert!(!gtin_check_ok("4006381333932"));
+        assert!(!gtin_check_ok("40063813339a1"));
+        assert!(!gtin_check_ok(""));
+    }
+}

@@ -4,7 +4,7 @@ products (SKUs, barcodes, prices from `crates/store/src/seed.rs`, copied into
 gap above its label) and one shelf-edge label whose price is wrong. No photos; everything is
 drawn by this script, so the image is the project's own.
 
-  python demo_shelf.py                       # writes assets/demo/shelf_demo.jpg and .json
+  python demo_shelf.py                       # writes assets/demo/shelf_demo.jpg, .json, _planogram.toml
   python demo_shelf.py --catalog FILE --out DIR
 
 The JSON has the same fields as `shelf_synth.py`'s annotations (products, gaps, labels; boxes
@@ -129,6 +129,16 @@ def render(catalog: dict[str, dict]) -> tuple[np.ndarray, dict]:
     return img, ann
 
 
+def planogram_toml() -> str:
+    """The plan the demo shelf was stocked to: every run as laid out, the sold-out one included
+    (so a scan reports it missing). Rows count from the top, as `vitrine-shelf` reads them."""
+    out = ["# The demo shelf's planogram (models/shelf_synth/demo_shelf.py); rows from the top.\n"]
+    for r, runs in enumerate(LAYOUT, start=1):
+        expected = ", ".join(f'{{ sku = "{sku}", facings = {facings} }}' for sku, facings, _ in runs)
+        out.append(f"\n[[rows]]\nrow = {r}\nexpected = [{expected}]\n")
+    return "".join(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--catalog", type=Path, default=HERE / "demo_catalog.json", help="products: sku, barcode, price, label_name, look")
@@ -139,6 +149,7 @@ def main() -> None:
     ann["image"] = "shelf_demo.jpg"
     cv2.imwrite(str(a.out / "shelf_demo.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
     (a.out / "shelf_demo.json").write_text(json.dumps(ann, indent=1) + "\n")
+    (a.out / "shelf_demo_planogram.toml").write_text(planogram_toml())
     print(f"wrote {a.out / 'shelf_demo.jpg'}: {len(ann['products'])} products, {len(ann['gaps'])} gap, {len(ann['labels'])} labels, facings {ann['facings']}")
 
 

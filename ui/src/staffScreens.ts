@@ -22,6 +22,7 @@ import {
   type StaffRole,
 } from "./backend";
 import { aisleData, forecastData, stockHistoryData } from "./chartData";
+import { clerkWork } from "./clerk";
 import { clearChart, drawChart } from "./charts";
 import { h } from "./dom";
 import { PinEntry, signInMessage } from "./pinpad";
@@ -48,7 +49,7 @@ export const REPORTS: [ReportKind, string][] = [
 const ENDED = new Set(["not-signed-in", "session-expired"]);
 
 export function staffScreen(role: StaffRole): Screen {
-  const title = role === "manager" ? "Stock reports" : "Stock lookup";
+  const title = role === "manager" ? "Stock reports" : "Shelf scan";
   const who = h("span", { id: "session-name", class: "session-name" });
   const signOutButton = h("button", { id: "sign-out", class: "btn", type: "button", hidden: true }, "Sign out");
   const back = h("button", { id: "back", class: "btn back", type: "button" }, "‹ Back");
@@ -83,7 +84,8 @@ export function staffScreen(role: StaffRole): Screen {
     view?.leave();
     who.textContent = `${session.staff} · ${session.role}`;
     signOutButton.hidden = false;
-    const reports = reportsView(session.role, ended);
+    // The clerk screen opens on the shelf scan; the stock lookup is its second tab.
+    const reports = role === "clerk" ? clerkWork(ended, () => reportsView("clerk", ended)) : reportsView(session.role, ended);
     view = reports;
     body.replaceChildren(reports.el);
     clearInterval(sessionTimer);

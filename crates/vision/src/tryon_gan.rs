@@ -418,18 +418,300 @@ fn mat_f32(rows: usize, cols: usize, data: &[f32]) -> Result<Mat, VisionError> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RestorationEval {
     pub frames: usize,
-    /// Mean absolute error per channel, in 0..1 units.
+    /// Mean absolute error per channel, in 0..1 units, inside the dilated garment mask.
     pub l1_plain: f64,
     pub l1_gan: f64,
-    /// Mean SSIM of luminance (11-pixel Gaussian window, σ 1.5).
+    /// Mean SSIM of luminance (11-pixel Gaussian window, σ 1.5) inside the dilated garment mask.
     pub ssim_plain: f64,
     pub ssim_gan: f64,
 }
 
 /// Evaluates a generator on the held-out set that `models/tryon_gan/data.py heldout` writes:
 /// `NNN_frame.png` (the real frame), `NNN_garment.png` (its own clothing, flattened,
-/// re-coloured and shifted) and `NNN_mask.png` (where that garment is pasted).
+/// re-coloured and shifted) and `NNN_mask.png` (where that garment is pasted). Figures are
+/// means over frames.
 pub fn evaluate_restoration(gan: &mut TryOnGan, heldout_dir: &Path, resolution: GanResolution) -> Result<RestorationEval, VisionError> {
-    let _ = (gan, heldout_dir, resolution);
-    Err(VisionError::BadInput("restoration evaluation is not implemented yet".into()))
+    let mut stems: Vec<String> = std::fs::read_dir(heldout_dir)
+        .map_err(|e| VisionError::BadInput(format!("held-out folder {}: {e}", heldout_dir.display())))?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix("_frame.png").map(str::to_owned))
+        .collect();
+    stems.sort();
+    if stems.is_empty() {
+        return Err(VisionError::BadInput(format!(
+            "{} holds no NNN_frame.png; write the held-out set with `models/.venv-train/bin/python models/tryon_gan/data.py heldout --out {}`",
+            heldout_dir.display(),
+            heldout_dir.display()
+        )));
+    }
+    let (mut sums, mut frames) = ([0.0f64; 4], 0usize);
+    for stem in &stems {
+        let frame = read_frame(&heldout_dir.join(format!("{stem}_frame.png")))?;
+        let garment = read_frame(&heldout_dir.join(format!("{stem}_garment.png")))?;
+        let mask_path = heldout_dir.join(format!("{stem}_mask.png"));
+        let mask = read_image(&mask_path, opencv::imgcodecs::IMREAD_GRAYSCALE)?;
+        if (mask.cols() as u32, mask.rows() as u32) != (frame.width(), frame.height()) {
+            return Err(VisionError::BadInput(format!("{}: its size differs from its frame's", mask_path.display())));
+        }
+        let mask = mask.data_bytes()?.to_vec();
+        let plain = plain_composite(&frame, &garment, &mask)?;
+        let refined = gan.refine(&frame, &garment, &mask, resolution)?;
+        let inputs = TryOnInputs::new(&frame, &garment, &mask)?;
+        let Some(crop) = inputs.crop_rect(gan.size(resolution)) else { continue };
+        let region: Vec<bool> = blend_alpha(&mask, inputs.width, crop)?.iter().map(|&a| a > 0.0).collect();
+        let crop_of = |f: &Frame| -> Vec<u8> {
+            (crop.y..crop.y + crop.h).flat_map(|y| f.data()[(y * inputs.width + crop.x) * 3..(y * inputs.width + crop.x + crop.w) * 3].to_vec()).collect()
+        };
+        let (target, plain, refined) = (crop_of(&frame), crop_of(&plain), crop_of(&refined));
+        sums[0] += masked_l1(&plain, &target, &region);
+        sums[1] += masked_l1(&refined, &target, &region);
+        sums[2] += masked_ssim(&plain, &target, crop, &region)?;
+        sums[3] += masked_ssim(&refined, &target, crop, &region)?;
+        frames += 1;
+    }
+    let n = frames.max(1) as f64;
+    Ok(RestorationEval { frames, l1_plain: sums[0] / n, l1_gan: sums[1] / n, ssim_plain: sums[2] / n, ssim_gan: sums[3] / n })
+}
+
+fn read_image(path: &Path, flags: i32) -> Result<Mat, VisionError> {
+    let mat = opencv::imgcodecs::imread(path, flags)?;
+    if mat.empty() {
+        return Err(VisionError::BadInput(format!("{} is missing or not a readable image", path.display())));
+    }
+    Ok(mat)
+}
+
+fn read_frame(path: &Path) -> Result<Frame, VisionError> {
+    let mat = read_image(path, opencv::imgcodecs::IMREAD_COLOR)?;
+    Frame::new(mat.cols() as u32, mat.rows() as u32, PixelFormat::Bgr8, mat.data_bytes()?.to_vec())
+        .map_err(|e| VisionError::BadInput(format!("{}: {e}", path.display())))
+}
+
+/// Mean absolute difference per channel (0..1 units) over the pixels where `region` is set.
+fn masked_l1(a: &[u8], b: &[u8], region: &[bool]) -> f64 {
+    let (mut sum, mut count) = (0u64, 0u64);
+    for ((pa, pb), _) in a.chunks_exact(3).zip(b.chunks_exact(3)).zip(region).filter(|(_, &r)| r) {
+        sum += pa.iter().zip(pb).map(|(&x, &y)| x.abs_diff(y) as u64).sum::<u64>();
+        count += 3;
+    }
+    if count == 0 { 0.0 } else { sum as f64 / count as f64 / 255.0 }
+}
+
+/// Mean luminance SSIM (Wang et al. 2004 constants) over the pixels where `region` is set;
+/// `a` and `b` are BGR crops.
+fn masked_ssim(a: &[u8], b: &[u8], crop: Rect, region: &[bool]) -> Result<f64, VisionError> {
+    let luma = |px: &[u8]| -> Vec<f32> { px.chunks_exact(3).map(|p| 0.299 * p[2] as f32 + 0.587 * p[1] as f32 + 0.114 * p[0] as f32).collect() };
+    let (x, y) = (luma(a), luma(b));
+    let blur = |v: Vec<f32>| -> Result<Vec<f32>, VisionError> {
+        let mut out = Mat::default();
+        imgproc::gaussian_blur(&mat_f32(crop.h, crop.w, &v)?, &mut out, Size::new(11, 11), 1.5, 1.5, BORDER_DEFAULT)?;
+        Ok(out.data_typed::<f32>()?.to_vec())
+    };
+    let mu_x = blur(x.clone())?;
+    let mu_y = blur(y.clone())?;
+    let xx = blur(x.iter().map(|v| v * v).collect())?;
+    let yy = blur(y.iter().map(|v| v * v).collect())?;
+    let xy = blur(x.iter().zip(&y).map(|(a, b)| a * b).collect())?;
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    for i in (0..region.len()).filter(|&i| region[i]) {
+        let (mx, my) = (mu_x[i] as f64, mu_y[i] as f64);
+        let (vx, vy, cov) = (xx[i] as f64 - mx * mx, yy[i] as f64 - my * my, xy[i] as f64 - mx * my);
+        sum += ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+        count += 1;
+    }
+    Ok(if count == 0 { 1.0 } else { sum / count as f64 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+
+    const MODEL: &str = "tryon_gan";
+
+    fn manifest_path() -> std::path::PathBuf {
+        repo_root().join("models").join(MODEL).join("manifest.toml")
+    }
+
+    fn gan() -> TryOnGan {
+        TryOnGan::new(&registry(), MODEL).unwrap()
+    }
+
+    /// A frame with texture everywhere (so any change shows), a flat "garment" and an oval mask
+    /// with a soft edge over the middle.
+    fn synthetic(width: usize, height: usize) -> (Frame, Frame, Vec<u8>) {
+        let frame: Vec<u8> = (0..width * height).flat_map(|i| {
+            let (x, y) = (i % width, i / width);
+            [(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x + y) * 3 % 256) as u8]
+        }).collect();
+        let garment: Vec<u8> = (0..width * height).flat_map(|_| [200u8, 40, 60]).collect();
+        let mask = (0..width * height)
+            .map(|i| {
+                let (dx, dy) = ((i % width) as f32 / width as f32 - 0.5, (i / width) as f32 / height as f32 - 0.55);
+                let r = (dx * dx / 0.04 + dy * dy / 0.06).sqrt();
+                ((1.05 - r) * 10.0 * 255.0).clamp(0.0, 255.0) as u8
+            })
+            .collect();
+        let make = |data| Frame::new(width as u32, height as u32, PixelFormat::Rgb8, data).unwrap();
+        (make(frame), make(garment), mask)
+    }
+
+    fn dilated_region(mask: &[u8], width: usize, height: usize, gan: &TryOnGan, resolution: GanResolution) -> Vec<bool> {
+        let inputs = TryOnInputs { width, height, frame: Vec::new().into(), garment: Vec::new().into(), mask };
+        let crop = inputs.crop_rect(gan.size(resolution)).unwrap();
+        let alpha = blend_alpha(mask, width, crop).unwrap();
+        let mut region = vec![false; width * height];
+        for y in 0..crop.h {
+            for x in 0..crop.w {
+                region[(crop.y + y) * width + crop.x + x] = alpha[y * crop.w + x] > 0.0;
+            }
+        }
+        region
+    }
+
+    /// The real generator at both sizes: outside the dilated garment mask the output is the
+    /// input frame bit for bit; inside, the garment is there and the GAN changed it.
+    #[test]
+    fn refines_only_inside_the_dilated_garment_mask() {
+        let mut gan = gan();
+        let (w, h) = (320, 240);
+        let (frame, garment, mask) = synthetic(w, h);
+        let plain = plain_composite(&frame, &garment, &mask).unwrap();
+        for resolution in [GanResolution::Live, GanResolution::Still] {
+            let out = gan.refine(&frame, &garment, &mask, resolution).unwrap();
+            assert_eq!((out.width(), out.height(), out.format()), (frame.width(), frame.height(), frame.format()));
+            let region = dilated_region(&mask, w, h, &gan, resolution);
+            let mut changed_inside = 0;
+            for i in 0..w * h {
+                let (o, f, p) = (&out.data()[i * 3..i * 3 + 3], &frame.data()[i * 3..i * 3 + 3], &plain.data()[i * 3..i * 3 + 3]);
+                if !region[i] {
+                    assert_eq!(o, f, "pixel {i} outside the dilated mask changed ({resolution:?})");
+                } else if o != p {
+                    changed_inside += 1;
+                }
+                if mask[i] == 255 {
+                    // The garment (200, 40, 60) stays recognisably the garment.
+                    assert!(o[0] > 120 && o[1] < 120, "garment pixel {i} became {o:?}");
+                }
+            }
+            assert!(changed_inside > 0, "the generator left the composite untouched ({resolution:?})");
+        }
+    }
+
+    #[test]
+    fn bgr_frames_come_back_bgr_and_match_rgb() {
+        let mut gan = gan();
+        let (frame, garment, mask) = synthetic(160, 120);
+        let rgb = gan.refine(&frame, &garment, &mask, GanResolution::Live).unwrap();
+        let bgr = gan.refine(&frame.clone().into_format(PixelFormat::Bgr8).unwrap(), &garment, &mask, GanResolution::Live).unwrap();
+        assert_eq!(bgr.format(), PixelFormat::Bgr8);
+        assert_eq!(bgr.into_format(PixelFormat::Rgb8).unwrap().data(), rgb.data());
+    }
+
+    #[test]
+    fn no_garment_means_the_frame_unchanged() {
+        let mut gan = gan();
+        let (frame, garment, _) = synthetic(64, 48);
+        let out = gan.refine(&frame, &garment, &[0; 64 * 48], GanResolution::Live).unwrap();
+        assert_eq!(out.data(), frame.data());
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_with_the_reason() {
+        let mut gan = gan();
+        let (frame, _, mask) = synthetic(64, 48);
+        let (_, small, _) = synthetic(32, 24);
+        let err = gan.refine(&frame, &small, &mask, GanResolution::Live).unwrap_err().to_string();
+        assert!(err.contains("32x24") && err.contains("64x48"), "{err}");
+        let (_, garment, _) = synthetic(64, 48);
+        let err = gan.refine(&frame, &garment, &mask[..10], GanResolution::Live).unwrap_err().to_string();
+        assert!(err.contains("10 values"), "{err}");
+        let gray = Frame::new(64, 48, PixelFormat::Gray8, vec![0; 64 * 48]).unwrap();
+        assert!(matches!(gan.refine(&gray, &garment, &mask, GanResolution::Live), Err(VisionError::Format(PixelFormat::Gray8))));
+    }
+
+    /// The working sizes are the manifest's, and a manifest that breaks the contract is refused
+    /// with what is wrong.
+    #[test]
+    fn the_contract_comes_from_the_manifest() {
+        let runtime = vitrine_infer::Runtime::init(&vitrine_infer::RuntimeOptions::default()).unwrap();
+        let gan = TryOnGan::load(&runtime, &manifest_path()).unwrap();
+        let manifest = Manifest::load(&manifest_path()).unwrap();
+        assert_eq!(Some(gan.size(GanResolution::Live)), parse_size(&manifest.description, "live"));
+        assert_eq!(Some(gan.size(GanResolution::Still)), parse_size(&manifest.description, "still"));
+
+        let tmp = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(manifest_path()).unwrap();
+        std::fs::copy(manifest_path().with_file_name(&manifest.file), tmp.path().join(&manifest.file)).unwrap();
+        let variant = |from: &str, to: &str| {
+            assert!(text.contains(from), "{from}");
+            let path = tmp.path().join("manifest.toml");
+            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+            TryOnGan::load(&runtime, &path)
+        };
+        let small = variant("live=256x192", "live=128x96").unwrap();
+        assert_eq!(small.size(GanResolution::Live), (96, 128));
+        let err = variant("live=256x192", "live=big").err().unwrap().to_string();
+        assert!(err.contains("live=HxW"), "{err}");
+        let err = variant("task = \"tryon-generator\"", "task = \"person-segmentation\"").err().unwrap().to_string();
+        assert!(err.contains("person-segmentation"), "{err}");
+    }
+
+    #[test]
+    fn sizes_and_crops() {
+        assert_eq!(parse_size("Sizes: live=256x192 still=512x384 (H x W)", "still"), Some((384, 512)));
+        assert_eq!(parse_size("live=0x192", "live"), None);
+        assert_eq!(parse_size("nothing here", "live"), None);
+        // A tall box in a wide frame: margin, 3:4 aspect, centred on the box.
+        let r = crop_around((300, 100, 340, 300), (640, 480), 0.75);
+        assert!(r.x <= 300 && r.x + r.w >= 340 && r.y <= 100 && r.y + r.h >= 300, "{r:?}");
+        assert!(((r.w as f64 / r.h as f64) - 0.75).abs() < 0.02, "{r:?}");
+        // Near the edge it moves inside the frame; bigger than the frame it is cut to it.
+        let r = crop_around((0, 0, 50, 100), (640, 480), 0.75);
+        assert_eq!((r.x, r.y), (0, 0));
+        let r = crop_around((0, 0, 640, 480), (640, 480), 0.75);
+        assert_eq!(r, Rect { x: 0, y: 0, w: 640, h: 480 });
+    }
+
+    /// The evaluation on a held-out set written here from a real photo: its own clothing region
+    /// (a central box) flattened to its mean colour and shifted. Both figures are real numbers,
+    /// the plain composite is visibly off, and a missing folder is a clear error.
+    #[test]
+    fn restoration_eval_reads_a_heldout_folder() {
+        let mut gan = gan();
+        let tmp = tempfile::tempdir().unwrap();
+        let err = evaluate_restoration(&mut gan, tmp.path(), GanResolution::Live).unwrap_err().to_string();
+        assert!(err.contains("data.py heldout"), "{err}");
+        let Some(dir) = people_dir() else { return eprintln!("shared media missing; skipped") };
+        let photo = opencv::imgcodecs::imread(&dir.join("sylius_tshirt_man_03.jpg"), opencv::imgcodecs::IMREAD_COLOR).unwrap();
+        let mut frame = Mat::default();
+        imgproc::resize(&photo, &mut frame, Size::new(300, 400), 0.0, 0.0, imgproc::INTER_AREA).unwrap();
+        let (w, h) = (300usize, 400usize);
+        let bytes = frame.data_bytes().unwrap();
+        let inside = |x: usize, y: usize| (90..210).contains(&x) && (130..330).contains(&y);
+        let mut mean = [0f64; 3];
+        let mut n = 0.0;
+        for y in 0..h {
+            for x in 0..w {
+                if inside(x, y) {
+                    for c in 0..3 {
+                        mean[c] += bytes[(y * w + x) * 3 + c] as f64;
+                    }
+                    n += 1.0;
+                }
+            }
+        }
+        let garment: Vec<u8> = (0..w * h).flat_map(|_| mean.map(|m| (m / n) as u8)).collect();
+        let mask: Vec<u8> = (0..w * h).map(|i| if inside(i % w + 4, i / w + 3) { 255 } else { 0 }).collect();
+        let write = |name: &str, mat: &Mat| assert!(opencv::imgcodecs::imwrite(&tmp.path().join(name), mat, &opencv::core::Vector::new()).unwrap());
+        write("000_frame.png", &frame);
+        write("000_garment.png", &mat_u8(h, w, CV_8UC3, &garment).unwrap());
+        write("000_mask.png", &mat_u8(h, w, CV_8UC1, &mask).unwrap());
+        let eval = evaluate_restoration(&mut gan, tmp.path(), GanResolution::Live).unwrap();
+        assert_eq!(eval.frames, 1);
+        assert!(eval.l1_plain > 0.01 && eval.ssim_plain < 0.9, "{eval:?}");
+        for v in [eval.l1_gan, eval.ssim_gan] {
+            assert!(v.is_finite() && (0.0..=1.0).contains(&v.abs()), "{eval:?}");
+        }
+    }
 }

@@ -37,6 +37,23 @@ export interface Status extends SyncView {
   store_error?: string | null;
   /** Why ONNX Runtime could not start; every model-based feature is then off. */
   runtime_error?: string | null;
+  /** Mirror counters while the mirror runs (try-on state included). */
+  mirror?: MirrorStats | null;
+}
+
+/** The mirror thread's counters; the try-on fields say what the shopper sees. */
+export interface MirrorStats {
+  fps: number;
+  processed: number;
+  captured: number;
+  dropped: number;
+  skipped: number;
+  errors: number;
+  /** Whether a garment is being tried on. */
+  garment_selected?: boolean;
+  /** Why the garment is not shown ("step_into_view", …), and the sentence for the shopper. */
+  tryon_prompt?: string | null;
+  tryon_message?: string | null;
 }
 
 export function inKiosk(): boolean {

@@ -13,6 +13,7 @@ import { FrameLoop, type FrameMeta } from "./frames";
 import { routeHash, type Route } from "./routes";
 import { FpsCounter, LatencySmoother, captureToPaintMs, formatFps, formatLatency } from "./stats";
 import { modelLine, sourceLine, sourceProblem, storeLine, syncLine } from "./statusText";
+import { tryOnPanel } from "./tryon";
 
 export interface Screen {
   el: HTMLElement;
@@ -123,6 +124,7 @@ export function mirrorScreen(): Screen {
     modeButtons.set(mode, b);
   }
 
+  const tryon = tryOnPanel();
   const el = h(
     "section",
     { id: "screen-mirror", class: "screen mirror" },
@@ -136,6 +138,7 @@ export function mirrorScreen(): Screen {
       h("span", { class: "stat" }, "pipeline ", pipelineEl),
     ),
     message,
+    ...tryon.parts,
     h(
       "div",
       { class: "overlay controls" },
@@ -246,6 +249,7 @@ export function mirrorScreen(): Screen {
     pollsStatus: true,
     enter() {
       active = true;
+      tryon.enter();
       sizeCanvas();
       window.addEventListener("resize", onResize);
       // Keep #fps honest when frames stop arriving.
@@ -268,6 +272,7 @@ export function mirrorScreen(): Screen {
     },
     leave() {
       active = false;
+      tryon.leave();
       window.removeEventListener("resize", onResize);
       clearInterval(fpsTimer);
       clearTimeout(actionTimer);
@@ -282,6 +287,7 @@ export function mirrorScreen(): Screen {
       } else if (s) {
         statusProblem = sourceProblem(s.source);
         if (!pendingMode) showMode(s.background_mode);
+        tryon.status(s.mirror);
       }
       showMessage();
     },

@@ -1,0 +1,53 @@
+// The shopper's try-on commands and what they answer with. No staff role is needed; the
+// captured look lives only in the kiosk's memory until the shopper says yes to saving it.
+import { invoke } from "@tauri-apps/api/core";
+import { inKiosk } from "./backend";
+
+export interface GarmentVariant {
+  sku: string;
+  size: string | null;
+  colour: string | null;
+  price_cents: number;
+  /** Book stock over all locations (may be 0 or below; still tryable). */
+  stock: number;
+}
+
+export interface GarmentChoice {
+  product_code: string;
+  product_name: string;
+  kind: string;
+  variants: GarmentVariant[];
+}
+
+export type TryOnPrompt = "step_into_view" | "face_the_mirror" | "step_back";
+
+/** The capture: the plain composite and, when the try-on GAN runs, its refinement. */
+export interface CapturedLook {
+  sku: string;
+  plain_jpeg_base64: string;
+  refined_jpeg_base64: string | null;
+  /** Why the garment is not on the still, when it is not. */
+  prompt: TryOnPrompt | null;
+  prompt_message: string | null;
+  plain_ms: number;
+  refined_ms: number | null;
+}
+
+/** Where a look the shopper chose to keep was written. */
+export interface SavedLook {
+  file_name: string;
+  path: string;
+  bytes: number;
+}
+
+function shopperCall<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  if (!inKiosk()) return Promise.reject("try-on needs the kiosk app");
+  return invoke<T>(command, args);
+}
+
+export const listGarments = () => shopperCall<GarmentChoice[]>("list_garments");
+export const selectGarment = (sku: string | null) => shopperCall<void>("select_garment", { sku });
+export const captureLook = () => shopperCall<CapturedLook>("capture_look");
+/** `consent: false` forgets the look; only `true` writes it. Null when nothing was captured. */
+export const saveLook = (consent: boolean) => shopperCall<SavedLook | null>("save_look", { consent });
+export const resetTryon = () => shopperCall<void>("reset_tryon");

@@ -103,7 +103,7 @@ export function tryOnPanel(): TryOnPanel {
         h("span", { class: "garment-name" }, choice.product_name),
         h("span", { class: "garment-meta" }, `${choice.kind} · ${priceText(choice)}`),
       );
-      pick.addEventListener("click", () => void choose(pickVariant(choice, shown?.colour)));
+      pick.addEventListener("click", () => void choose(pickVariant(choice, shown?.colour, findVariant(choices, selected)?.variant.size)));
 
       const colourRow = h("div", { class: "chips colours", role: "group", "aria-label": "Colour" });
       for (const c of chips) {
@@ -160,25 +160,37 @@ export function tryOnPanel(): TryOnPanel {
     }
   }
 
-  async function choose(sku: string | null) {
-    if (!sku || busy) return;
+  // Selections and resets reach the kiosk one at a time, in order; of several quick taps
+  // only the latest is sent, so the mirror ends up with what the screen shows.
+  let backendOps: Promise<unknown> = Promise.resolve();
+  let selectSeq = 0;
+  const queue = (op: () => Promise<void>): Promise<void> => {
+    const p = backendOps.then(op);
+    backendOps = p.catch(() => undefined);
+    return p;
+  };
+
+  function choose(sku: string | null): Promise<void> {
+    if (!sku) return Promise.resolve();
+    const mine = ++selectSeq;
     const found = findVariant(choices, sku);
     if (found) cardColour.set(found.choice.product_code, found.variant.colour);
-    busy = true;
     selected = sku;
     renderCards();
     showSelected();
     say("");
-    try {
-      await selectGarment(sku);
-    } catch (err) {
-      selected = null;
-      say(`Could not show this garment: ${errorText(err)}`);
-    } finally {
-      busy = false;
-      renderCards();
-      showSelected();
-    }
+    return queue(async () => {
+      if (mine !== selectSeq) return;
+      try {
+        await selectGarment(sku);
+      } catch (err) {
+        if (mine !== selectSeq) return;
+        selected = null;
+        renderCards();
+        showSelected();
+        say(`Could not show this garment: ${errorText(err)}`);
+      }
+    });
   }
 
   const clearLook = () => {
@@ -202,6 +214,7 @@ export function tryOnPanel(): TryOnPanel {
     look.dataset.state = "capturing";
     lookStatus.textContent = "Capturing your look…";
     try {
+      await backendOps; // the garment on screen is the one the kiosk renders
       const got = await captureLook();
       if (mine !== generation) return;
       const { panels, note } = lookPanels(got);
@@ -218,7 +231,9 @@ export function tryOnPanel(): TryOnPanel {
       lookNote.textContent = note ?? "";
       lookNote.hidden = !note;
       lookStatus.textContent = "";
-      ask.hidden = false;
+      // A still without the garment (nobody in view, turned away) is not worth keeping.
+      if (got.prompt) void saveLook(false).catch(() => undefined);
+      ask.hidden = !!got.prompt;
       look.dataset.state = "shown";
       look.dataset.panels = String(panels.length);
     } catch (err) {
@@ -252,6 +267,7 @@ export function tryOnPanel(): TryOnPanel {
   /** Deselects the garment and forgets the still, here and in the kiosk. */
   async function reset(why: string | null) {
     generation++;
+    selectSeq++;
     busy = false;
     selected = null;
     cardColour.clear();
@@ -260,11 +276,7 @@ export function tryOnPanel(): TryOnPanel {
     showSelected();
     say(why ?? "");
     if (inKiosk()) {
-      try {
-        await resetTryon();
-      } catch (err) {
-        say(`Could not reset: ${errorText(err)}`);
-      }
+      await queue(resetTryon).catch((err) => say(`Could not reset: ${errorText(err)}`));
     }
   }
 

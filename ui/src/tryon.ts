@@ -216,7 +216,11 @@ export function tryOnPanel(): TryOnPanel {
     try {
       await backendOps; // the garment on screen is the one the kiosk renders
       const got = await captureLook();
-      if (mine !== generation) return;
+      if (mine !== generation) {
+        // Closed or reset while it rendered: the kiosk must not keep this still either.
+        if (!busy) void saveLook(false).catch(() => undefined);
+        return;
+      }
       const { panels, note } = lookPanels(got);
       lookPair.replaceChildren(
         ...panels.map((p) =>
@@ -288,7 +292,9 @@ export function tryOnPanel(): TryOnPanel {
     // Closing without an answer is a no: the kiosk forgets the still.
     if (!ask.hidden) void answer(false);
     generation++;
+    busy = false;
     clearLook();
+    showSelected();
   });
 
   const touched = () => idle.touch(Date.now());

@@ -1,0 +1,306 @@
+//! Try-on at the mirror on the real kiosk, driven through WebDriver on an X display: the kiosk
+//! plays a clip of one person (full body); the shopper picks the Orbit tee (Ink, M) in the
+//! carousel, the mirror runs with the garment on, Capture shows the plain composite and the
+//! GAN still side by side; "No" writes nothing, "Yes" writes exactly one look; Reset deselects
+//! and forgets the still. Runs only with `VITRINE_E2E=1` (and skips when the shared clip is
+//! missing):
+//!
+//! ```text
+//! cargo build -p vitrine-kiosk
+//! VITRINE_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p vitrine-e2e --test tryon -- --test-threads=1
+//! ```
+//!
+//! The screenshot of the captured look lands in `target/e2e/tryon.png`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use vitrine_e2e::webdriver::{click, connect, find, poll, text, Res, WAIT};
+use vitrine_e2e::{all_files, leading_number, media_files, private_env, screenshot_display, setup_or_skip, Driver, Setup};
+
+const CLIP: &str = "tfjs_pose_squats_pexels-4838220.mp4";
+const PRODUCT: &str = "VT-TEE-ORBIT";
+const SKU: &str = "VT-TEE-ORBIT-M-INK";
+
+/// `window.__TAURI_INTERNALS__.invoke` from the page: `{"ok": result}` or `{"err": rejection}`.
+async fn invoke(c: &Client, command: &str, args: Value) -> Res<Value> {
+    let script = "const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+            .then((r) => done({ ok: r === undefined ? null : r }), (e) => done({ err: e }));";
+    c.execute_async(script, vec![json!(command), args]).await.map_err(|e| format!("invoke {command}: {e}"))
+}
+
+async fn mirror_stats(c: &Client) -> Res<Value> {
+    let status = invoke(c, "get_status", json!({})).await?;
+    status.get("ok").map(|s| s["mirror"].clone()).ok_or_else(|| format!("get_status failed: {status}"))
+}
+
+async fn attr(c: &Client, css: &str, name: &str) -> Res<Option<String>> {
+    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+    el.attr(name).await.map_err(|e| format!("{css}[{name}]: {e}"))
+}
+
+async fn shown(c: &Client, css: &str) -> Res<bool> {
+    match c.find(Locator::Css(css)).await {
+        Ok(el) => el.is_displayed().await.map_err(|e| format!("{css}: {e}")),
+        Err(_) => Ok(false),
+    }
+}
+
+/// An `<img>`'s natural size and the spread (standard deviation, 0..255) of its grey values,
+/// read back through a canvas: 0×0 or a flat picture means nothing real was shown.
+async fn picture(c: &Client, css: &str) -> Res<(u64, u64, f64)> {
+    let script = "const img = document.querySelector(arguments[0]);
+        if (!img || !img.complete || img.naturalWidth === 0) return [0, 0, 0];
+        const w = img.naturalWidth, h = img.naturalHeight;
+        const cv = document.createElement('canvas'); cv.width = w; cv.height = h;
+        const ctx = cv.getContext('2d'); ctx.drawImage(img, 0, 0);
+        const d = ctx.getImageData(0, 0, w, h).data;
+        let n = 0, sum = 0, sq = 0;
+        for (let i = 0; i < d.length; i += 16) { const g = (d[i] + d[i + 1] + d[i + 2]) / 3; n++; sum += g; sq += g * g; }
+        const mean = sum / n;
+        return [w, h, Math.sqrt(Math.max(0, sq / n - mean * mean))];";
+    let v = c.execute(script, vec![json!(css)]).await.map_err(|e| format!("{css}: {e}"))?;
+    let n = |i: usize| v[i].as_f64().unwrap_or(0.0);
+    Ok((n(0) as u64, n(1) as u64, n(2)))
+}
+
+/// The element's box on the X display (the window's position plus the box in the page).
+async fn screen_rect(c: &Client, css: &str) -> Res<(i64, i64, i64, i64)> {
+    let script = "const r = document.querySelector(arguments[0]).getBoundingClientRect();
+        const s = window.devicePixelRatio || 1;
+        return [Math.round((window.screenX + r.left) * s), Math.round((window.screenY + r.top) * s), Math.round(r.width * s), Math.round(r.height * s)];";
+    let v = c.execute(script, vec![json!(css)]).await.map_err(|e| format!("{css}: {e}"))?;
+    let n = |i: usize| v[i].as_i64().unwrap_or(0);
+    Ok((n(0), n(1), n(2), n(3)))
+}
+
+/// Grey standard deviation (0..1) of one rectangle of a screenshot.
+fn region_stddev(shot: &Path, (x, y, w, h): (i64, i64, i64, i64)) -> Res<f64> {
+    let out = Command::new("convert")
+        .arg(shot)
+        .args(["-crop", &format!("{w}x{h}+{x}+{y}"), "+repage", "-colorspace", "Gray", "-format", "%[fx:standard_deviation]", "info:"])
+        .output()
+        .map_err(|e| format!("convert: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("convert -crop failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().parse().map_err(|_| format!("convert printed {text:?}"))
+}
+
+fn looks_in(dir: &Path) -> Vec<PathBuf> {
+    all_files(&dir.join("looks"))
+}
+
+fn kiosk_args(setup: &Setup, clip: &Path, database: &Path, home: &Path) -> Vec<String> {
+    let mut args = vec![
+        "--windowed".to_string(),
+        "--source".into(),
+        format!("video:{}", clip.display()),
+        "--database".into(),
+        database.display().to_string(),
+        "--config".into(),
+        home.join("no-such-vitrine.toml").display().to_string(),
+        "--models-dir".into(),
+        setup.root.join("models").display().to_string(),
+    ];
+    let ort = setup.root.join("vendor/onnxruntime/lib/libonnxruntime.so");
+    if ort.is_file() {
+        args.extend(["--ort-lib".into(), ort.display().to_string()]);
+    }
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets() {
+    let Some(setup) = setup_or_skip("shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets") else { return };
+    let clip = setup.root.join("../shared/data/media/videos").join(CLIP);
+    let Ok(clip) = clip.canonicalize() else {
+        eprintln!("skipping the try-on test: the shared clip {} is missing", clip.display());
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let env = private_env(home.path());
+    let args = kiosk_args(&setup, &clip, &data.path().join("e2e.db"), home.path());
+    let shot = setup.out_dir.join("tryon.png");
+    let _ = std::fs::remove_file(&shot);
+
+    let mut driver = Driver::start(&setup, &env, setup.out_dir.join("tryon.log"));
+    let client = match connect(&driver, &setup, &args).await {
+        Ok(c) => c,
+        Err(e) => panic!("{e}\n{}", driver.log_tail(6000)),
+    };
+    let result = tryon_flow(&client, &setup, data.path()).await;
+    let _ = client.close().await;
+    driver.stop();
+    if let Err(e) = result {
+        panic!("try-on: {e}\n{}", driver.log_tail(8000));
+    }
+
+    // Privacy: besides the catalog's garment pictures and the one look the shopper said yes
+    // to, no image or video of the shopper is left anywhere the kiosk writes.
+    let saved = looks_in(data.path());
+    assert_eq!(saved.len(), 1, "exactly the one look the shopper agreed to: {saved:#?}");
+    let garments = data.path().join("assets/garments");
+    let mut leaked = media_files(home.path());
+    leaked.extend(media_files(data.path()).into_iter().filter(|p| !p.starts_with(&garments) && !saved.contains(p)));
+    assert!(leaked.is_empty(), "the kiosk left images/videos behind: {leaked:#?}");
+}
+
+async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
+    find(c, "#screen-start").await?;
+    click(c, "#role-shopper").await?;
+    find(c, "#screen-mirror").await?;
+    let fps = poll("#fps > 0", WAIT * 2, || async {
+        let t = text(c, "#fps").await?;
+        if leading_number(&t).is_some_and(|v| v > 0.0) { Ok(Some(t)) } else { Err(t) }
+    })
+    .await?;
+    eprintln!("mirror running: {fps}");
+
+    // The carousel offers the demo garments with live stock on every size chip.
+    let card = format!(".garment-card[data-product=\"{PRODUCT}\"]");
+    find(c, &card).await?;
+    let products = c
+        .execute("return [...document.querySelectorAll('.garment-card')].map((e) => e.dataset.product)", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("carousel: {products}");
+    click(c, &format!("{card} .chip.colour[data-colour=\"Ink\"]")).await?;
+    let chip = format!("{card} .chip.size[data-sku=\"{SKU}\"]");
+    let stock = attr(c, &chip, "data-stock").await?.ok_or("the size chip has no data-stock")?;
+    let label = text(c, &format!("{chip} .chip-stock")).await?;
+    eprintln!("{SKU}: stock {stock}, chip says {label:?}");
+    if stock.parse::<i64>().is_err() || label.is_empty() {
+        return Err(format!("the size chip shows no stock: data-stock {stock:?}, label {label:?}"));
+    }
+    click(c, &chip).await?;
+
+    // The mirror thread has the garment and the shopper is found (no prompt): it is on them.
+    poll("the selection on screen", WAIT, || async {
+        let sku = attr(c, "#tryon-selected", "data-sku").await?.unwrap_or_default();
+        let pressed = attr(c, &chip, "aria-pressed").await?.unwrap_or_default();
+        if sku == SKU && pressed == "true" { Ok(Some(())) } else { Err(format!("data-sku {sku:?}, chip aria-pressed {pressed:?}")) }
+    })
+    .await?;
+    let stats = poll("frames with the garment on (garment_selected, no prompt)", WAIT * 2, || async {
+        let m = mirror_stats(c).await?;
+        let dressed = m["garment_selected"] == json!(true) && m["tryon_prompt"].is_null() && m["processed"].as_u64().unwrap_or(0) > 0;
+        if dressed { Ok(Some(m)) } else { Err(m.to_string()) }
+    })
+    .await?;
+    eprintln!("mirror with the garment: fps {}, last stages {}", stats["fps"], stats["last"]);
+    poll("#tryon-selected to say the mirror has it", WAIT, || async {
+        let live = attr(c, "#tryon-selected", "data-live").await?.unwrap_or_default();
+        if live == "true" { Ok(Some(())) } else { Err(format!("data-live {live:?}")) }
+    })
+    .await?;
+    screenshot_display(&setup.out_dir.join("tryon-live.png"))?;
+
+    // Capture: the plain composite and the GAN still, side by side.
+    let plain = capture(c).await?;
+    let refined = if shown(c, "#look-refined").await? { Some(picture(c, "#look-refined").await?) } else { None };
+    let note = if shown(c, "#look-note").await? { text(c, "#look-note").await? } else { String::new() };
+    eprintln!("captured: plain {plain:?}, refined {refined:?}, note {note:?}, captions {:?}", text(c, "#look-pair").await?);
+    for (what, (w, h, spread)) in [("plain", Some(plain)), ("refined", refined)].into_iter().filter_map(|(n, p)| p.map(|p| (n, p))) {
+        if w == 0 || h == 0 || spread < 5.0 {
+            return Err(format!("the {what} still is empty or flat: {w}x{h}, grey stddev {spread:.1}"));
+        }
+    }
+    if refined.is_none() && note.is_empty() {
+        return Err("no GAN still and no note saying why".into());
+    }
+    if !shown(c, "#look-ask").await? {
+        return Err(format!("no \"Save this look?\" question (the still had a prompt: {note:?})"));
+    }
+    let shot = setup.out_dir.join("tryon.png");
+    screenshot_display(&shot)?;
+    let area = screen_rect(c, "#look-pair").await?;
+    let spread = region_stddev(&shot, area)?;
+    eprintln!("screenshot {} (capture area {area:?}: grey stddev {spread:.3})", shot.display());
+    if spread < 0.03 {
+        return Err(format!("the capture area of {} is (nearly) uniform: stddev {spread:.4}", shot.display()));
+    }
+
+    // "No": nothing is written, and the kiosk no longer holds the still.
+    if !looks_in(data).is_empty() {
+        return Err(format!("a look was written before the shopper answered: {:?}", looks_in(data)));
+    }
+    click(c, "#look-save-no").await?;
+    poll("\"Not saved.\"", WAIT, || async {
+        let t = if shown(c, "#look-saved").await? { text(c, "#look-saved").await? } else { String::new() };
+        if t.contains("Not saved") { Ok(Some(())) } else { Err(t) }
+    })
+    .await?;
+    if !looks_in(data).is_empty() {
+        return Err(format!("\"No\" wrote a look: {:?}", looks_in(data)));
+    }
+    let again = invoke(c, "save_look", json!({ "consent": true })).await?;
+    if again != json!({ "ok": null }) {
+        return Err(format!("after \"No\" the kiosk still had the still to save: {again}"));
+    }
+    click(c, "#look-close").await?;
+
+    // Capture again and say "Yes": exactly one JPEG in the looks folder.
+    capture(c).await?;
+    click(c, "#look-save-yes").await?;
+    let said = poll("\"Saved as …\"", WAIT, || async {
+        let t = if shown(c, "#look-saved").await? { text(c, "#look-saved").await? } else { String::new() };
+        if t.contains("Saved as") { Ok(Some(t)) } else { Err(t) }
+    })
+    .await?;
+    let saved = looks_in(data);
+    eprintln!("{said} → {saved:?}");
+    let [file] = saved.as_slice() else { return Err(format!("\"Yes\" should write one look, found {saved:?}")) };
+    let head = std::fs::read(file).map_err(|e| e.to_string())?;
+    if !head.starts_with(&[0xFF, 0xD8]) || !said.contains(&*file.file_name().unwrap().to_string_lossy()) {
+        return Err(format!("{} is not the JPEG the screen named ({said:?})", file.display()));
+    }
+
+    // Reset: the garment is gone from the screen and the mirror, the still is forgotten.
+    click(c, "#tryon-reset").await?;
+    poll("the selection to be gone", WAIT, || async {
+        let sku = attr(c, "#tryon-selected", "data-sku").await?.unwrap_or_default();
+        let pressed = c
+            .execute("return document.querySelectorAll('.chip.size[aria-pressed=\"true\"], .garment-card.selected').length", vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        let look_open = shown(c, "#look").await?;
+        let m = mirror_stats(c).await?;
+        if sku.is_empty() && pressed == json!(0) && !look_open && m["garment_selected"] == json!(false) {
+            Ok(Some(()))
+        } else {
+            Err(format!("data-sku {sku:?}, {pressed} pressed, look shown {look_open}, mirror garment_selected {}", m["garment_selected"]))
+        }
+    })
+    .await?;
+    if attr(c, "#capture", "disabled").await?.is_none() {
+        return Err("Capture is still enabled with no garment selected".into());
+    }
+    let after = invoke(c, "save_look", json!({ "consent": true })).await?;
+    if after != json!({ "ok": null }) {
+        return Err(format!("after Reset the kiosk still had a still to save: {after}"));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(())
+}
+
+/// Presses Capture and waits for the look; answers the plain still's (width, height, spread).
+async fn capture(c: &Client) -> Res<(u64, u64, f64)> {
+    click(c, "#capture").await?;
+    poll("the captured look", WAIT * 4, || async {
+        match attr(c, "#look", "data-state").await?.as_deref() {
+            Some("shown") => {}
+            Some("error") => return Err(format!("capture failed: {}", text(c, "#look-status").await?)),
+            other => return Err(format!("#look data-state {other:?}")),
+        }
+        let p = picture(c, "#look-plain").await?;
+        if p.0 > 0 { Ok(Some(p)) } else { Err("the plain still has not loaded".into()) }
+    })
+    .await
+}

@@ -4,12 +4,13 @@
 //! Staff commands only adapt: the session is the [`SessionSlot`] in the shell's state, and
 //! `vitrine-app` checks its role on every call. Nothing the page sends says who is signed in.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
-    AisleDiscrepancy, App, CommandError, ExportFormat, ExportedFile, ForecastChart, KioskStatus, ReportQuery, ReportTable, Role, Series,
+    AisleDiscrepancy, App, CommandError, GarmentChoice, Look, TryOnPrompt, ExportFormat, ExportedFile, ForecastChart, KioskStatus, ReportQuery, ReportTable, Role, Series,
     Session, SessionSlot, StaffMember,
 };
 use vitrine_config::BackgroundMode;
@@ -117,4 +118,109 @@ pub async fn forecast_chart(app: Shared<'_>, slot: Slot<'_>, sku: String, horizo
 #[tauri::command]
 pub async fn discrepancy_by_aisle(app: Shared<'_>, slot: Slot<'_>) -> Result<Vec<AisleDiscrepancy>, CommandError> {
     staff_job(&app, &slot, |app, slot| app.discrepancy_by_aisle(slot)).await
+}
+
+// ───────────── shopper: try-on (no staff role: these are the shopper's own) ─────────────
+
+/// The look on screen, only in memory: kept until the shopper answers "Save this look?",
+/// captures again, or the try-on is reset (button, idle time-out, leaving the mirror).
+#[derive(Default)]
+pub struct LookSlot(Mutex<Option<(String, Look)>>);
+
+impl LookSlot {
+    fn put(&self, sku: String, look: Look) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((sku, look));
+    }
+
+    pub fn take(&self) -> Option<(String, Look)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+type Looks<'a> = State<'a, Arc<LookSlot>>;
+
+/// The capture for the page: JPEGs as base64 for `<img>` data URLs.
+#[derive(Debug, Serialize)]
+pub struct CapturedLook {
+    sku: String,
+    plain_jpeg_base64: String,
+    refined_jpeg_base64: Option<String>,
+    prompt: Option<TryOnPrompt>,
+    prompt_message: Option<&'static str>,
+    plain_ms: f64,
+    refined_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SavedLook {
+    file_name: String,
+    path: String,
+    bytes: u64,
+}
+
+#[tauri::command]
+pub async fn list_garments(app: Shared<'_>) -> Result<Vec<GarmentChoice>, String> {
+    let app = app.inner().clone();
+    blocking(move || app.garments().map_err(|e| e.to_string())).await?
+}
+
+/// Shows `sku`'s garment in the mirror (`null`: none).
+#[tauri::command]
+pub async fn select_garment(app: Shared<'_>, sku: Option<String>) -> Result<(), String> {
+    let app = app.inner().clone();
+    blocking(move || app.set_garment(sku.as_deref()).map_err(|e| e.to_string())).await?
+}
+
+/// A full-quality still of the shopper in the selected garment (plain composite and GAN
+/// refinement), kept in memory for the save question; a new capture replaces the last.
+#[tauri::command]
+pub async fn capture_look(app: Shared<'_>, looks: Looks<'_>) -> Result<CapturedLook, String> {
+    let (app, looks) = (app.inner().clone(), looks.inner().clone());
+    blocking(move || {
+        let sku = app.selected_garment().ok_or("no garment selected")?;
+        let look = app.capture_look().map_err(|e| e.to_string())?;
+        let view = CapturedLook {
+            sku: sku.clone(),
+            plain_jpeg_base64: vitrine_app::to_base64(&look.plain_jpeg),
+            refined_jpeg_base64: look.refined_jpeg.as_deref().map(vitrine_app::to_base64),
+            prompt: look.prompt,
+            prompt_message: look.prompt.map(TryOnPrompt::message),
+            plain_ms: look.plain_ms,
+            refined_ms: look.refined_ms,
+        };
+        info!(sku = %sku, plain_ms = look.plain_ms, refined_ms = ?look.refined_ms, "look captured (in memory)");
+        looks.put(sku, look);
+        Ok(view)
+    })
+    .await?
+}
+
+/// The shopper's answer to "Save this look?": only `consent: true` writes the look (to the
+/// looks folder); either answer forgets it here. `null` when no look is waiting.
+#[tauri::command]
+pub async fn save_look(app: Shared<'_>, looks: Looks<'_>, consent: bool) -> Result<Option<SavedLook>, String> {
+    let (app, looks) = (app.inner().clone(), looks.inner().clone());
+    blocking(move || {
+        let Some((sku, look)) = looks.take() else { return Ok(None) };
+        if !consent {
+            info!("look not saved: the shopper said no");
+            return Ok(None);
+        }
+        let path = app.save_look(&sku, &look).map_err(|e| e.to_string())?;
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Some(SavedLook { file_name, path: path.display().to_string(), bytes }))
+    })
+    .await?
+}
+
+/// Ends the shopper's try-on: no garment, the captured look forgotten.
+#[tauri::command]
+pub async fn reset_tryon(app: Shared<'_>, looks: Looks<'_>) -> Result<(), String> {
+    let (app, looks) = (app.inner().clone(), looks.inner().clone());
+    blocking(move || {
+        drop(looks.take());
+        app.set_garment(None).map_err(|e| e.to_string())
+    })
+    .await?
 }

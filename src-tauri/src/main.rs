@@ -67,6 +67,8 @@ fn main() {
         .manage(app.clone())
         // The kiosk's one staff session; commands check its role, the page never says it.
         .manage(Arc::new(app.session_slot()))
+        // The shopper's captured look, in memory until they answer "Save this look?".
+        .manage(Arc::new(commands::LookSlot::default()))
         .register_asynchronous_uri_scheme_protocol("vitrine", move |_ctx, request, responder| {
             // The long poll blocks for up to a second: never on the main (UI) thread.
             let app = protocol_app.clone();
@@ -89,6 +91,11 @@ fn main() {
             commands::stock_history,
             commands::forecast_chart,
             commands::discrepancy_by_aisle,
+            commands::list_garments,
+            commands::select_garment,
+            commands::capture_look,
+            commands::save_look,
+            commands::reset_tryon,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())
@@ -127,6 +134,9 @@ fn main() {
             match handle.try_state::<Arc<App>>() {
                 Some(app) => app.stop_mirror(),
                 None => warn!("no app state at exit"),
+            }
+            if let Some(looks) = handle.try_state::<Arc<commands::LookSlot>>() {
+                drop(looks.take());
             }
             info!("kiosk closed");
         }

@@ -24,6 +24,8 @@ use vitrine_e2e::{all_files, leading_number, media_files, private_env, screensho
 const CLIP: &str = "tfjs_pose_squats_pexels-4838220.mp4";
 const PRODUCT: &str = "VT-TEE-ORBIT";
 const SKU: &str = "VT-TEE-ORBIT-M-INK";
+/// How long the X display may lag behind the page before a screenshot.
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// `window.__TAURI_INTERNALS__.invoke` from the page: `{"ok": result}` or `{"err": rejection}`.
 async fn invoke(c: &Client, command: &str, args: Value) -> Res<Value> {
@@ -190,7 +192,9 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     .await?;
     let stats = poll("frames with the garment on (garment_selected, no prompt)", WAIT * 2, || async {
         let m = mirror_stats(c).await?;
-        let dressed = m["garment_selected"] == json!(true) && m["tryon_prompt"].is_null() && m["processed"].as_u64().unwrap_or(0) > 0;
+        // The newest frame went through try-on (pose ran) and asked the shopper for nothing.
+        let posed = m["last"]["tryon"]["pose_ms"].as_f64().unwrap_or(0.0) > 0.0;
+        let dressed = m["garment_selected"] == json!(true) && m["tryon_prompt"].is_null() && posed;
         if dressed { Ok(Some(m)) } else { Err(m.to_string()) }
     })
     .await?;
@@ -200,6 +204,8 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         if live == "true" { Ok(Some(())) } else { Err(format!("data-live {live:?}")) }
     })
     .await?;
+    // The X display shows WebKit's paint a moment late (see kiosk.rs): let it catch up.
+    tokio::time::sleep(SETTLE).await;
     screenshot_display(&setup.out_dir.join("tryon-live.png"))?;
 
     // Capture: the plain composite and the GAN still, side by side.
@@ -219,6 +225,7 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         return Err(format!("no \"Save this look?\" question (the still had a prompt: {note:?})"));
     }
     let shot = setup.out_dir.join("tryon.png");
+    tokio::time::sleep(SETTLE).await;
     screenshot_display(&shot)?;
     let area = screen_rect(c, "#look-pair").await?;
     let spread = region_stddev(&shot, area)?;
@@ -262,7 +269,9 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         return Err(format!("{} is not the JPEG the screen named ({said:?})", file.display()));
     }
 
-    // Reset: the garment is gone from the screen and the mirror, the still is forgotten.
+    // Back to the mirror, then Reset: the garment is gone from the screen and the mirror, and
+    // the kiosk holds no still.
+    click(c, "#look-close").await?;
     click(c, "#tryon-reset").await?;
     poll("the selection to be gone", WAIT, || async {
         let sku = attr(c, "#tryon-selected", "data-sku").await?.unwrap_or_default();

@@ -135,11 +135,14 @@ pub struct MirrorConfig {
     pub segmentation_model: String,
     /// JPEG quality of frames sent to the screen, 1..=100.
     pub jpeg_quality: u8,
+    /// Try-on: run the try-on GAN on every N-th live frame (0: never live; the capture still
+    /// uses it). Between GAN frames the plain composite is shown.
+    pub tryon_gan_every: u32,
 }
 
 impl Default for MirrorConfig {
     fn default() -> Self {
-        Self { background: BackgroundMode::Blur, segmentation_model: "selfie_segmentation_landscape".into(), jpeg_quality: 80 }
+        Self { background: BackgroundMode::Blur, segmentation_model: "selfie_segmentation_landscape".into(), jpeg_quality: 80, tryon_gan_every: 0 }
     }
 }
 

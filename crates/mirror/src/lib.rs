@@ -18,6 +18,8 @@ pub enum MirrorError {
     Vision(#[from] vitrine_vision::VisionError),
     #[error("OpenCV: {0}")]
     OpenCv(#[from] opencv::Error),
+    #[error(transparent)]
+    TryOn(#[from] vitrine_tryon::TryOnError),
     #[error("JPEG encoding produced no data")]
     Encode,
 }

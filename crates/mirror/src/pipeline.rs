@@ -8,6 +8,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use vitrine_config::BackgroundMode;
 use vitrine_frame::{CaptureTime, Frame};
+use vitrine_tryon::{TryOn, TryOnPrompt, TryOnTimings};
 use vitrine_vision::{frame_to_bgr_mat, PersonSegmenter};
 
 use crate::MirrorError;
@@ -37,6 +38,8 @@ pub struct StageTimings {
     pub composite_ms: f64,
     pub encode_ms: f64,
     pub total_ms: f64,
+    /// Try-on stages (zero while no garment is selected).
+    pub tryon: TryOnTimings,
 }
 
 /// A finished frame, ready for the WebView.
@@ -48,6 +51,8 @@ pub struct EncodedFrame {
     pub seq: u64,
     pub captured: CaptureTime,
     pub timings: StageTimings,
+    /// What the shopper is asked to do when a garment is selected but cannot be shown.
+    pub prompt: Option<TryOnPrompt>,
 }
 
 pub struct MirrorPipeline {
@@ -66,6 +71,9 @@ pub struct MirrorPipeline {
     out: Mat,
     alpha_bytes: Vec<u8>,
     jpeg: Vector<u8>,
+    tryon: Option<TryOn>,
+    /// The try-on filter's clock starts here.
+    epoch: Instant,
 }
 
 /// Blur is computed at 1/BLUR_SCALE resolution: a large blur for a fraction of the cost.
@@ -91,7 +99,31 @@ impl MirrorPipeline {
             out: Mat::default(),
             alpha_bytes: Vec::new(),
             jpeg: Vector::new(),
+            tryon: None,
+            epoch: Instant::now(),
         }
+    }
+
+    /// Adds the try-on stage (it draws only while a garment is selected).
+    pub fn with_tryon(mut self, tryon: Option<TryOn>) -> Self {
+        self.tryon = tryon;
+        self
+    }
+
+    pub fn has_tryon(&self) -> bool {
+        self.tryon.is_some() && self.segmenter.is_some()
+    }
+
+    /// Selects the garment to try on, or none.
+    pub fn set_garment(&mut self, garment: Option<std::sync::Arc<vitrine_garment::Garment>>) -> Result<(), MirrorError> {
+        if let Some(tryon) = self.tryon.as_mut() {
+            tryon.set_garment(garment)?;
+        }
+        Ok(())
+    }
+
+    fn dressing(&self) -> bool {
+        self.tryon.as_ref().is_some_and(|t| t.garment().is_some())
     }
 
     pub fn options(&self) -> &MirrorOptions {
@@ -115,7 +147,9 @@ impl MirrorPipeline {
         } else {
             std::mem::swap(&mut self.input, &mut self.frame);
         }
-        let segment = self.options.background != BackgroundMode::Off;
+        let dressing = self.dressing();
+        let segment = self.options.background != BackgroundMode::Off || dressing;
+        let mut prompt = None;
         let composited = match self.segmenter.as_mut().filter(|_| segment) {
             Some(segmenter) => {
                 segmenter.prepare_bgr(&self.frame)?;
@@ -124,9 +158,17 @@ impl MirrorPipeline {
                 let mask = segmenter.run_prepared()?;
                 timings.infer_ms = ms_since(t);
                 let t = Instant::now();
-                mask.to_alpha(&mut self.alpha_bytes);
-                self.composite(mask.width, mask.height)?;
+                if self.options.background == BackgroundMode::Off {
+                    self.frame.copy_to(&mut self.out)?;
+                } else {
+                    mask.to_alpha(&mut self.alpha_bytes);
+                    self.composite(mask.width, mask.height)?;
+                }
                 timings.composite_ms = ms_since(t);
+                if let Some(tryon) = self.tryon.as_mut().filter(|_| dressing) {
+                    let seconds = frame.captured.instant.duration_since(self.epoch).as_secs_f64();
+                    prompt = tryon.apply(&mut self.out, &mask, seconds, &mut timings.tryon)?.prompt();
+                }
                 true
             }
             None => {
@@ -151,6 +193,7 @@ impl MirrorPipeline {
             seq: frame.seq,
             captured: frame.captured,
             timings,
+            prompt,
         })
     }
 

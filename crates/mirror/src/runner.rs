@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use tracing::warn;
 use vitrine_capture::{CaptureHandle, CaptureStats, SourceStatus};
 use vitrine_config::BackgroundMode;
+use vitrine_frame::Frame;
+use vitrine_garment::Garment;
+use vitrine_tryon::TryOnPrompt;
 
 use crate::{EncodedFrame, FrameBoard, MirrorPipeline, StageTimings};
 
@@ -24,13 +27,24 @@ pub struct MirrorStats {
     pub skipped: u64,
     pub errors: u64,
     pub last: StageTimings,
+    /// Whether a garment is being tried on.
+    pub garment_selected: bool,
+    /// What the shopper is asked to do when the garment cannot be shown (with its message).
+    pub tryon_prompt: Option<TryOnPrompt>,
+    pub tryon_message: Option<&'static str>,
 }
+
+/// The garment the mirror thread should show, with a change counter so it notices.
+type GarmentSlot = Arc<Mutex<(u64, Option<Arc<Garment>>)>>;
 
 pub struct MirrorRunner {
     board: Arc<FrameBoard<EncodedFrame>>,
     capture: Arc<Mutex<CaptureHandle>>,
     background: Arc<Mutex<BackgroundMode>>,
     stats: Arc<Mutex<MirrorStats>>,
+    garment: GarmentSlot,
+    /// The newest input frame, for a capture (memory only; forgotten on stop).
+    last_input: Arc<Mutex<Option<Frame>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -42,9 +56,13 @@ impl MirrorRunner {
         let background = Arc::new(Mutex::new(pipeline.options().background));
         let stats = Arc::new(Mutex::new(MirrorStats::default()));
         let stop = Arc::new(AtomicBool::new(false));
+        let garment: GarmentSlot = Arc::new(Mutex::new((0, None)));
+        let last_input = Arc::new(Mutex::new(None));
         let thread = {
             let (board, capture, background, stats, stop) =
                 (board.clone(), capture.clone(), background.clone(), stats.clone(), stop.clone());
+            let (garment, last_input) = (garment.clone(), last_input.clone());
+            let mut garment_seen = 0u64;
             std::thread::Builder::new()
                 .name("mirror".into())
                 .spawn(move || {
@@ -54,7 +72,18 @@ impl MirrorRunner {
                         let frame = capture.lock().unwrap_or_else(|e| e.into_inner()).latest(Duration::from_millis(200));
                         let Some(frame) = frame else { continue };
                         pipeline.set_background(*background.lock().unwrap_or_else(|e| e.into_inner()));
+                        let selected = {
+                            let slot = garment.lock().unwrap_or_else(|e| e.into_inner());
+                            (slot.0 != garment_seen).then(|| (slot.0, slot.1.clone()))
+                        };
+                        if let Some((generation, selected)) = selected {
+                            garment_seen = generation;
+                            if let Err(e) = pipeline.set_garment(selected) {
+                                warn!(error = %e, "could not select the garment");
+                            }
+                        }
                         let result = pipeline.process(&frame);
+                        *last_input.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame);
                         let capture_stats = capture.lock().unwrap_or_else(|e| e.into_inner()).stats();
                         let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
                         (s.captured, s.dropped, s.skipped) = (capture_stats.captured, capture_stats.dropped, capture_stats.skipped);
@@ -62,6 +91,9 @@ impl MirrorRunner {
                             Ok(encoded) => {
                                 s.processed += 1;
                                 s.last = encoded.timings;
+                                s.garment_selected = garment.lock().unwrap_or_else(|e| e.into_inner()).1.is_some();
+                                s.tryon_prompt = encoded.prompt;
+                                s.tryon_message = encoded.prompt.map(TryOnPrompt::message);
                                 window_frames += 1;
                                 let elapsed = window_start.elapsed().as_secs_f64();
                                 if elapsed >= 1.0 {
@@ -80,7 +112,7 @@ impl MirrorRunner {
                 })
                 .expect("spawning the mirror thread")
         };
-        Self { board, capture, background, stats, stop, thread: Some(thread) }
+        Self { board, capture, background, stats, garment, last_input, stop, thread: Some(thread) }
     }
 
     pub fn board(&self) -> Arc<FrameBoard<EncodedFrame>> {
@@ -93,6 +125,17 @@ impl MirrorRunner {
 
     pub fn background(&self) -> BackgroundMode {
         *self.background.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Selects the garment to try on (or none); the mirror thread picks it up next frame.
+    pub fn set_garment(&self, garment: Option<Arc<Garment>>) {
+        let mut slot = self.garment.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = (slot.0 + 1, garment);
+    }
+
+    /// The newest input frame (unmirrored, as captured), for a still of the look.
+    pub fn last_input(&self) -> Option<Frame> {
+        self.last_input.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn stats(&self) -> MirrorStats {
@@ -115,6 +158,7 @@ impl MirrorRunner {
         }
         self.capture.lock().unwrap_or_else(|e| e.into_inner()).stop();
         self.board.clear();
+        *self.last_input.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 

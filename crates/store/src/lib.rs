@@ -12,17 +12,20 @@
 //! ([`Store::import_feed`]; the columns are documented on [`Feed`]).
 
 mod feeds;
+mod garments;
 pub mod hlc;
 mod migrations;
 mod model;
 mod reporting;
 mod seed;
+mod shelf;
 mod staff;
 mod store;
 mod sync;
 
 use std::path::PathBuf;
 
+pub use garments::{GarmentRecord, NewGarment};
 pub use feeds::{days_from_civil, iso8601_utc, Feed, ImportOptions, ImportReport, RowProblem};
 pub use hlc::{Hlc, HlcClock, HlcError};
 pub use migrations::SCHEMA_VERSION;
@@ -30,6 +33,7 @@ pub use model::{
     CatalogSummary, EventKind, EventOrigin, EventOutcome, Location, LocationKind, NewEvent,
     NodeIdentity, Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
+pub use shelf::{NewReferencePhoto, ReferencePhoto};
 pub use staff::{LockState, StaffRecord};
 pub use reporting::{
     day_of_ms, CountDiscrepancy, ReorderSettings, ReportFilter, StockRow, VariantActivity,
@@ -110,6 +114,12 @@ pub enum StoreError {
     /// input); single bad rows are reported in [`ImportReport`] instead.
     #[error("{0}")]
     Feed(String),
+
+    #[error("garment image {}: {source}", path.display())]
+    Asset {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

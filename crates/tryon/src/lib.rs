@@ -1,0 +1,406 @@
+//! Virtual try-on: a catalog garment drawn onto the live shopper.
+//!
+//! Per frame: the person mask's most central large part is the shopper ([`choose_person`]);
+//! BlazePose finds their landmarks, a One-Euro filter steadies them ([`PointFilter`]); the
+//! garment's landmarks are matched to body points (shoulders, neck from the shoulders, hips,
+//! arms for sleeves) and a thin-plate spline ([`Tps`]) warps the garment onto the body with
+//! `cv::remap`. The composite keeps the frame wherever the garment does not belong: outside
+//! the (slightly dilated) person, above the neckline and on the head, and on arms and hands
+//! in front of the body except where a sleeve covers them; the garment's edge is feathered.
+//! No person, a person turned sideways or with shoulders out of view gets a [`TryOnPrompt`]
+//! instead of a garment.
+
+mod filter;
+mod person;
+mod render;
+mod tps;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use opencv::core::Mat;
+use opencv::prelude::*;
+use serde::Serialize;
+use vitrine_frame::{Frame, PixelFormat};
+use vitrine_garment::Garment;
+use vitrine_vision::{GanResolution, Landmark, PersonMask, PoseEstimator, TryOnGan};
+
+pub use filter::{OneEuroParams, PointFilter};
+pub use person::{choose_person, Chosen};
+pub use render::Rendered;
+pub use tps::Tps;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TryOnError {
+    #[error(transparent)]
+    Vision(#[from] vitrine_vision::VisionError),
+    #[error("OpenCV: {0}")]
+    OpenCv(#[from] opencv::Error),
+}
+
+pub type Result<T, E = TryOnError> = std::result::Result<T, E>;
+
+/// What the shopper is asked to do when no garment can be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TryOnPrompt {
+    /// Nobody in view (or too little of them).
+    StepIntoView,
+    /// Turned sideways or away: the shoulders are close together compared with the torso.
+    FaceTheMirror,
+    /// A shoulder is outside the picture.
+    StepBack,
+}
+
+impl TryOnPrompt {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::StepIntoView => "Step in front of the mirror to try this on",
+            Self::FaceTheMirror => "Face the mirror to see the garment",
+            Self::StepBack => "Step back a little so your shoulders are in view",
+        }
+    }
+}
+
+/// Milliseconds of each try-on stage of one frame.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct TryOnTimings {
+    /// Person choice and BlazePose.
+    pub pose_ms: f64,
+    pub filter_ms: f64,
+    /// Spline fit, map and remap of the garment.
+    pub warp_ms: f64,
+    pub composite_ms: f64,
+    /// The try-on GAN's refinement (zero on frames it skips, or without the model).
+    pub gan_ms: f64,
+}
+
+/// The body points try-on uses, in frame pixels (after filtering).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Body {
+    pub nose: (f32, f32),
+    pub shoulder_left: (f32, f32),
+    pub shoulder_right: (f32, f32),
+    pub elbow_left: (f32, f32),
+    pub elbow_right: (f32, f32),
+    pub wrist_left: (f32, f32),
+    pub wrist_right: (f32, f32),
+    pub hip_left: (f32, f32),
+    pub hip_right: (f32, f32),
+    /// Whether each arm (left, right) was seen well enough to keep it in front.
+    pub arms_visible: [bool; 2],
+}
+
+impl Body {
+    fn from_landmarks(lm: &[Landmark]) -> Self {
+        let p = |i: usize| (lm[i].x, lm[i].y);
+        Self {
+            nose: p(0),
+            shoulder_left: p(11),
+            shoulder_right: p(12),
+            elbow_left: p(13),
+            elbow_right: p(14),
+            wrist_left: p(15),
+            wrist_right: p(16),
+            hip_left: p(23),
+            hip_right: p(24),
+            arms_visible: [lm[13].visibility > 0.5 && lm[15].visibility > 0.5, lm[14].visibility > 0.5 && lm[16].visibility > 0.5],
+        }
+    }
+
+    pub fn to_points(&self) -> [(f32, f32); 9] {
+        [
+            self.nose,
+            self.shoulder_left,
+            self.shoulder_right,
+            self.elbow_left,
+            self.elbow_right,
+            self.wrist_left,
+            self.wrist_right,
+            self.hip_left,
+            self.hip_right,
+        ]
+    }
+
+    fn with_points(&self, p: &[(f32, f32); 9]) -> Self {
+        Self {
+            nose: p[0],
+            shoulder_left: p[1],
+            shoulder_right: p[2],
+            elbow_left: p[3],
+            elbow_right: p[4],
+            wrist_left: p[5],
+            wrist_right: p[6],
+            hip_left: p[7],
+            hip_right: p[8],
+            arms_visible: self.arms_visible,
+        }
+    }
+
+    pub fn shoulder_width(&self) -> f32 {
+        dist(self.shoulder_left, self.shoulder_right)
+    }
+
+    pub fn torso_length(&self) -> f32 {
+        dist(mid(self.shoulder_left, self.shoulder_right), mid(self.hip_left, self.hip_right))
+    }
+
+    /// The torso quadrilateral (shoulders and hips), for coverage checks.
+    pub fn torso_polygon(&self) -> [(f32, f32); 4] {
+        [self.shoulder_right, self.shoulder_left, self.hip_left, self.hip_right]
+    }
+}
+
+pub(crate) fn dist(a: (f32, f32), b: (f32, f32)) -> f32 {
+    (a.0 - b.0).hypot(a.1 - b.1)
+}
+
+pub(crate) fn mid(a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
+    ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)
+}
+
+/// Shoulders closer than this share of the torso's length mean a person turned sideways.
+const MIN_SHOULDER_TO_TORSO: f32 = 0.4;
+const MIN_POSE_SCORE: f32 = 0.5;
+const MIN_SHOULDER_VISIBILITY: f32 = 0.5;
+
+/// What became of one frame.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Dressed { people: usize, body: Body, rendered: Rendered },
+    /// Found the shopper but no garment is selected: nothing drawn.
+    Undressed { people: usize, body: Body },
+    Prompt(TryOnPrompt),
+}
+
+impl Outcome {
+    pub fn prompt(&self) -> Option<TryOnPrompt> {
+        match self {
+            Self::Prompt(p) => Some(*p),
+            _ => None,
+        }
+    }
+}
+
+/// Try-on state across frames: pose model, landmark filter and the selected garment.
+pub struct TryOn {
+    pose: PoseEstimator,
+    filter: PointFilter,
+    filtering: bool,
+    garment: Option<render::Prepared>,
+    refiner: Option<Refiner>,
+}
+
+/// The GAN in the live path: at its live size, on every `every`-th dressed frame.
+struct Refiner {
+    gan: TryOnGan,
+    every: u32,
+    count: u32,
+}
+
+impl TryOn {
+    pub fn new(pose: PoseEstimator) -> Self {
+        Self { pose, filter: PointFilter::new(OneEuroParams::default()), filtering: true, garment: None, refiner: None }
+    }
+
+    /// Adds GAN refinement to the live path, on every `every`-th frame (1 = all).
+    pub fn with_refiner(mut self, gan: Option<TryOnGan>, every: u32) -> Self {
+        self.refiner = gan.map(|gan| Refiner { gan, every: every.max(1), count: 0 });
+        self
+    }
+
+    pub fn has_refiner(&self) -> bool {
+        self.refiner.is_some()
+    }
+
+    /// Selects the garment to show (or none); the landmark filter starts afresh.
+    pub fn set_garment(&mut self, garment: Option<Arc<Garment>>) -> Result<()> {
+        self.garment = garment.map(render::Prepared::new).transpose()?;
+        self.filter.reset();
+        Ok(())
+    }
+
+    pub fn garment(&self) -> Option<&Arc<Garment>> {
+        self.garment.as_ref().map(|p| &p.garment)
+    }
+
+    /// Turns the One-Euro filter off (for measuring what it buys).
+    pub fn set_filtering(&mut self, on: bool) {
+        self.filtering = on;
+        self.filter.reset();
+    }
+
+    /// Finds the shopper and their filtered body points in a BGR frame; `t` is the capture
+    /// time in seconds (the filter's clock).
+    pub fn locate(&mut self, bgr: &Mat, mask: &PersonMask, t: f64, timings: &mut TryOnTimings) -> Result<Result<(Chosen, Body), TryOnPrompt>> {
+        let start = Instant::now();
+        let located = self.locate_raw(bgr, mask)?;
+        timings.pose_ms = ms_since(start);
+        let t0 = Instant::now();
+        let result = match located {
+            Ok((chosen, body)) => {
+                let mut points = body.to_points();
+                if self.filtering {
+                    self.filter.filter(t, &mut points);
+                }
+                Ok((chosen, body.with_points(&points)))
+            }
+            Err(prompt) => {
+                self.filter.reset();
+                Err(prompt)
+            }
+        };
+        timings.filter_ms = ms_since(t0);
+        Ok(result)
+    }
+
+    fn locate_raw(&mut self, bgr: &Mat, mask: &PersonMask) -> Result<Result<(Chosen, Body), TryOnPrompt>> {
+        let Some(chosen) = choose_person(mask) else { return Ok(Err(TryOnPrompt::StepIntoView)) };
+        let frame = Frame::new(bgr.cols() as u32, bgr.rows() as u32, PixelFormat::Bgr8, bgr.data_bytes()?.to_vec())
+            .map_err(|_| opencv::Error::new(opencv::core::StsBadArg, "empty frame"))?;
+        let Some(pose) = self.pose.estimate(&frame, &chosen.mask)? else { return Ok(Err(TryOnPrompt::StepIntoView)) };
+        if pose.score < MIN_POSE_SCORE {
+            return Ok(Err(TryOnPrompt::StepIntoView));
+        }
+        let lm = &pose.landmarks;
+        let (w, h) = (bgr.cols() as f32, bgr.rows() as f32);
+        let outside = |l: &Landmark| l.x < 0.0 || l.x >= w || l.y < 0.0 || l.y >= h;
+        if outside(&lm[11]) || outside(&lm[12]) {
+            return Ok(Err(TryOnPrompt::StepBack));
+        }
+        let body = Body::from_landmarks(lm);
+        let turned = body.shoulder_width() < MIN_SHOULDER_TO_TORSO * body.torso_length();
+        if turned || lm[11].visibility < MIN_SHOULDER_VISIBILITY || lm[12].visibility < MIN_SHOULDER_VISIBILITY {
+            return Ok(Err(TryOnPrompt::FaceTheMirror));
+        }
+        Ok(Ok((chosen, body)))
+    }
+
+    /// One frame: locate the shopper and draw the garment onto `bgr` in place.
+    pub fn apply(&mut self, bgr: &mut Mat, mask: &PersonMask, t: f64, timings: &mut TryOnTimings) -> Result<Outcome> {
+        let (chosen, body) = match self.locate(bgr, mask, t, timings)? {
+            Ok(found) => found,
+            Err(prompt) => return Ok(Outcome::Prompt(prompt)),
+        };
+        let Some(garment) = self.garment.as_mut() else { return Ok(Outcome::Undressed { people: chosen.people, body }) };
+        let refine_now = self.refiner.as_mut().is_some_and(|r| {
+            r.count = r.count.wrapping_add(1);
+            r.count % r.every == 0
+        });
+        let original = if refine_now { Some(bgr.try_clone()?) } else { None };
+        let Some(rendered) = garment.render(bgr, &chosen.mask, &body, timings)? else {
+            return Ok(Outcome::Prompt(TryOnPrompt::FaceTheMirror));
+        };
+        if let (Some(original), Some(refiner)) = (original, self.refiner.as_mut()) {
+            let t = Instant::now();
+            *bgr = refine(&mut refiner.gan, &original, &rendered, GanResolution::Live)?;
+            timings.gan_ms = ms_since(t);
+        }
+        Ok(Outcome::Dressed { people: chosen.people, body, rendered })
+    }
+}
+
+/// Runs the try-on GAN on a rendered garment: `original` is the frame before the garment
+/// was drawn. Returns the refined frame (BGR, same size).
+pub fn refine(gan: &mut TryOnGan, original: &Mat, rendered: &Rendered, resolution: GanResolution) -> Result<Mat> {
+    let (w, h) = (original.cols() as usize, original.rows() as usize);
+    let bad = |_| opencv::Error::new(opencv::core::StsBadArg, "empty frame");
+    let frame = Frame::new(w as u32, h as u32, PixelFormat::Bgr8, original.data_bytes()?.to_vec()).map_err(bad)?;
+    let (mut garment, mut mask) = (vec![0u8; w * h * 3], vec![0u8; w * h]);
+    let roi = rendered.roi;
+    let (warped, alpha) = (rendered.warped.data_bytes()?, rendered.alpha.data_bytes()?);
+    for y in 0..roi.height as usize {
+        for x in 0..roi.width as usize {
+            let (src, dst) = (y * roi.width as usize + x, (roi.y as usize + y) * w + roi.x as usize + x);
+            garment[dst * 3..dst * 3 + 3].copy_from_slice(&warped[src * 4..src * 4 + 3]);
+            mask[dst] = alpha[src];
+        }
+    }
+    let garment = Frame::new(w as u32, h as u32, PixelFormat::Bgr8, garment).map_err(bad)?;
+    let refined = gan.refine(&frame, &garment, &mask, resolution)?;
+    let mut out = Mat::new_rows_cols_with_default(h as i32, w as i32, opencv::core::CV_8UC3, opencv::core::Scalar::all(0.0))?;
+    out.data_bytes_mut()?.copy_from_slice(refined.data());
+    Ok(out)
+}
+
+pub(crate) fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use opencv::core::{self, Scalar};
+    use vitrine_garment::{demo, GarmentKind};
+    use vitrine_infer::{Registry, Runtime, RuntimeOptions};
+    use vitrine_vision::PersonSegmenter;
+
+    use super::*;
+
+    fn repo_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    }
+
+    fn registry() -> Registry {
+        let runtime = Runtime::init(&RuntimeOptions { intra_threads: 2, ..Default::default() }).expect("ONNX Runtime (run scripts/setup.sh)");
+        Registry::load(&runtime, &repo_root().join("models"))
+    }
+
+    fn people(name: &str) -> Option<Mat> {
+        let path = repo_root().join("../shared/data/media/people").join(name);
+        path.is_file().then(|| opencv::imgcodecs::imread(path.to_str().unwrap(), opencv::imgcodecs::IMREAD_COLOR).unwrap())
+    }
+
+    fn engine(registry: &Registry) -> (PersonSegmenter, TryOn) {
+        let seg = PersonSegmenter::new(registry, "selfie_segmentation").unwrap();
+        let pose = PoseEstimator::new(registry, "pose_landmark_lite").unwrap();
+        (seg, TryOn::new(pose))
+    }
+
+    #[test]
+    fn a_real_shopper_is_dressed_on_the_torso_and_the_head_stays() {
+        let registry = registry();
+        let Some(photo) = people("tfjs_pose.jpg") else { return eprintln!("shared media missing; skipped") };
+        let (mut seg, mut tryon) = engine(&registry);
+        tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
+        let mask = seg.segment_bgr(&photo).unwrap();
+        let mut out = photo.try_clone().unwrap();
+        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        let Outcome::Dressed { body, rendered, .. } = outcome else { panic!("not dressed: {outcome:?}") };
+        // The torso's centre turned red-ish; the nose and a background corner did not change.
+        let at = |m: &Mat, (x, y): (f32, f32)| *m.at_2d::<core::Vec3b>(y as i32, x as i32).unwrap();
+        let chest = mid(mid(body.shoulder_left, body.shoulder_right), mid(body.hip_left, body.hip_right));
+        let px = at(&out, chest);
+        assert!(px[2] > 150 && px[0] < 90, "chest {px:?}");
+        assert_eq!(at(&out, body.nose), at(&photo, body.nose));
+        assert_eq!(at(&out, (2.0, 2.0)), at(&photo, (2.0, 2.0)));
+        assert!(rendered.roi.width > 0 && rendered.alpha.rows() == rendered.roi.height);
+    }
+
+    #[test]
+    fn an_empty_room_asks_the_shopper_to_step_in() {
+        let registry = registry();
+        let (mut seg, mut tryon) = engine(&registry);
+        tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
+        let mut empty = Mat::new_rows_cols_with_default(360, 640, core::CV_8UC3, Scalar::new(180.0, 170.0, 160.0, 0.0)).unwrap();
+        let mask = seg.segment_bgr(&empty).unwrap();
+        let outcome = tryon.apply(&mut empty, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        assert_eq!(outcome.prompt(), Some(TryOnPrompt::StepIntoView));
+    }
+
+    #[test]
+    fn of_several_people_the_most_central_is_dressed() {
+        let registry = registry();
+        let Some(photo) = people("intel_face-demographics-3people_frame.jpg") else { return eprintln!("shared media missing; skipped") };
+        let (mut seg, mut tryon) = engine(&registry);
+        let mask = seg.segment_bgr(&photo).unwrap();
+        let chosen = choose_person(&mask).expect("people in view");
+        assert!(chosen.people >= 2, "{} people", chosen.people);
+        let (x0, _, x1, _) = chosen.mask.bounding_box().unwrap();
+        assert!(x0 < 0.5 + 0.2 && x1 > 0.5 - 0.2, "the chosen person is near the centre: {x0}..{x1}");
+        let mut out = photo.try_clone().unwrap();
+        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        assert!(!matches!(outcome, Outcome::Prompt(TryOnPrompt::StepIntoView)), "{outcome:?}");
+    }
+}

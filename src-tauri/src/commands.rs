@@ -10,13 +10,16 @@ use serde::Serialize;
 use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
-    AisleDiscrepancy, App, CommandError, GarmentChoice, Look, TryOnPrompt, ExportFormat, ExportedFile, ForecastChart, KioskStatus, ReportQuery, ReportTable, Role, Series,
-    Session, SessionSlot, StaffMember,
+    AisleDiscrepancy, App, CommandError, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
+    ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember,
 };
 use vitrine_config::BackgroundMode;
 
 type Shared<'a> = State<'a, Arc<App>>;
 type Slot<'a> = State<'a, Arc<SessionSlot>>;
+/// The clerk screen's live shelf preview (one per kiosk).
+pub type ShelfPreview = ShelfLive<Detection>;
+type Preview<'a> = State<'a, Arc<ShelfPreview>>;
 
 async fn blocking<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
     tauri::async_runtime::spawn_blocking(job).await.map_err(|e| format!("internal error: {e}"))
@@ -118,6 +121,65 @@ pub async fn forecast_chart(app: Shared<'_>, slot: Slot<'_>, sku: String, horizo
 #[tauri::command]
 pub async fn discrepancy_by_aisle(app: Shared<'_>, slot: Slot<'_>) -> Result<Vec<AisleDiscrepancy>, CommandError> {
     staff_job(&app, &slot, |app, slot| app.discrepancy_by_aisle(slot)).await
+}
+
+// ───────────── clerk: shelf scan (vitrine-app checks the role on each call) ─────────────
+
+/// How long one preview request waits for a newer frame.
+const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[tauri::command]
+pub async fn shelf_preview_start(app: Shared<'_>, slot: Slot<'_>, preview: Preview<'_>) -> Result<LiveSource, CommandError> {
+    let (detector, preview) = (app.inner().clone(), preview.inner().clone());
+    staff_job(&app, &slot, move |app, slot| {
+        app.start_shelf_preview(slot, &preview, move |frame| detector.detect_shelf(frame).map_err(|e| e.to_string()))
+    })
+    .await
+}
+
+/// Stops the preview and forgets its picture (anyone may: leaving the screen does).
+#[tauri::command]
+pub async fn shelf_preview_stop(preview: Preview<'_>) -> Result<(), String> {
+    let preview = preview.inner().clone();
+    blocking(move || preview.stop()).await
+}
+
+#[tauri::command]
+pub async fn shelf_preview_source(preview: Preview<'_>) -> Result<LiveSource, String> {
+    Ok(preview.source())
+}
+
+#[tauri::command]
+pub async fn shelf_preview_frame(app: Shared<'_>, slot: Slot<'_>, preview: Preview<'_>, after: u64) -> Result<Option<LiveView<Detection>>, CommandError> {
+    let preview = preview.inner().clone();
+    staff_job(&app, &slot, move |app, slot| app.shelf_preview_view(slot, &preview, after, PREVIEW_WAIT)).await
+}
+
+#[tauri::command]
+pub async fn shelf_locations(app: Shared<'_>, slot: Slot<'_>) -> Result<Vec<ShelfLocation>, CommandError> {
+    staff_job(&app, &slot, |app, slot| app.shelf_locations(slot)).await
+}
+
+#[tauri::command]
+pub async fn shelf_scan(app: Shared<'_>, slot: Slot<'_>, preview: Preview<'_>, location: Option<String>, demo_planogram: bool) -> Result<ShelfReport, CommandError> {
+    let preview = preview.inner().clone();
+    staff_job(&app, &slot, move |app, slot| app.scan_live_frame(slot, &preview, location.as_deref(), demo_planogram)).await
+}
+
+/// The scan's annotated picture, as base64 JPEG for an `<img>` data URL.
+#[tauri::command]
+pub async fn shelf_scan_image(app: Shared<'_>, slot: Slot<'_>, scan_id: String) -> Result<String, CommandError> {
+    staff_job(&app, &slot, move |app, slot| Ok(vitrine_app::to_base64(&app.shelf_scan_jpeg(slot, &scan_id, 0)?))).await
+}
+
+#[tauri::command]
+pub async fn shelf_confirm(app: Shared<'_>, slot: Slot<'_>, scan_id: String) -> Result<ConfirmedScan, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.confirm_shelf_scan(slot, &scan_id)).await
+}
+
+#[tauri::command]
+pub async fn shelf_discard(app: Shared<'_>, slot: Slot<'_>, scan_id: String) -> Result<bool, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.discard_shelf_scan(slot, &scan_id)).await
 }
 
 // ───────────── shopper: try-on (no staff role: these are the shopper's own) ─────────────

@@ -67,6 +67,7 @@ fn main() {
         .manage(app.clone())
         // The kiosk's one staff session; commands check its role, the page never says it.
         .manage(Arc::new(app.session_slot()))
+        .manage(Arc::new(commands::ShelfPreview::default()))
         // The shopper's captured look, in memory until they answer "Save this look?".
         .manage(Arc::new(commands::LookSlot::default()))
         .register_asynchronous_uri_scheme_protocol("vitrine", move |_ctx, request, responder| {
@@ -91,6 +92,15 @@ fn main() {
             commands::stock_history,
             commands::forecast_chart,
             commands::discrepancy_by_aisle,
+            commands::shelf_preview_start,
+            commands::shelf_preview_stop,
+            commands::shelf_preview_source,
+            commands::shelf_preview_frame,
+            commands::shelf_locations,
+            commands::shelf_scan,
+            commands::shelf_scan_image,
+            commands::shelf_confirm,
+            commands::shelf_discard,
             commands::list_garments,
             commands::select_garment,
             commands::capture_look,
@@ -134,6 +144,9 @@ fn main() {
             match handle.try_state::<Arc<App>>() {
                 Some(app) => app.stop_mirror(),
                 None => warn!("no app state at exit"),
+            }
+            if let Some(preview) = handle.try_state::<Arc<commands::ShelfPreview>>() {
+                preview.stop();
             }
             if let Some(looks) = handle.try_state::<Arc<commands::LookSlot>>() {
                 drop(looks.take());

@@ -7,8 +7,10 @@
 
 mod overrides;
 mod reports;
+mod shelf;
 mod shelf_live;
 mod staff;
+mod tryon;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -25,8 +27,13 @@ use vitrine_vision::PersonSegmenter;
 
 pub use overrides::{init_logging, Overrides};
 pub use reports::{ExportFormat, ExportedFile};
-pub use shelf_live::{demo_shelf_beside, LiveSource, LiveView, ShelfLive, DEMO_SHELF};
+pub use shelf::{AddedPhotos, ConfirmedScan, ShelfInput};
+pub use vitrine_shelf::{Detection, ShelfReport};
+pub use shelf_live::{demo_shelf_beside, to_base64, LiveSource, LiveView, ShelfLive, ShelfLocation, DEMO_SHELF};
 pub use staff::{policy, CommandError};
+pub use tryon::{garment_assets_dir, render_look, GarmentChoice, GarmentVariant, Look, GAN_MODEL, POSE_MODEL};
+pub use vitrine_garment::GarmentKind;
+pub use vitrine_tryon::TryOnPrompt;
 pub use vitrine_reports::{AisleDiscrepancy, ForecastChart, ReportKind, ReportQuery, ReportTable, Series};
 pub use vitrine_auth::{AuthError, Role, Session, SessionSlot, StaffMember};
 
@@ -46,6 +53,8 @@ pub enum AppError {
     StoreUnavailable(String),
     #[error(transparent)]
     Reports(#[from] vitrine_reports::ReportError),
+    #[error(transparent)]
+    Store(#[from] vitrine_store::StoreError),
 }
 
 /// What the kiosk screen shows about the system (the `get_status` command's answer).
@@ -92,6 +101,10 @@ pub struct App {
     background: Mutex<BackgroundMode>,
     /// The background sync with HQ, when configured; stops when the app is dropped.
     sync: Result<Option<vitrine_sync::SyncLoop>, String>,
+    /// Shelf scans: the scanner (built on first use) and the scans awaiting confirmation.
+    shelf: Mutex<shelf::ShelfState>,
+    /// Try-on: the garment the shopper picked and the garments already read from disk.
+    tryon: Mutex<tryon::TryOnState>,
 }
 
 impl App {
@@ -120,7 +133,7 @@ impl App {
         if let Err(e) = &sync {
             warn!(error = %e, "sync with HQ is off");
         }
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default() }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {
@@ -147,6 +160,12 @@ impl App {
     /// The mirror pipeline as configured; without a usable segmentation model it still shows
     /// the camera, and the reason is in the log and the status.
     pub fn mirror_pipeline(&self) -> MirrorPipeline {
+        self.mirror_pipeline_with_tryon(self.config.mirror.tryon_gan_every)
+    }
+
+    /// The mirror pipeline with try-on refining every `gan_every`-th frame with the GAN
+    /// (0: never live).
+    pub fn mirror_pipeline_with_tryon(&self, gan_every: u32) -> MirrorPipeline {
         let segmenter = match PersonSegmenter::new(&self.registry, &self.config.mirror.segmentation_model) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -159,7 +178,7 @@ impl App {
             jpeg_quality: self.config.mirror.jpeg_quality,
             flip: self.config.camera.mirror,
         };
-        MirrorPipeline::new(segmenter, options)
+        MirrorPipeline::new(segmenter, options).with_tryon(self.tryon_engine(gan_every))
     }
 
     /// Starts capture and the mirror pipeline (no-op when already running).
@@ -173,6 +192,8 @@ impl App {
         let open_spec = spec.clone();
         let capture = CaptureHandle::spawn(spec.to_string(), Duration::from_secs(2), move || vitrine_capture::open(&open_spec, &options));
         *slot = Some(MirrorRunner::spawn(capture, self.mirror_pipeline()));
+        drop(slot);
+        self.restore_garment();
         info!(source = %spec, "mirror started");
         Ok(())
     }
@@ -295,6 +316,14 @@ fn open_store(config: &Config) -> Result<Store, String> {
         info!(database = %path.display(), "seeded the demo catalog and its sales history");
     }
     staff::warn_about_demo_staff(&store);
+    // The demo apparel comes with garments drawn in code, so the mirror has something to try on.
+    if config.store.seed_demo {
+        match tryon::seed_demo_garments(&mut store, &garment_assets_dir(config)) {
+            Ok(0) => {}
+            Ok(n) => info!(variants = n, "added the demo garments"),
+            Err(e) => warn!(error = %e, "could not add the demo garments"),
+        }
+    }
     Ok(store)
 }
 

@@ -20,9 +20,18 @@ use vitrine_capture::{CaptureHandle, CaptureOptions, SourceSpec, SourceState};
 use vitrine_config::BackgroundMode;
 use vitrine_frame::Frame;
 use vitrine_mirror::{FrameBoard, MirrorOptions, MirrorPipeline};
+use vitrine_store::LocationKind;
+
+use crate::{App, AppError, SessionSlot, ShelfInput, ShelfReport};
+
+/// What a session must allow to see the shelf camera and the catalog's shelves: every clerk and
+/// manager may (the stock lookup is the clerk's permission).
+const SHELF_PERMISSION: vitrine_auth::Permission = vitrine_auth::Permission::StockLookup;
 
 /// The demo shelf, relative to the folder that holds `models/` (the repository or install root).
 pub const DEMO_SHELF: &str = "assets/demo/shelf_demo.jpg";
+/// The demo shelf's planogram, beside it.
+const DEMO_PLANOGRAM: &str = "shelf_demo_planogram.toml";
 
 /// Frames per second the preview processes at most: enough to aim, light on a 2-core box.
 const PREVIEW_FPS: f64 = 4.0;
@@ -139,7 +148,7 @@ impl<D: Clone + Send + Sync + 'static> ShelfLive<D> {
             seq,
             width: live.frame.width(),
             height: live.frame.height(),
-            jpeg_base64: base64::engine::general_purpose::STANDARD.encode(&live.jpeg),
+            jpeg_base64: to_base64(&live.jpeg),
             detections,
             detect_error,
             detect_ms: live.detect_ms,
@@ -169,6 +178,80 @@ impl<D> Drop for ShelfLive<D> {
             }
         }
     }
+}
+
+/// A shelf location the clerk can scan (the location picker).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShelfLocation {
+    pub code: String,
+    pub name: String,
+}
+
+impl App {
+    /// The catalog's shelf locations, for a signed-in clerk or manager.
+    pub fn shelf_locations(&self, slot: &SessionSlot) -> Result<Vec<ShelfLocation>, AppError> {
+        slot.authorize(SHELF_PERMISSION, vitrine_auth::now_ms())?;
+        let locations = self.with_store(|store| store.locations().map_err(|e| AppError::StoreUnavailable(e.to_string())))?;
+        Ok(locations
+            .into_iter()
+            .filter(|l| l.kind == LocationKind::Shelf)
+            .map(|l| ShelfLocation { code: l.code, name: l.name })
+            .collect())
+    }
+
+    /// Starts the live preview on the configured source for a signed-in clerk or manager;
+    /// the demo shelf beside the models folder stands in for a source that fails.
+    pub fn start_shelf_preview<D: Clone + Send + Sync + 'static>(
+        &self,
+        slot: &SessionSlot,
+        live: &ShelfLive<D>,
+        detect: impl FnMut(&Frame) -> Result<Vec<D>, String> + Send + 'static,
+    ) -> Result<LiveSource, AppError> {
+        slot.authorize(SHELF_PERMISSION, vitrine_auth::now_ms())?;
+        let spec = self.source_spec()?;
+        // One camera, one user: the mirror lets go of it while a clerk scans.
+        self.stop_mirror();
+        live.start(spec, self.capture_options(), demo_shelf_beside(&self.config.inference.models_dir), detect);
+        Ok(live.source())
+    }
+
+    /// Scans the frame the clerk sees now (the preview's newest) at `location`, against the demo
+    /// planogram when asked; the report waits for confirmation like any scan.
+    pub fn scan_live_frame<D: Clone + Send + Sync + 'static>(
+        &self,
+        slot: &SessionSlot,
+        live: &ShelfLive<D>,
+        location: Option<&str>,
+        demo_planogram: bool,
+    ) -> Result<ShelfReport, AppError> {
+        slot.authorize(SHELF_PERMISSION, vitrine_auth::now_ms())?;
+        let frame = live.current_frame().ok_or_else(|| AppError::Invalid("no picture to scan yet: wait for the camera (or the demo shelf) to show".into()))?;
+        let planogram = if demo_planogram {
+            let path = demo_shelf_beside(&self.config.inference.models_dir).map(|p| p.with_file_name(DEMO_PLANOGRAM));
+            Some(path.filter(|p| p.is_file()).ok_or_else(|| AppError::Invalid(format!("the demo planogram ({DEMO_PLANOGRAM}) is not installed beside the models")))?)
+        } else {
+            None
+        };
+        self.scan_shelf(slot, ShelfInput::Frame(frame), location, planogram.as_deref())
+    }
+
+    /// The newest preview frame after `after` (waiting up to `wait`), for a signed-in clerk or
+    /// manager: camera pictures are staff-only.
+    pub fn shelf_preview_view<D: Clone + Send + Sync + 'static>(
+        &self,
+        slot: &SessionSlot,
+        live: &ShelfLive<D>,
+        after: u64,
+        wait: Duration,
+    ) -> Result<Option<LiveView<D>>, AppError> {
+        slot.authorize(SHELF_PERMISSION, vitrine_auth::now_ms())?;
+        Ok(live.view(after, wait))
+    }
+}
+
+/// Image bytes as standard base64, for a `data:` URL in the page.
+pub fn to_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// The demo shelf beside a models folder (`models/` → `assets/demo/shelf_demo.jpg`), if there.
@@ -306,6 +389,40 @@ mod tests {
         assert!(view.detections.is_empty());
         assert_eq!(view.detect_error.as_deref(), Some("shelf_detector is disabled: file missing"));
         assert_eq!(live.source().demo_because, None);
+        live.stop();
+    }
+
+    #[test]
+    fn staff_only_see_the_shelf_camera_and_the_shelf_locations() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = vitrine_config::Config::default();
+        config.store.database = dir.path().join("kiosk.db");
+        config.inference.models_dir = repo().join("models");
+        config.inference.providers = vec!["cpu".into()];
+        config.camera.source = "camera:7".into();
+        let app = App::start(config);
+        let slot = app.session_slot();
+        let live = ShelfLive::<u32>::default();
+        let refused = |e: AppError| crate::CommandError::from(e).code;
+        assert_eq!(refused(app.shelf_locations(&slot).unwrap_err()), "not-signed-in");
+        assert_eq!(refused(app.start_shelf_preview(&slot, &live, |_: &Frame| Ok(Vec::new())).unwrap_err()), "not-signed-in");
+        assert_eq!(refused(app.shelf_preview_view(&slot, &live, 0, Duration::ZERO).unwrap_err()), "not-signed-in");
+        assert!(!live.source().running, "a refused start starts nothing");
+
+        app.sign_in(&slot, "Demo Clerk", "1357").unwrap();
+        let codes: Vec<String> = app.shelf_locations(&slot).unwrap().into_iter().map(|l| l.code).collect();
+        assert_eq!(codes, ["A1/B1/S1", "A1/B2/S1", "A2/B1/S2", "A5/B1/S3", "A5/B2/S1"], "shelves only, no backroom");
+        assert!(app.start_shelf_preview(&slot, &live, |_: &Frame| Ok(vec![1])).unwrap().running);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let view = loop {
+            if let Some(v) = app.shelf_preview_view(&slot, &live, 0, Duration::from_millis(500)).unwrap() {
+                break v;
+            }
+            assert!(Instant::now() < deadline, "no preview frame: {:?}", live.source());
+        };
+        assert_eq!((view.width, view.height, view.detections), (1600, 1200, vec![1]), "the demo shelf stands in for camera 7");
+        app.sign_out(&slot);
+        assert_eq!(refused(app.shelf_preview_view(&slot, &live, 0, Duration::ZERO).unwrap_err()), "not-signed-in");
         live.stop();
     }
 

@@ -2,10 +2,13 @@
 
 mod bench;
 mod commands;
+mod garments;
 mod ledger;
 mod report;
+mod shelf;
 mod staff;
 mod sync;
+mod tryon;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -46,7 +49,7 @@ enum Command {
     /// Evaluations on real data; each ends with one line of JSON holding its figures.
     Eval {
         #[command(subcommand)]
-        which: report::Eval,
+        which: EvalCommand,
     },
     /// Print the effective config (file + flags) as TOML.
     Config,
@@ -67,11 +70,38 @@ enum Command {
         #[command(subcommand)]
         which: staff::Staff,
     },
+    /// Shelf scans: facings, gaps, labels, planogram and price checks (issue 4).
+    Shelf {
+        #[command(subcommand)]
+        which: shelf::Shelf,
+    },
+    /// Garments shoppers can try on at the mirror (issue 3), one per catalog variant.
+    Garments {
+        #[command(subcommand)]
+        which: garments::Garments,
+    },
+    /// The catalog's reference photos for shelf scans.
+    Catalog {
+        #[command(subcommand)]
+        which: shelf::Catalog,
+    },
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
         which: BenchCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    #[command(flatten)]
+    Report(report::Eval),
+    /// Shelf scans: detection AP50 and count error (synthetic and real), product recognition,
+    /// label reading.
+    Shelf(shelf::EvalShelfArgs),
+    /// Try-on quality on real photos and clips: the frame kept outside the garment, torso
+    /// coverage and colour, jitter, and the GAN against the plain composite.
+    Tryon(tryon::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -82,6 +112,12 @@ enum BenchCommand {
     Sync(sync::BenchSyncArgs),
     /// Every report over a store of 1 M ledger events, and forecasts for 10k SKUs.
     Reports(report::BenchReportsArgs),
+    /// A shelf scan of a 1080p frame, per stage (decode, letterbox, detector, recognition,
+    /// labels, structure).
+    Shelf(shelf::BenchShelfArgs),
+    /// Live try-on at 720p per stage (segment, pose, filter, warp, composite, JPEG) and the
+    /// GAN still.
+    Tryon(tryon::BenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -95,7 +131,12 @@ fn main() -> Result<()> {
         Command::Store { action: None } => commands::store(config),
         Command::Store { action: Some(action) } => report::store_action(config, action),
         Command::Report(args) => report::report(config, args),
-        Command::Eval { which } => report::eval(which),
+        Command::Eval { which: EvalCommand::Report(which) } => report::eval(which),
+        Command::Eval { which: EvalCommand::Shelf(args) } => shelf::eval(config, args),
+        Command::Shelf { which } => shelf::run(config, which),
+        Command::Catalog { which } => shelf::catalog(config, which),
+        Command::Garments { which } => garments::run(config, which),
+        Command::Eval { which: EvalCommand::Tryon(args) } => tryon::eval(config, args),
         Command::Config => {
             print!("{}", config.to_toml());
             Ok(())
@@ -106,5 +147,7 @@ fn main() -> Result<()> {
         Command::Bench { which: BenchCommand::Local(which) } => bench::run(config, which),
         Command::Bench { which: BenchCommand::Sync(args) } => sync::bench(config, args),
         Command::Bench { which: BenchCommand::Reports(args) } => report::bench(args),
+        Command::Bench { which: BenchCommand::Shelf(args) } => shelf::bench(config, args),
+        Command::Bench { which: BenchCommand::Tryon(args) } => tryon::bench(config, args),
     }
 }

@@ -65,14 +65,14 @@ async fn lit_pixels(c: &Client, canvas: &str) -> Res<u64> {
     Ok(v.as_u64().unwrap_or(0))
 }
 
-/// "7 × GR-OATS-1KG at A5/B1/S3" lines → (sku, facings).
+/// "7 × GR-OATS-1KG at A5/B1/S3" items → (sku, facings). By words, not lines: WebKit may
+/// return the list's items on one line, depending on how the list is laid out.
 fn parse_counts(text: &str) -> Vec<(String, i64)> {
-    text.lines()
-        .filter_map(|l| {
-            let (n, rest) = l.trim().split_once(" × ")?;
-            let sku = rest.split_whitespace().next()?;
-            Some((sku.to_owned(), n.trim().parse().ok()?))
-        })
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(3)
+        .filter(|w| w[1] == "×")
+        .filter_map(|w| Some((w[2].to_owned(), w[0].parse().ok()?)))
         .collect()
 }
 
@@ -166,7 +166,12 @@ async fn clerk_flow(c: &Client, setup: &Setup) -> Res {
     let plan = text(c, "#shelf-planogram-diff").await?;
     let tasks = text(c, "#shelf-tasks").await?;
     eprintln!("gaps:\n{gaps}\nprices:\n{prices}\nplanogram:\n{plan}\ntasks:\n{tasks}");
-    let counts = parse_counts(&text(c, "#shelf-counts").await?);
+    // Every item's own text: WebDriver's text of the list gives only what is on screen.
+    let items = c
+        .execute("return [...document.querySelectorAll('#shelf-counts li')].map((li) => li.textContent).join('\\n');", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    let counts = parse_counts(items.as_str().unwrap_or_default());
     if counts.is_empty() {
         return Err("the result offers no counts to write".into());
     }
@@ -232,4 +237,5 @@ async fn clerk_flow(c: &Client, setup: &Setup) -> Res {
 fn count_lines_parse() {
     assert_eq!(parse_counts("7 × GR-OATS-1KG at A5/B1/S3\n5 × GR-ESPR-250 at A5/B1/S3"), [("GR-OATS-1KG".to_owned(), 7), ("GR-ESPR-250".to_owned(), 5)]);
     assert!(parse_counts("Nothing to write").is_empty());
+    assert_eq!(parse_counts("1 × GR-OATS-1KG at A5/B1/S3 5 × GR-ESPR-250 at A5/B1/S3").len(), 2, "items on one line");
 }

@@ -35,6 +35,31 @@ pub struct Setup {
 
 /// `None` (after printing why) when `VITRINE_E2E` is not `1`; panics with instructions when
 /// it is and something is missing.
+impl Setup {
+    /// The kiosk's command line: windowed, on `source`, with `config` (a missing file means
+    /// the defaults, whatever vitrine.toml the developer has), absolute paths for the models
+    /// and the ONNX Runtime it loads, and `database` when the config does not name one.
+    pub fn kiosk_args(&self, source: &str, config: &Path, database: Option<&Path>) -> Vec<String> {
+        let mut args = vec![
+            "--windowed".to_string(),
+            "--source".into(),
+            source.into(),
+            "--config".into(),
+            config.display().to_string(),
+            "--models-dir".into(),
+            self.root.join("models").display().to_string(),
+        ];
+        if let Some(database) = database {
+            args.extend(["--database".into(), database.display().to_string()]);
+        }
+        let ort = self.root.join("vendor/onnxruntime/lib/libonnxruntime.so");
+        if ort.is_file() {
+            args.extend(["--ort-lib".into(), ort.display().to_string()]);
+        }
+        args
+    }
+}
+
 pub fn setup_or_skip(test: &str) -> Option<Setup> {
     if std::env::var("VITRINE_E2E").as_deref() != Ok("1") {
         eprintln!(

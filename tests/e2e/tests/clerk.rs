@@ -10,7 +10,6 @@
 //! VITRINE_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p vitrine-e2e --test clerk -- --test-threads=1
 //! ```
 
-use std::path::Path;
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -84,7 +83,8 @@ async fn clerk_scans_the_demo_shelf_confirms_and_the_manager_sees_the_counts() {
     let env = private_env(home.path());
     let config = home.path().join("vitrine.toml");
     std::fs::write(&config, format!("[store]\ndatabase = {:?}\n", data.path().join("e2e.db").display().to_string())).unwrap();
-    let args = kiosk_args(&setup, &config);
+    // No camera: the clerk screen falls back to the demo shelf and says so.
+    let args = setup.kiosk_args("camera:7", &config, None);
     let mut driver = Driver::start(&setup, &env, setup.out_dir.join("clerk.log"));
     let client = match connect(&driver, &setup, &args).await {
         Ok(c) => c,
@@ -96,24 +96,6 @@ async fn clerk_scans_the_demo_shelf_confirms_and_the_manager_sees_the_counts() {
     if let Err(e) = result {
         panic!("clerk: {e}\n{}", driver.log_tail(8000));
     }
-}
-
-fn kiosk_args(setup: &Setup, config: &Path) -> Vec<String> {
-    let mut args = vec![
-        "--windowed".to_string(),
-        "--config".into(),
-        config.display().to_string(),
-        // No camera: the clerk screen falls back to the demo shelf and says so.
-        "--source".into(),
-        "camera:7".into(),
-        "--models-dir".into(),
-        setup.root.join("models").display().to_string(),
-    ];
-    let ort = setup.root.join("vendor/onnxruntime/lib/libonnxruntime.so");
-    if ort.is_file() {
-        args.extend(["--ort-lib".into(), ort.display().to_string()]);
-    }
-    args
 }
 
 async fn clerk_flow(c: &Client, setup: &Setup) -> Res {

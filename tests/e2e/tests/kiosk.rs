@@ -24,27 +24,6 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 const SEGMENTATION_MODEL: &str = "selfie_segmentation_landscape";
 
 
-/// The kiosk's command line: a missing config file (defaults, whatever vitrine.toml the
-/// developer has), absolute paths for everything it loads.
-fn kiosk_args(setup: &Setup, source: &str, database: &Path, home: &Path) -> Vec<String> {
-    let mut args = vec![
-        "--windowed".to_string(),
-        "--source".into(),
-        source.into(),
-        "--database".into(),
-        database.display().to_string(),
-        "--config".into(),
-        home.join("no-such-vitrine.toml").display().to_string(),
-        "--models-dir".into(),
-        setup.root.join("models").display().to_string(),
-    ];
-    let ort = setup.root.join("vendor/onnxruntime/lib/libonnxruntime.so");
-    if ort.is_file() {
-        args.extend(["--ort-lib".into(), ort.display().to_string()]);
-    }
-    args
-}
-
 async fn start_screen_is_shown(c: &Client) -> Res {
     find(c, "#screen-start").await?;
     find(c, "#role-shopper").await?;
@@ -82,7 +61,7 @@ async fn shopper_sees_a_live_blurred_mirror_and_nothing_is_saved() {
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let env = private_env(home.path());
-    let args = kiosk_args(&setup, &format!("video:{}", clip.display()), &data.path().join("e2e.db"), home.path());
+    let args = setup.kiosk_args(&format!("video:{}", clip.display()), &home.path().join("no-such-vitrine.toml"), Some(&data.path().join("e2e.db")));
     let shot = setup.out_dir.join("mirror.png");
     let _ = std::fs::remove_file(&shot);
 
@@ -187,7 +166,7 @@ async fn missing_camera_keeps_the_kiosk_up_and_says_how_to_use_a_video() {
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let env = private_env(home.path());
-    let args = kiosk_args(&setup, "camera:7", &data.path().join("e2e.db"), home.path());
+    let args = setup.kiosk_args("camera:7", &home.path().join("no-such-vitrine.toml"), Some(&data.path().join("e2e.db")));
     with_kiosk(&setup, "no-camera", &env, args, |c, driver| async move {
         let result = no_camera_flow(&c).await;
         let _ = c.close().await;
@@ -230,7 +209,7 @@ async fn ctrl_shift_q_quits_the_kiosk() {
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let env = private_env(home.path());
-    let args = kiosk_args(&setup, "camera:7", &data.path().join("e2e.db"), home.path());
+    let args = setup.kiosk_args("camera:7", &home.path().join("no-such-vitrine.toml"), Some(&data.path().join("e2e.db")));
     with_kiosk(&setup, "quit", &env, args, |c, driver| async move {
         let result = quit_flow(&c, &driver).await;
         let _ = c.close().await;

@@ -55,24 +55,6 @@ fn write_config(home: &Path, data: &Path, extra: &str) -> PathBuf {
     path
 }
 
-fn kiosk_args(setup: &Setup, config: &Path) -> Vec<String> {
-    let mut args = vec![
-        "--windowed".to_string(),
-        "--config".into(),
-        config.display().to_string(),
-        // No camera: the shopper screen still loads, and nothing here needs frames.
-        "--source".into(),
-        "camera:7".into(),
-        "--models-dir".into(),
-        setup.root.join("models").display().to_string(),
-    ];
-    let ort = setup.root.join("vendor/onnxruntime/lib/libonnxruntime.so");
-    if ort.is_file() {
-        args.extend(["--ort-lib".into(), ort.display().to_string()]);
-    }
-    args
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manager_signs_in_reads_low_stock_with_charts_and_exports_csv() {
     let Some(setup) = setup_or_skip("manager_signs_in_reads_low_stock_with_charts_and_exports_csv") else { return };
@@ -117,7 +99,8 @@ where
 {
     let env = private_env(home);
     let config = write_config(home, data, extra_toml);
-    let args = kiosk_args(setup, &config);
+    // No camera: the shopper screen still loads, and nothing here needs frames.
+    let args = setup.kiosk_args("camera:7", &config, None);
     let mut driver = Driver::start(setup, &env, setup.out_dir.join(format!("{name}.log")));
     let client = match connect(&driver, setup, &args).await {
         Ok(c) => c,

@@ -98,25 +98,6 @@ fn looks_in(dir: &Path) -> Vec<PathBuf> {
     all_files(&dir.join("looks"))
 }
 
-fn kiosk_args(setup: &Setup, clip: &Path, database: &Path, home: &Path) -> Vec<String> {
-    let mut args = vec![
-        "--windowed".to_string(),
-        "--source".into(),
-        format!("video:{}", clip.display()),
-        "--database".into(),
-        database.display().to_string(),
-        "--config".into(),
-        home.join("no-such-vitrine.toml").display().to_string(),
-        "--models-dir".into(),
-        setup.root.join("models").display().to_string(),
-    ];
-    let ort = setup.root.join("vendor/onnxruntime/lib/libonnxruntime.so");
-    if ort.is_file() {
-        args.extend(["--ort-lib".into(), ort.display().to_string()]);
-    }
-    args
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets() {
     let Some(setup) = setup_or_skip("shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets") else { return };
@@ -128,7 +109,7 @@ async fn shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets() {
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let env = private_env(home.path());
-    let args = kiosk_args(&setup, &clip, &data.path().join("e2e.db"), home.path());
+    let args = setup.kiosk_args(&format!("video:{}", clip.display()), &home.path().join("no-such-vitrine.toml"), Some(&data.path().join("e2e.db")));
     let shot = setup.out_dir.join("tryon.png");
     let _ = std::fs::remove_file(&shot);
 

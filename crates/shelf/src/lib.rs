@@ -15,6 +15,7 @@
 //! No database here: the app passes the catalog ([`ShelfCatalog`]) and reference embeddings.
 
 mod annotate;
+mod card;
 mod catalog;
 mod detect;
 pub mod eval;

@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 use vitrine_frame::Frame;
 use vitrine_labels::LabelReader;
 
+use crate::card::{snap_to_card, GrayView};
 use crate::catalog::ShelfCatalog;
-use crate::detect::{Detection, DetectionClass, ShelfDetector};
+use crate::detect::{merge_duplicates, Detection, DetectionClass, ShelfDetector};
 use crate::input::InputFrame;
 use crate::planogram::Planogram;
 use crate::quality;
@@ -162,7 +163,8 @@ impl ShelfScanner {
             timings.letterbox_ms = ms(t);
             let t = Instant::now();
             let threshold = self.detector.threshold;
-            report.detections = self.detector.run_prepared()?.into_iter().filter(|d| d.score >= threshold).collect();
+            let found: Vec<Detection> = self.detector.run_prepared()?.into_iter().filter(|d| d.score >= threshold).collect();
+            report.detections = snap_labels_to_cards(bgr, found)?;
             timings.detector_ms = ms(t);
             let count = |c| report.detections.iter().filter(|d| d.class == c).count();
             if count(DetectionClass::ShelfLabel) == 0 && count(DetectionClass::Product) < 3 {
@@ -293,6 +295,22 @@ struct FrameContext<'a> {
     planogram: Option<&'a Planogram>,
     catalog: &'a ShelfCatalog,
     gallery: &'a ProductGallery,
+}
+
+/// Label boxes moved onto their cards (see [`crate::card`]); two boxes of one card that
+/// snapped to the same place are merged again.
+fn snap_labels_to_cards(bgr: &Mat, mut dets: Vec<Detection>) -> Result<Vec<Detection>, ShelfError> {
+    if !dets.iter().any(|d| d.class == DetectionClass::ShelfLabel) {
+        return Ok(dets);
+    }
+    let mut gray = Mat::default();
+    opencv::imgproc::cvt_color(bgr, &mut gray, opencv::imgproc::COLOR_BGR2GRAY, 0)?;
+    // cvt_color writes a fresh, continuous image, so rows follow each other without padding.
+    let view = GrayView { pixels: gray.data_bytes()?, width: gray.cols() as usize, height: gray.rows() as usize, stride: gray.cols() as usize };
+    for d in dets.iter_mut().filter(|d| d.class == DetectionClass::ShelfLabel) {
+        d.bbox = snap_to_card(&view, d.bbox);
+    }
+    Ok(merge_duplicates(dets))
 }
 
 fn ms(t: Instant) -> f64 {

@@ -15,6 +15,14 @@ use crate::{dist, mid, ms_since, Body, Result, Tps, TryOnTimings};
 const SHOULDER_EASE: f32 = 1.15;
 /// The garment's shoulder line sits this far (share of shoulder width) above the joints.
 const SHOULDER_LIFT: f32 = 0.08;
+/// A top's hem sits this share of the torso below the hip joints.
+const HEM_BELOW_HIPS: f32 = 0.08;
+/// Torso length (shoulders to hips) over shoulder width: at or below `SHORT_TORSO` the hips are
+/// taken for a guess (BlazePose puts hips it cannot see near its crop's centre, e.g. on a
+/// head-and-chest shot) and the garment keeps its own length; from `PLAUSIBLE_TORSO` up the
+/// hem goes to the hips; in between, a blend, so the garment does not jump.
+const SHORT_TORSO: f32 = 1.0;
+const PLAUSIBLE_TORSO: f32 = 1.3;
 /// Grid step (px) at which the spline is evaluated; pixels between are interpolated.
 const GRID: i32 = 8;
 
@@ -27,6 +35,9 @@ pub struct Rendered {
     pub alpha: Mat,
     /// The warped garment over `roi`, BGRA.
     pub warped: Mat,
+    /// The warped sleeve mask over `roi` (255 sleeve, 0 the garment's body): what of the
+    /// garment is meant to leave the torso.
+    pub sleeves: Mat,
 }
 
 /// A selected garment with what every frame needs precomputed.
@@ -109,7 +120,7 @@ impl Prepared {
             }
         }
         timings.composite_ms = ms_since(t);
-        Ok(Some(Rendered { roi, alpha: soft, warped }))
+        Ok(Some(Rendered { roi, alpha: soft, warped, sleeves }))
     }
 
     /// The chosen person's mask at frame size, dilated a little (garments are looser than
@@ -199,10 +210,21 @@ impl Fit {
         for p in [l.neck_centre, l.neck_left, l.neck_right, l.shoulder_left, l.shoulder_right, l.armpit_left, l.armpit_right] {
             pairs.push((place(coords(p)), p));
         }
+        // A top's hem sits just below the hips whatever the shopper's build: its length is
+        // stretched or shrunk to the torso the pose gives, as far as that torso is plausible.
+        let hem_scale = match garment.kind {
+            GarmentKind::Top | GarmentKind::Outerwear => {
+                let hem_d = coords(Point::new((l.hem_left.x + l.hem_right.x) / 2.0, (l.hem_left.y + l.hem_right.y) / 2.0)).1.max(1.0);
+                let wanted = (1.0 + HEM_BELOW_HIPS) * torso + SHOULDER_LIFT * sw;
+                let trust = ((torso / sw - SHORT_TORSO) / (PLAUSIBLE_TORSO - SHORT_TORSO)).clamp(0.0, 1.0);
+                1.0 + trust * ((wanted / hem_d).clamp(0.75, 1.35) - 1.0)
+            }
+            GarmentKind::Dress => 1.0,
+        };
         // The hem follows the hips (a shopper who leans or bends takes it along).
         for p in [l.hem_left, l.hem_right] {
             let (a, d) = coords(p);
-            let below_hips = d - (torso + SHOULDER_LIFT * sw);
+            let below_hips = d * hem_scale - (torso + SHOULDER_LIFT * sw);
             pairs.push(((hips.0 + across.0 * a + down.0 * below_hips, hips.1 + across.1 * a + down.1 * below_hips), p));
         }
         let hem_mid_target = mid(pairs[7].0, pairs[8].0);

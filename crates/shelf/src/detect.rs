@@ -91,9 +91,10 @@ fn overlap_of_smaller(a: &[f32; 4], b: &[f32; 4]) -> f32 {
 /// so a long label or a wide gap can peak several times along its length, each peak seeing
 /// only a part of it, and each duplicate would open a slot of its own. A box is a duplicate of
 /// a better one of its class that overlaps it (IoU ≥ 0.5; for gaps and labels also 60 % of the
-/// smaller box inside the other). A gap or label grows to the union of its duplicates that
-/// score at least half its score; weaker duplicates and those of products are dropped
-/// (products standing side by side barely overlap and stay apart).
+/// smaller box inside the other). A gap grows to the union of its duplicates that score at
+/// least half its score (its peaks each see a stretch of empty shelf); other duplicates are
+/// dropped: a label keeps its best box (the scan snaps it to the card), and products standing
+/// side by side barely overlap and stay apart.
 pub fn merge_duplicates(mut found: Vec<Detection>) -> Vec<Detection> {
     found.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut kept: Vec<Detection> = Vec::with_capacity(found.len());
@@ -103,7 +104,7 @@ pub fn merge_duplicates(mut found: Vec<Detection>) -> Vec<Detection> {
             k.class == d.class && (iou(&k.bbox, &d.bbox) >= 0.5 || (elongated && overlap_of_smaller(&k.bbox, &d.bbox) >= 0.6))
         });
         match duplicate_of {
-            Some(best) if elongated && d.score >= best.score / 2.0 => {
+            Some(best) if d.class == DetectionClass::Gap && d.score >= best.score / 2.0 => {
                 let b = &mut best.bbox;
                 *b = [b[0].min(d.bbox[0]), b[1].min(d.bbox[1]), b[2].max(d.bbox[2]), b[3].max(d.bbox[3])];
             }
@@ -249,25 +250,30 @@ mod tests {
         assert_eq!((nw, tall.pad_x), (192, 160.0));
     }
 
-    /// Three peaks along one wide label become one box (a much weaker fourth is dropped); the
-    /// label beside it and two products side by side stay apart.
+    /// Three peaks along one wide label leave its best box; three along a wide gap become
+    /// their union (a much weaker fourth is dropped); the label beside it and two products side
+    /// by side stay apart.
     #[test]
     fn duplicate_peaks_merge_and_neighbours_stay() {
         let d = |class, bbox, score| Detection { class, bbox, score };
-        use DetectionClass::{Product, ShelfLabel};
+        use DetectionClass::{Gap, Product, ShelfLabel};
         let kept = merge_duplicates(vec![
-            d(ShelfLabel, [300.0, 355.0, 396.0, 413.0], 0.1),
             d(ShelfLabel, [0.0, 355.0, 396.0, 413.0], 0.8),
             d(ShelfLabel, [114.0, 357.0, 396.0, 410.0], 0.4),
             d(ShelfLabel, [163.0, 353.0, 417.0, 413.0], 0.4),
             d(ShelfLabel, [460.0, 355.0, 800.0, 410.0], 0.5),
+            d(Gap, [624.0, 499.0, 1137.0, 735.0], 0.39),
+            d(Gap, [518.0, 505.0, 1118.0, 729.0], 0.38),
+            d(Gap, [467.0, 500.0, 919.0, 732.0], 0.36),
+            d(Gap, [300.0, 500.0, 919.0, 732.0], 0.1),
             d(Product, [460.0, 71.0, 650.0, 354.0], 0.9),
             d(Product, [640.0, 71.0, 830.0, 354.0], 0.9),
         ]);
-        assert_eq!(kept.len(), 4, "{kept:?}");
+        assert_eq!(kept.len(), 5, "{kept:?}");
         let wide: Vec<&Detection> = kept.iter().filter(|m| m.class == ShelfLabel && m.bbox[0] < 200.0).collect();
-        assert_eq!((wide.len(), wide[0].score), (1, 0.8));
-        assert_eq!(wide[0].bbox, [0.0, 353.0, 417.0, 413.0]);
+        assert_eq!((wide.len(), wide[0].score, wide[0].bbox), (1, 0.8, [0.0, 355.0, 396.0, 413.0]));
+        let gap = kept.iter().find(|m| m.class == Gap).unwrap();
+        assert_eq!((gap.score, gap.bbox), (0.39, [467.0, 499.0, 1137.0, 735.0]));
         assert!(kept.windows(2).all(|w| w[0].score >= w[1].score));
     }
 

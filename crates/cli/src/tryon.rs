@@ -216,7 +216,10 @@ struct EvalFigures {
     jitter_clip: Option<String>,
     jitter_clip_raw_px: Option<f64>,
     jitter_clip_filtered_px: Option<f64>,
+    /// At the still's working size (the captured look).
     gan: Option<GanFigures>,
+    /// At the live working size.
+    gan_live: Option<GanFigures>,
 }
 
 #[derive(Debug, Serialize)]
@@ -334,23 +337,27 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
             (fig.jitter_clip_raw_px, fig.jitter_clip_filtered_px) = (Some(raw), Some(filtered));
         }
     }
-    // The GAN against the plain composite on its held-out restoration set.
+    // The GAN against the plain composite on its held-out restoration set, at the captured
+    // still's size (the figure the issue asks for) and at the live size.
     match (args.heldout.as_deref(), app.tryon_gan()) {
         (Some(dir), Some(mut gan)) => {
-            let r = evaluate_restoration(&mut gan, dir, GanResolution::Still)?;
-            println!(
-                "GAN restoration ({} held-out frames): L1 plain {:.4} → GAN {:.4} · SSIM plain {:.4} → GAN {:.4}",
-                r.frames, r.l1_plain, r.l1_gan, r.ssim_plain, r.ssim_gan
-            );
-            fig.gan = Some(GanFigures {
-                frames: r.frames,
-                l1_plain: r.l1_plain,
-                l1_gan: r.l1_gan,
-                ssim_plain: r.ssim_plain,
-                ssim_gan: r.ssim_gan,
-                l1_reduction_pct: 100.0 * (r.l1_plain - r.l1_gan) / r.l1_plain.max(1e-9),
-                ssim_gain: r.ssim_gan - r.ssim_plain,
-            });
+            for (resolution, slot) in [(GanResolution::Still, &mut fig.gan), (GanResolution::Live, &mut fig.gan_live)] {
+                let r = evaluate_restoration(&mut gan, dir, resolution)?;
+                let (w, h) = gan.size(resolution);
+                println!(
+                    "GAN restoration at {h}x{w} ({} held-out frames): L1 plain {:.4} → GAN {:.4} · SSIM plain {:.4} → GAN {:.4}",
+                    r.frames, r.l1_plain, r.l1_gan, r.ssim_plain, r.ssim_gan
+                );
+                *slot = Some(GanFigures {
+                    frames: r.frames,
+                    l1_plain: r.l1_plain,
+                    l1_gan: r.l1_gan,
+                    ssim_plain: r.ssim_plain,
+                    ssim_gan: r.ssim_gan,
+                    l1_reduction_pct: 100.0 * (r.l1_plain - r.l1_gan) / r.l1_plain.max(1e-9),
+                    ssim_gain: r.ssim_gan - r.ssim_plain,
+                });
+            }
         }
         (None, _) => println!("GAN restoration: skipped (pass --heldout DIR, written by models/tryon_gan/data.py heldout)"),
         (_, None) => println!("GAN restoration: skipped (no try-on GAN model)"),

@@ -1,16 +1,17 @@
-//! 1-D barcode decoding (EAN-13, UPC-A, Code 128) with `rxing`, plus the fall-backs real
-//! readers use when a first pass fails: upscaling small crops, a second binariser, and scan
-//! lines sampled at small angles through the label with their own 1-D thresholds.
+//! 1-D barcode decoding (EAN-13, UPC-A, Code 128). EAN/UPC first by our own profile fit
+//! (`ean.rs`: robust to blur, tilt and glare), then `rxing` (Code 128, and what the fit turned
+//! down) on the crop and on a 2x upscale of a small one. rxing's own scan lines were dropped:
+//! on blurred labels they passed the check digit with wrong digits.
 
 use std::collections::HashSet;
 
 use opencv::core::{Mat, Size};
 use opencv::prelude::*;
-use rxing::common::{BitArray, GlobalHistogramBinarizer, HybridBinarizer};
-use rxing::oned::{MultiFormatOneDReader, OneDReader};
+use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
+use rxing::oned::MultiFormatOneDReader;
 use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, Luma8LuminanceSource, Reader};
 
-use crate::{Barcode, LabelError, Symbology};
+use crate::{ean, Barcode, LabelError, Symbology};
 
 /// An 8-bit grey image, rows tightly packed.
 #[derive(Debug, Clone)]
@@ -39,7 +40,7 @@ impl GrayImage {
     }
 
     /// Bilinear sample; `None` outside the image.
-    fn sample(&self, x: f32, y: f32) -> Option<f32> {
+    pub(crate) fn sample(&self, x: f32, y: f32) -> Option<f32> {
         if x < 0.0 || y < 0.0 || x > (self.width - 1) as f32 || y > (self.height - 1) as f32 {
             return None;
         }
@@ -56,10 +57,6 @@ impl GrayImage {
 /// Below this width a crop is upscaled before the 2-D passes: EAN modules under ~2 px do
 /// not survive rxing's binarisers once blurred.
 const UPSCALE_BELOW: usize = 640;
-/// Scan-line angles in degrees (labels hang within about ten degrees of level).
-const SCAN_ANGLES: [f32; 9] = [0.0, -2.5, 2.5, -5.0, 5.0, -7.5, 7.5, -10.0, 10.0];
-/// Distance between parallel scan lines, in pixels of the input image.
-const SCAN_SPACING: f32 = 3.0;
 
 /// Decodes the first EAN-13, UPC-A or Code 128 barcode found; check digits are verified.
 /// Needs no models. An empty or featureless image gives `None`.
@@ -67,18 +64,23 @@ pub fn decode_barcode(image: &GrayImage) -> Option<Barcode> {
     if image.width < 16 || image.height < 8 {
         return None;
     }
+    // No patch of parallel bars anywhere: no symbology can be there, and rxing's passes (the
+    // slow part on a label without a readable code) are skipped.
+    let regions = ean::bar_regions(image);
+    if regions.is_empty() {
+        return None;
+    }
+    if let Some(found) = ean::decode_ean(image, &regions) {
+        return Some(found);
+    }
+    // Code 128, and the EAN/UPC symbols the profile fit turned down.
     let hints = hints();
     let mut reader = MultiFormatOneDReader::new(&hints);
     if let Some(found) = decode_2d(image, &mut reader, &hints) {
         return Some(found);
     }
     let upscaled = (image.width < UPSCALE_BELOW).then(|| upscale(image, 2.0)).flatten();
-    if let Some(big) = &upscaled {
-        if let Some(found) = decode_2d(big, &mut reader, &hints) {
-            return Some(found);
-        }
-    }
-    decode_scan_lines(image, &mut reader, &hints)
+    decode_2d(upscaled.as_ref()?, &mut reader, &hints)
 }
 
 fn hints() -> DecodeHints {
@@ -102,81 +104,6 @@ fn upscale(image: &GrayImage, factor: f64) -> Option<GrayImage> {
     let mut big = Mat::default();
     opencv::imgproc::resize(&mat, &mut big, Size::new(0, 0), factor, factor, opencv::imgproc::INTER_CUBIC).ok()?;
     GrayImage::from_mat(&big).ok()
-}
-
-/// Parallel lines at each angle across the image, sampled at half-pixel steps, each
-/// thresholded on its own (a local mean and a whole-line midpoint) and handed to the 1-D
-/// decoders forwards and backwards.
-fn decode_scan_lines(image: &GrayImage, reader: &mut MultiFormatOneDReader, hints: &DecodeHints) -> Option<Barcode> {
-    const STEP: f32 = 0.5;
-    let (w, h) = (image.width as f32, image.height as f32);
-    let (cx, cy) = (w / 2.0, h / 2.0);
-    let half_len = (w * w + h * h).sqrt() / 2.0;
-    let mut profile = Vec::new();
-    for angle in SCAN_ANGLES {
-        let (sin, cos) = angle.to_radians().sin_cos();
-        let (dir, normal) = ([cos, sin], [-sin, cos]);
-        let mut offset = -h / 2.0;
-        while offset <= h / 2.0 {
-            let origin = [cx + normal[0] * offset, cy + normal[1] * offset];
-            profile.clear();
-            let mut t = -half_len;
-            while t <= half_len {
-                if let Some(v) = image.sample(origin[0] + dir[0] * t, origin[1] + dir[1] * t) {
-                    profile.push(v);
-                }
-                t += STEP;
-            }
-            if profile.len() >= 64 {
-                if let Some(found) = decode_profile(&profile, reader, hints) {
-                    return Some(found);
-                }
-            }
-            offset += SCAN_SPACING;
-        }
-    }
-    None
-}
-
-fn decode_profile(profile: &[f32], reader: &mut MultiFormatOneDReader, hints: &DecodeHints) -> Option<Barcode> {
-    let (lo, hi) = profile.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    if hi - lo < 24.0 {
-        return None; // flat line: no bars here
-    }
-    let midpoint = vec![(lo + hi) / 2.0; profile.len()];
-    // Local means over about 3 and 6 narrow bars at the sampling rate used for labels.
-    for threshold in [local_mean(profile, 12), local_mean(profile, 24), midpoint] {
-        let mut bits = BitArray::with_size(profile.len());
-        for (i, (&v, &t)) in profile.iter().zip(&threshold).enumerate() {
-            if v < t {
-                bits.set(i);
-            }
-        }
-        for reversed in [false, true] {
-            if reversed {
-                bits.reverse();
-            }
-            if let Some(found) = reader.decode_row(0, &bits, hints).ok().and_then(|r| to_barcode(&r)) {
-                return Some(found);
-            }
-        }
-    }
-    None
-}
-
-/// Mean over a window of `2 * radius + 1` samples, by prefix sums.
-fn local_mean(profile: &[f32], radius: usize) -> Vec<f32> {
-    let mut prefix = Vec::with_capacity(profile.len() + 1);
-    prefix.push(0.0f64);
-    for &v in profile {
-        prefix.push(prefix.last().copied().unwrap_or(0.0) + v as f64);
-    }
-    (0..profile.len())
-        .map(|i| {
-            let (a, b) = (i.saturating_sub(radius), (i + radius + 1).min(profile.len()));
-            ((prefix[b] - prefix[a]) / (b - a) as f64) as f32
-        })
-        .collect()
 }
 
 fn to_barcode(result: &rxing::RXingResult) -> Option<Barcode> {
@@ -234,8 +161,8 @@ mod tests {
         for (name, ean13) in [
             ("000000.jpg", "1419094137100"),
             ("000001.jpg", "1399659148942"),
-            // 000002.jpg (heavy tilt) is a known miss of the decoder on a clean checkout; the
-            // rate over many labels is `vitrine eval shelf`'s figure.
+            // Heavy tilt and blur 1.32 px: rxing alone missed it, the profile fit reads it.
+            ("000002.jpg", "4332198082749"),
             ("000003.jpg", "7582789456177"),
             ("000004.jpg", "1530658917379"),
             ("000005.jpg", "3095776586404"),

@@ -291,6 +291,7 @@ pub fn runtime_options(config: &Config) -> Result<RuntimeOptions, vitrine_infer:
         library: config.inference.runtime_library.clone(),
         providers,
         intra_threads: config.inference.intra_threads,
+        intra_op_spinning: config.inference.intra_op_spinning,
     })
 }
 

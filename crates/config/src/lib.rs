@@ -54,6 +54,9 @@ pub struct InferenceConfig {
     pub runtime_library: Option<PathBuf>,
     /// Threads inside one operator; 0 lets ONNX Runtime decide.
     pub intra_threads: usize,
+    /// Idle ONNX Runtime worker threads spin for work (off: they sleep and leave the CPU to
+    /// capture and the WebView).
+    pub intra_op_spinning: bool,
 }
 
 impl Default for InferenceConfig {
@@ -63,6 +66,7 @@ impl Default for InferenceConfig {
             models_dir: PathBuf::from("models"),
             runtime_library: None,
             intra_threads: 0,
+            intra_op_spinning: false,
         }
     }
 }

@@ -125,6 +125,7 @@ fn open_session(runtime: &Runtime, path: &Path, bytes: &[u8]) -> Result<(Session
             if runtime.intra_threads > 0 {
                 builder = builder.with_intra_threads(runtime.intra_threads).map_err(|e| e.to_string())?;
             }
+            builder = builder.with_intra_op_spinning(runtime.intra_op_spinning).map_err(|e| e.to_string())?;
             provider.register(&mut builder).map_err(|e| format!("provider {provider}: {e}"))?;
             builder.commit_from_memory(bytes).map_err(|e| e.to_string())
         })();

@@ -16,11 +16,15 @@ pub struct RuntimeOptions {
     pub providers: Vec<Provider>,
     /// Threads per session for work inside one operator; 0 lets ONNX Runtime choose.
     pub intra_threads: usize,
+    /// Let a session's idle worker threads spin waiting for work. It shaves a little latency
+    /// off each run on a machine with cores to spare; on the kiosk the capture thread, the
+    /// WebView and several sessions share two cores, and spinning threads take CPU from them.
+    pub intra_op_spinning: bool,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        Self { library: None, providers: Provider::DEFAULT_ORDER.to_vec(), intra_threads: 0 }
+        Self { library: None, providers: Provider::DEFAULT_ORDER.to_vec(), intra_threads: 0, intra_op_spinning: false }
     }
 }
 
@@ -30,6 +34,7 @@ pub struct Runtime {
     pub(crate) env: ort::environment::Environment,
     pub(crate) providers: Vec<Provider>,
     pub(crate) intra_threads: usize,
+    pub(crate) intra_op_spinning: bool,
     library: PathBuf,
 }
 
@@ -65,7 +70,7 @@ impl Runtime {
             info!(skipped = ?absent, "providers not compiled into this build (cargo features `cuda`/`tensorrt`); skipped");
         }
         info!(library = %library.display(), providers = ?providers, "ONNX Runtime ready");
-        Ok(Self { env, providers, intra_threads: options.intra_threads, library })
+        Ok(Self { env, providers, intra_threads: options.intra_threads, intra_op_spinning: options.intra_op_spinning, library })
     }
 
     pub fn library(&self) -> &Path {

@@ -12,9 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use opencv::core::{Mat, Rect, Size};
+use opencv::core::{Mat, Size};
 use opencv::prelude::*;
-use vitrine_frame::{Frame, PixelFormat};
 use vitrine_infer::{Runtime, RuntimeOptions};
 use vitrine_labels::{decode_barcode, evaluate_label_set, GrayImage, LabelReader, LabelTimings};
 
@@ -47,56 +46,62 @@ fn main() {
         _ => {
             let image = args.get(1).map(PathBuf::from).unwrap_or_else(|| root.join("models/shelf_synth/fixtures/shelves/000000.jpg"));
             let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
-            shelf(&mut reader, &image, runs);
+            let boxes = args.get(3).map(|p| serde_json::from_str::<Vec<[f32; 4]>>(&std::fs::read_to_string(p).unwrap()).unwrap());
+            shelf(&mut reader, &image, runs, boxes);
         }
     }
 }
 
-fn shelf(reader: &mut LabelReader, path: &Path, runs: usize) {
+fn shelf(reader: &mut LabelReader, path: &Path, runs: usize, boxes: Option<Vec<[f32; 4]>>) {
     let src = opencv::imgcodecs::imread(path.to_str().unwrap(), opencv::imgcodecs::IMREAD_COLOR).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).unwrap()).unwrap();
     let (sx, sy) = (1920.0 / src.cols() as f32, 1080.0 / src.rows() as f32);
     let mut frame = Mat::default();
     opencv::imgproc::resize(&src, &mut frame, Size::new(1920, 1080), 0.0, 0.0, opencv::imgproc::INTER_LINEAR).unwrap();
-    let crops: Vec<Frame> = json["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            let b: Vec<f32> = l["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
-            let [x1, y1, x2, y2] = [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy];
-            let (mw, mh) = ((x2 - x1) * 0.08, (y2 - y1) * 0.08);
-            let (l, t) = (((x1 - mw).floor() as i32).max(0), ((y1 - mh).floor() as i32).max(0));
-            let (r, b) = (((x2 + mw).ceil() as i32).min(1920), ((y2 + mh).ceil() as i32).min(1080));
-            let crop = Mat::roi(&frame, Rect::new(l, t, r - l, b - t)).unwrap().try_clone().unwrap();
-            Frame::new(crop.cols() as u32, crop.rows() as u32, PixelFormat::Bgr8, crop.data_bytes().unwrap().to_vec()).unwrap()
-        })
-        .collect();
-    println!("{} labels, sizes {:?}", crops.len(), crops.iter().map(|c| (c.width(), c.height())).collect::<Vec<_>>());
+    // Boxes in 1080p pixels (e.g. the detector's, from `vitrine shelf scan --format json`), or
+    // the annotated labels of the JSON beside the photo.
+    let boxes = boxes.unwrap_or_else(|| {
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).unwrap()).unwrap();
+        json["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let b: Vec<f32> = l["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+                [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy]
+            })
+            .collect()
+    });
+    println!("{} labels, sizes {:?}", boxes.len(), boxes.iter().map(|b| ((b[2] - b[0]).round(), (b[3] - b[1]).round())).collect::<Vec<_>>());
     let mut walls = Vec::new();
     for run in 0..=runs {
-        let mut sum = LabelTimings::default();
         let start = Instant::now();
-        let mut found = (0, 0);
-        for crop in &crops {
-            let reading = reader.read(crop, None).unwrap();
-            found.0 += usize::from(reading.barcode.is_some());
-            found.1 += usize::from(reading.price.is_some());
-            sum.barcode_ms += reading.timings.barcode_ms;
-            sum.ocr_det_ms += reading.timings.ocr_det_ms;
-            sum.ocr_rec_ms += reading.timings.ocr_rec_ms;
-        }
+        // What the shelf scan does: every label box of the frame in one call.
+        let readings = reader.read_many(&frame, &boxes).unwrap();
         let wall = start.elapsed().as_secs_f64() * 1000.0;
+        let mut sum = LabelTimings::default();
+        for r in &readings {
+            sum.legibility_ms += r.timings.legibility_ms;
+            sum.barcode_ms += r.timings.barcode_ms;
+            sum.ocr_det_ms += r.timings.ocr_det_ms;
+            sum.ocr_rec_ms += r.timings.ocr_rec_ms;
+        }
+        let count = |f: fn(&vitrine_labels::LabelReading) -> bool| readings.iter().filter(|r| f(r)).count();
         if run > 0 {
             walls.push(wall);
             println!(
-                "run {run}: wall {wall:.1} ms | barcode {:.1} | det {:.1} | rec {:.1} | barcodes {} prices {}",
-                sum.barcode_ms, sum.ocr_det_ms, sum.ocr_rec_ms, found.0, found.1
+                "run {run}: wall {wall:.1} ms | legibility {:.1} | barcode {:.1} | det {:.1} | rec {:.1} | legible {} barcodes {} prices {}",
+                sum.legibility_ms,
+                sum.barcode_ms,
+                sum.ocr_det_ms,
+                sum.ocr_rec_ms,
+                count(|r| r.legible),
+                count(|r| r.barcode.is_some()),
+                count(|r| r.price.is_some())
             );
         }
     }
     walls.sort_by(f64::total_cmp);
-    println!("median wall {:.1} ms for {} labels", walls[walls.len() / 2], crops.len());
+    println!("median wall {:.1} ms for {} labels", walls[walls.len() / 2], boxes.len());
 }
 
 /// Barcode decoding alone over a rendered label set: exact, wrong and missed per blur bucket.

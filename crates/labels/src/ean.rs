@@ -18,6 +18,8 @@ use crate::{Barcode, Symbology};
 const MAX_SIGMA: f32 = 1.9;
 /// The guards must explain this much of the profile's variance around them.
 const MIN_GUARD_FIT: f32 = 0.75;
+/// Coarse-search fits below this are not refined.
+const MIN_COARSE_FIT: f32 = 0.5;
 /// Samples taken per module when fitting.
 const PER_MODULE: usize = 4;
 /// Profile sampling step along the scan, in pixels.
@@ -277,28 +279,35 @@ pub(crate) fn decode_ean(image: &GrayImage, regions: &[BarRegion]) -> Option<Bar
         region.align(image);
         region.sharpen(image);
         // The middle of the bars first; then each half, in case a glare spot or a finger
-        // spoils the other.
-        for band in [(0.2, 0.8), (0.1, 0.5), (0.5, 0.9)] {
+        // spoils the other (only where the guards were seen at all: nothing else is cheap).
+        for (i, band) in [(0.2, 0.8), (0.1, 0.5), (0.5, 0.9)].into_iter().enumerate() {
             let profile = region.profile(image, band);
             if profile.len() < 120 {
-                continue;
+                break;
             }
             let (lo, hi) = region.extent_samples();
             let forward = decode_profile(&profile, (lo, hi));
+            if let Some((digits, _)) = forward.read {
+                return Some(to_barcode(digits));
+            }
+            // Upside down: the guards look the same both ways, the digits do not.
             let mut reversed = profile.clone();
             reversed.reverse();
             let last = profile.len() as f32 - 1.0;
             let backward = decode_profile(&reversed, (last - hi, last - lo));
-            let best = match (forward, backward) {
-                (Some(f), Some(b)) => Some(if f.1 >= b.1 { f } else { b }),
-                (f, b) => f.or(b),
-            };
-            if let Some((digits, _)) = best {
+            if let Some((digits, _)) = backward.read {
                 return Some(to_barcode(digits));
             }
+            let _ = (i, forward.seen, backward.seen);
         }
     }
     None
+}
+
+/// What a profile gave: a confident reading, and whether an EAN's guards were found at all.
+struct Outcome {
+    read: Option<([u8; 13], f32)>,
+    seen: bool,
 }
 
 fn to_barcode(digits: [u8; 13]) -> Barcode {
@@ -313,10 +322,11 @@ fn to_barcode(digits: [u8; 13]) -> Barcode {
 
 /// Fits the symbol to a profile whose bars lie roughly within `extent` (samples). Returns the
 /// digits and the acceptance margin.
-fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Option<([u8; 13], f32)> {
+fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Outcome {
+    let mut outcome = Outcome { read: None, seen: false };
     let width = hi - lo;
     if width < 60.0 {
-        return None;
+        return outcome;
     }
     let known = known_modules();
     let mut scratch = Vec::with_capacity(160);
@@ -347,7 +357,12 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Option<([u8; 13], f3
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     // A few distinct starting points (not neighbours of one another).
     let mut starts: Vec<Placement> = Vec::new();
-    for (_, p) in &candidates {
+    for (score, p) in &candidates {
+        // Guards this poor at the coarse blur do not refine into a readable symbol; stopping
+        // here keeps bar-like clutter (and unreadably blurred codes) cheap.
+        if *score < MIN_COARSE_FIT {
+            break;
+        }
         if starts.iter().all(|s| (s.x0 - p.x0).abs() > 2.0 * s.m || (s.m / p.m - 1.0).abs() > 0.04) {
             starts.push(*p);
         }
@@ -362,16 +377,19 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Option<([u8; 13], f3
         // refitting everything (perspective included) to the whole symbol as read.
         // Perspective bends only the middle of the symbol (the ends are fixed by position and
         // width), so the descent starts from a few bends and keeps the best.
-        let Some((mut p, fit)) = [-0.06, 0.0, 0.06]
-            .into_iter()
-            .filter_map(|k| descend(profile, Placement { k, ..start }, &known, &GUARD_RANGES, &[0, 1, 2, 3], &mut scratch))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-        else {
-            continue;
-        };
+        let mut found: Option<(Placement, f32)> = None;
+        for k in [0.0, -0.06, 0.06] {
+            if let Some((q, f)) = descend(profile, Placement { k, ..start }, &known, &GUARD_RANGES, &[0, 1, 2, 3], &mut scratch) {
+                if found.is_none_or(|(_, best)| f > best) {
+                    found = Some((q, f));
+                }
+            }
+        }
+        let Some((mut p, fit)) = found else { continue };
         if fit < MIN_GUARD_FIT {
             continue;
         }
+        outcome.seen = true;
         let mut gains = vec![1.0; FULL_RANGES.len()];
         let mut full_fit = 0.0;
         for _ in 0..3 {
@@ -386,7 +404,8 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Option<([u8; 13], f3
             }
         }
     }
-    best.map(|(d, margin, _)| (d, margin))
+    outcome.read = best.map(|(d, margin, _)| (d, margin));
+    outcome
 }
 
 /// Coordinate descent of the listed parameters (0 position, 1 module width, 2 perspective,
@@ -399,7 +418,8 @@ fn descend(profile: &[f32], start: Placement, modules: &[f32; SPAN], ranges: &[(
         let fine = 1.0 / (1 << round) as f32;
         for &param in params {
             let step = [0.25 * p.m, 0.006, 0.02, 0.15][param] * fine;
-            loop {
+            // Bounded: a fit that keeps creeping is fitting clutter.
+            for _ in 0..30 {
                 let mut improved = false;
                 for dir in [-1.0f32, 1.0] {
                     let mut q = p;
@@ -724,12 +744,14 @@ impl BarRegion {
         };
         let span = (self.u.1 - self.u.0).max(1.0);
         let mut best = sharpness(self);
+        // Bounded: a few steps each way, and at most ~20 degrees of turn across the symbol.
+        let max_slope = 0.35 / span;
         for (step, slope_step) in [(0.01f32, 0.02 / span), (0.004, 0.008 / span)] {
             for (da, ds) in [(step, 0.0), (-step, 0.0), (0.0, slope_step), (0.0, -slope_step)] {
-                loop {
+                for _ in 0..12 {
                     let mut trial = self.clone();
                     trial.angle += da;
-                    trial.angle_slope += ds;
+                    trial.angle_slope = (trial.angle_slope + ds).clamp(-max_slope, max_slope);
                     let s = sharpness(&trial);
                     if s <= best {
                         break;

@@ -117,6 +117,7 @@ pub fn evaluate_label_set(reader: &mut LabelReader, dir: &Path) -> Result<LabelE
         b.price_exact += usize::from(price_ok);
         b.both_exact += usize::from(barcode_ok && price_ok);
         let t = reading.timings;
+        eval.mean_timings.legibility_ms += t.legibility_ms;
         eval.mean_timings.barcode_ms += t.barcode_ms;
         eval.mean_timings.ocr_det_ms += t.ocr_det_ms;
         eval.mean_timings.ocr_rec_ms += t.ocr_rec_ms;
@@ -136,6 +137,7 @@ pub fn evaluate_label_set(reader: &mut LabelReader, dir: &Path) -> Result<LabelE
     eval.barcode_exact_rate = eval.barcode_exact as f64 / n;
     eval.price_exact_rate = eval.price_exact as f64 / n;
     eval.both_exact_rate = eval.both_exact as f64 / n;
+    eval.mean_timings.legibility_ms /= n;
     eval.mean_timings.barcode_ms /= n;
     eval.mean_timings.ocr_det_ms /= n;
     eval.mean_timings.ocr_rec_ms /= n;

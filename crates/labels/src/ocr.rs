@@ -21,6 +21,7 @@ const DET_MIN_SIDE: f32 = 3.0;
 /// crops from a shelf photo are upscaled so their text reaches the sizes DB was trained on;
 /// big ones are capped to bound the cost on a CPU.
 const DET_LONG_SIDE: (f32, f32) = (640.0, 960.0);
+const DET_UPSCALE_HEIGHT: f32 = 128.0;
 const REC_HEIGHT: i32 = 48;
 /// RapidOCR pads every line to at least 320 x 48.
 const REC_MIN_RATIO: f32 = 320.0 / 48.0;
@@ -63,22 +64,37 @@ impl Ocr {
     }
 
     /// Detects and recognises the text lines of a BGR image; returns them top to bottom with
-    /// quads in image pixels, and the detection and recognition times in ms.
-    pub fn read_lines(&mut self, bgr: &Mat) -> Result<(Vec<TextLine>, f64, f64), LabelError> {
+    /// quads in image pixels, and the detection and recognition times in ms. With
+    /// `until_price`, lines are recognised tallest first (the price is a label's biggest
+    /// text) and recognition stops once they hold a price; the lines not read are left out.
+    pub fn read_lines(&mut self, bgr: &Mat, until_price: bool) -> Result<(Vec<TextLine>, f64, f64), LabelError> {
         let start = Instant::now();
         let boxes = self.detect(bgr)?;
         let det_ms = ms_since(start);
         let start = Instant::now();
-        let mut crops = boxes.iter().map(|quad| crop_line(bgr, quad)).collect::<Result<Vec<_>, _>>()?;
-        self.fix_upside_down(&mut crops)?;
-        let recognised = self.recognise(&crops)?;
+        let mut order: Vec<usize> = (0..boxes.len()).collect();
+        let chunk = if until_price {
+            order.sort_by(|&a, &b| quad_height(&boxes[b]).total_cmp(&quad_height(&boxes[a])));
+            2
+        } else {
+            BATCH
+        };
+        let mut read: Vec<Option<TextLine>> = vec![None; boxes.len()];
+        for ids in order.chunks(chunk) {
+            let mut crops = ids.iter().map(|&i| crop_line(bgr, &boxes[i])).collect::<Result<Vec<_>, _>>()?;
+            self.fix_upside_down(&mut crops)?;
+            for (&i, (text, confidence)) in ids.iter().zip(self.recognise(&crops)?) {
+                read[i] = Some(TextLine { text, confidence, quad: boxes[i] });
+            }
+            if until_price {
+                let so_far: Vec<TextLine> = read.iter().flatten().cloned().collect();
+                if crate::parse_price(&so_far).is_some() {
+                    break;
+                }
+            }
+        }
         let rec_ms = ms_since(start);
-        let lines = boxes
-            .into_iter()
-            .zip(recognised)
-            .filter(|(_, (text, _))| !text.trim().is_empty())
-            .map(|(quad, (text, confidence))| TextLine { text, confidence, quad })
-            .collect();
+        let lines = read.into_iter().flatten().filter(|line| !line.text.trim().is_empty()).collect();
         Ok((lines, det_ms, rec_ms))
     }
 
@@ -86,7 +102,9 @@ impl Ocr {
     fn detect(&mut self, bgr: &Mat) -> Result<Vec<[[f32; 2]; 4]>, LabelError> {
         let (w, h) = (bgr.cols() as f32, bgr.rows() as f32);
         let long = w.max(h);
-        let scale = long.clamp(DET_LONG_SIDE.0, DET_LONG_SIDE.1) / long;
+        // Small crops are upscaled only until they are DET_UPSCALE_HEIGHT tall: a label's
+        // price (about a third of it) is then well within DB's range, and more only costs.
+        let scale = (long.clamp(DET_LONG_SIDE.0, DET_LONG_SIDE.1) / long).min((DET_UPSCALE_HEIGHT / h).max(1.0));
         let round32 = |v: f32| (((v * scale) / 32.0).round() as i32).max(1) * 32;
         let (in_w, in_h) = (round32(w), round32(h));
         let mut resized = Mat::default();
@@ -241,6 +259,12 @@ fn rect_corners(rect: &RotatedRect) -> Result<[[f32; 2]; 4], LabelError> {
     let mut pts = [Point2f::default(); 4];
     rect.points(&mut pts)?;
     Ok(pts.map(|p| [p.x, p.y]))
+}
+
+/// The height of a line quad (clockwise from top-left): its longer left or right side.
+fn quad_height(quad: &[[f32; 2]; 4]) -> f32 {
+    let dist = |a: [f32; 2], b: [f32; 2]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+    dist(quad[0], quad[3]).max(dist(quad[1], quad[2]))
 }
 
 /// Corners clockwise from the top-left (smallest x + y first, as RapidOCR orders them).

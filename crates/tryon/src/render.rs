@@ -372,3 +372,48 @@ fn sleeve_mask(garment: &Garment) -> Result<Mat> {
     }
     Ok(mask)
 }
+
+#[cfg(test)]
+mod tests {
+    use vitrine_garment::demo;
+
+    use super::*;
+
+    /// A shopper facing the mirror, shoulders 100 px apart, hips `torso` px below them.
+    fn body(torso: f32) -> Body {
+        let (sy, hy) = (100.0, 100.0 + torso);
+        Body {
+            nose: (250.0, 40.0),
+            shoulder_left: (300.0, sy),
+            shoulder_right: (200.0, sy),
+            elbow_left: (320.0, sy + 80.0),
+            elbow_right: (180.0, sy + 80.0),
+            wrist_left: (330.0, sy + 150.0),
+            wrist_right: (170.0, sy + 150.0),
+            hip_left: (280.0, hy),
+            hip_right: (220.0, hy),
+            arms_visible: [false, false],
+        }
+    }
+
+    /// The hem's target: the last of the hem pairs (left, right, middle) is the middle.
+    fn hem_y(garment: &Garment, torso: f32) -> f32 {
+        Fit::new(garment, &body(torso)).targets[9].1
+    }
+
+    #[test]
+    fn a_tops_hem_sits_below_plausible_hips_and_keeps_its_length_on_guessed_ones() {
+        let tee = demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap();
+        // Plausible torsos: the hem just below the hips, whatever the build.
+        for torso in [140.0, 170.0] {
+            let want = 100.0 + torso * (1.0 + HEM_BELOW_HIPS);
+            assert!((hem_y(&tee, torso) - want).abs() < 1.0, "torso {torso}: hem at {} not {want}", hem_y(&tee, torso));
+        }
+        // Hips BlazePose guessed (a torso shorter than the shoulders are wide): the garment's
+        // own length, the same whichever guess.
+        assert!((hem_y(&tee, 85.0) - hem_y(&tee, 95.0)).abs() < 0.5);
+        // A dress keeps its own length.
+        let dress = demo::draw(GarmentKind::Dress, [30, 30, 200]).unwrap();
+        assert!((hem_y(&dress, 140.0) - hem_y(&dress, 170.0)).abs() < 0.5);
+    }
+}

@@ -16,7 +16,7 @@ use crate::detect::{merge_duplicates, Detection, DetectionClass, ShelfDetector};
 use crate::input::InputFrame;
 use crate::planogram::Planogram;
 use crate::quality;
-use crate::recognise::{clip_rect, LookMatch, ProductEmbedder, ProductGallery};
+use crate::recognise::{LookMatch, ProductEmbedder, ProductGallery};
 use crate::report::*;
 use crate::structure::{self, SlotLayout};
 use crate::ShelfError;
@@ -35,13 +35,11 @@ pub struct ScanOptions {
     /// gap widths in cm. Labels vary between stores (and on the synthetic shelves), so there
     /// is no default.
     pub label_width_cm: Option<f32>,
-    /// Extra room read around a detected label, as a fraction of its size.
-    pub label_margin: f32,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        Self { look_min_similarity: 0.5, misplaced_margin: 0.08, top_k: 5, label_width_cm: None, label_margin: 0.08 }
+        Self { look_min_similarity: 0.5, misplaced_margin: 0.08, top_k: 5, label_width_cm: None }
     }
 }
 
@@ -192,12 +190,9 @@ impl ShelfScanner {
         }
         timings.recognition_ms = ms(t);
 
-        // Every label read once.
+        // Every label read once, all from the one frame.
         let t = Instant::now();
-        let mut labels: BTreeMap<usize, LabelSeen> = BTreeMap::new();
-        for (i, d) in dets.iter().enumerate().filter(|(_, d)| d.class == DetectionClass::ShelfLabel) {
-            labels.insert(i, self.read_label(bgr, d)?);
-        }
+        let labels = self.read_labels(bgr, dets)?;
         timings.labels_ms = ms(t);
 
         let t = Instant::now();
@@ -217,21 +212,26 @@ impl ShelfScanner {
         Ok(rows)
     }
 
-    fn read_label(&mut self, bgr: &Mat, d: &Detection) -> Result<LabelSeen, ShelfError> {
-        let mut seen = LabelSeen { bbox: d.bbox, score: d.score, barcode: None, price_cents: None, text: Vec::new() };
+    fn read_labels(&mut self, bgr: &Mat, dets: &[Detection]) -> Result<BTreeMap<usize, LabelSeen>, ShelfError> {
+        let found: Vec<(usize, &Detection)> = dets.iter().enumerate().filter(|(_, d)| d.class == DetectionClass::ShelfLabel).collect();
+        let seen = |d: &Detection| LabelSeen { bbox: d.bbox, score: d.score, barcode: None, price_cents: None, text: Vec::new() };
         let Some(reader) = self.labels.as_mut() else {
-            return Ok(seen);
+            return Ok(found.into_iter().map(|(i, d)| (i, seen(d))).collect());
         };
-        // Crop here (with a margin) so the reader converts a label-sized image, not the frame.
-        let (mw, mh) = (d.width() * self.options.label_margin, d.height() * self.options.label_margin);
-        let rect = clip_rect(&[d.bbox[0] - mw, d.bbox[1] - mh, d.bbox[2] + mw, d.bbox[3] + mh], bgr.cols(), bgr.rows());
-        let crop = Mat::roi(bgr, rect)?.try_clone()?;
-        let frame = vitrine_capture::frame_from_bgr_mat(&crop).map_err(|e| ShelfError::Label(e.to_string()))?;
-        let reading = reader.read(&frame, None).map_err(|e| ShelfError::Label(e.to_string()))?;
-        seen.barcode = reading.barcode.map(|b| b.digits);
-        seen.price_cents = reading.price.map(|p| p.cents);
-        seen.text = reading.text.into_iter().map(|l| l.text).collect();
-        Ok(seen)
+        // The reader adds its own margin around each box.
+        let regions: Vec<[f32; 4]> = found.iter().map(|(_, d)| d.bbox).collect();
+        let readings = reader.read_many(bgr, &regions).map_err(|e| ShelfError::Label(e.to_string()))?;
+        Ok(found
+            .into_iter()
+            .zip(readings)
+            .map(|((i, d), reading)| {
+                let mut label = seen(d);
+                label.barcode = reading.barcode.map(|b| b.digits);
+                label.price_cents = reading.price.map(|p| p.cents);
+                label.text = reading.text.into_iter().map(|l| l.text).collect();
+                (i, label)
+            })
+            .collect())
     }
 
     fn slot_report(

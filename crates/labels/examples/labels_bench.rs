@@ -55,8 +55,16 @@ fn main() {
 fn shelf(reader: &mut LabelReader, path: &Path, runs: usize, boxes: Option<Vec<[f32; 4]>>) {
     let src = opencv::imgcodecs::imread(path.to_str().unwrap(), opencv::imgcodecs::IMREAD_COLOR).unwrap();
     let (sx, sy) = (1920.0 / src.cols() as f32, 1080.0 / src.rows() as f32);
-    let mut frame = Mat::default();
-    opencv::imgproc::resize(&src, &mut frame, Size::new(1920, 1080), 0.0, 0.0, opencv::imgproc::INTER_LINEAR).unwrap();
+    let mut resized = Mat::default();
+    opencv::imgproc::resize(&src, &mut resized, Size::new(1920, 1080), 0.0, 0.0, opencv::imgproc::INTER_LINEAR).unwrap();
+    // Through JPEG and back, as `vitrine bench shelf` feeds its scanner.
+    let mut jpeg = opencv::core::Vector::<u8>::new();
+    opencv::imgcodecs::imencode(".jpg", &resized, &mut jpeg, &opencv::core::Vector::new()).unwrap();
+    let frame = opencv::imgcodecs::imdecode(&jpeg, opencv::imgcodecs::IMREAD_COLOR).unwrap();
+    if let Some(out) = std::env::var_os("LABELS_BENCH_FRAME") {
+        // The exact frame, for `vitrine shelf scan --format json` to give the detector's boxes.
+        opencv::imgcodecs::imwrite(out.to_str().unwrap(), &frame, &opencv::core::Vector::new()).unwrap();
+    }
     // Boxes in 1080p pixels (e.g. the detector's, from `vitrine shelf scan --format json`), or
     // the annotated labels of the JSON beside the photo.
     let boxes = boxes.unwrap_or_else(|| {
@@ -84,6 +92,11 @@ fn shelf(reader: &mut LabelReader, path: &Path, runs: usize, boxes: Option<Vec<[
             sum.barcode_ms += r.timings.barcode_ms;
             sum.ocr_det_ms += r.timings.ocr_det_ms;
             sum.ocr_rec_ms += r.timings.ocr_rec_ms;
+        }
+        if run == 1 {
+            for r in &readings {
+                println!("  {:?} {:?} {:?} {:.1}/{:.1}/{:.1} ms", r.barcode.as_ref().map(|b| &b.digits), r.price.as_ref().map(|p| p.cents), r.text.iter().map(|l| &l.text).collect::<Vec<_>>(), r.timings.barcode_ms, r.timings.ocr_det_ms, r.timings.ocr_rec_ms);
+            }
         }
         let count = |f: fn(&vitrine_labels::LabelReading) -> bool| readings.iter().filter(|r| f(r)).count();
         if run > 0 {

@@ -277,10 +277,13 @@ pub(crate) fn decode_ean(image: &GrayImage, regions: &[BarRegion]) -> Option<Bar
     for region in regions.iter().take(2) {
         let mut region = region.clone();
         region.align(image);
-        region.sharpen(image);
-        // The middle of the bars first; then each half, in case a glare spot or a finger
-        // spoils the other (only where the guards were seen at all: nothing else is cheap).
-        for (i, band) in [(0.2, 0.8), (0.1, 0.5), (0.5, 0.9)].into_iter().enumerate() {
+        // The middle of the bars first (once more after fine-tuning the bar direction, which
+        // a sharp symbol does not need); then each half, in case a glare spot or a finger
+        // spoils the other.
+        for (i, band) in [(0.2, 0.8), (0.2, 0.8), (0.1, 0.5), (0.5, 0.9)].into_iter().enumerate() {
+            if i == 1 {
+                region.sharpen(image);
+            }
             let profile = region.profile(image, band);
             if profile.len() < 120 {
                 break;
@@ -371,40 +374,34 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Outcome {
         }
     }
 
-    let mut best: Option<([u8; 13], f32, f32)> = None;
-    for start in starts {
-        // Position, width and blur from the guards; then alternate reading the digits and
-        // refitting everything (perspective included) to the whole symbol as read.
-        // Perspective bends only the middle of the symbol (the ends are fixed by position and
-        // width), so the descent starts from a few bends and keeps the best.
-        let mut found: Option<(Placement, f32)> = None;
-        for k in [0.0, -0.06, 0.06] {
-            if let Some((q, f)) = descend(profile, Placement { k, ..start }, &known, &GUARD_RANGES, &[0, 1, 2, 3], &mut scratch) {
-                if found.is_none_or(|(_, best)| f > best) {
-                    found = Some((q, f));
-                }
+    // Straight first (most symbols, and the cheap case); then with a bend either way, since
+    // perspective bends only the middle (the ends are fixed by position and width). The
+    // first confident reading wins: the acceptance gates, not a comparison, keep it right.
+    for bends in [&[0.0][..], &[-0.06, 0.06][..]] {
+        for start in &starts {
+            let found = bends
+                .iter()
+                .filter_map(|&k| descend(profile, Placement { k, ..*start }, &known, &GUARD_RANGES, &[0, 1, 2, 3], &mut scratch))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((mut p, fit)) = found else { continue };
+            if fit < MIN_GUARD_FIT {
+                continue;
             }
-        }
-        let Some((mut p, fit)) = found else { continue };
-        if fit < MIN_GUARD_FIT {
-            continue;
-        }
-        outcome.seen = true;
-        let mut gains = vec![1.0; FULL_RANGES.len()];
-        let mut full_fit = 0.0;
-        for _ in 0..3 {
-            let Some(modules) = read_modules(profile, &p, &gains) else { break };
-            let Some((q, f)) = descend(profile, p, &modules, &FULL_RANGES, &[0, 1, 2, 3], &mut scratch) else { break };
-            let Some((_, g)) = Template::new(&modules, q.sigma, &FULL_RANGES).fit(profile, &q, &mut scratch) else { break };
-            (p, gains, full_fit) = (q, g, f);
-        }
-        if let Some((digits, margin)) = read_digits(profile, &p, &gains) {
-            if best.as_ref().is_none_or(|b| full_fit > b.2) {
-                best = Some((digits, margin, full_fit));
+            outcome.seen = true;
+            // Then alternate reading the digits and refitting everything to the symbol as read.
+            let mut gains = vec![1.0; FULL_RANGES.len()];
+            for _ in 0..3 {
+                let Some(modules) = read_modules(profile, &p, &gains) else { break };
+                let Some((q, _)) = descend(profile, p, &modules, &FULL_RANGES, &[0, 1, 2, 3], &mut scratch) else { break };
+                let Some((_, g)) = Template::new(&modules, q.sigma, &FULL_RANGES).fit(profile, &q, &mut scratch) else { break };
+                (p, gains) = (q, g);
+            }
+            if let Some(read) = read_digits(profile, &p, &gains) {
+                outcome.read = Some(read);
+                return outcome;
             }
         }
     }
-    outcome.read = best.map(|(d, margin, _)| (d, margin));
     outcome
 }
 

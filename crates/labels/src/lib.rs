@@ -353,7 +353,10 @@ mod tests {
         // 000002.json's corners span x 152..675, y 98..320.
         let reading = reader().read(&frame, Some([152.0, 98.0, 675.0, 320.0])).unwrap();
         assert_eq!(reading.price.map(|p| p.cents), Some(22));
-        assert!(reading.text.iter().any(|l| l.text.contains("CHIPS")), "{:?}", reading.text);
+        // The barcode names the product, so recognition stopped at the price line.
+        assert_eq!(reading.barcode.and_then(|b| b.gtin13()).as_deref(), Some("4332198082749"));
+        assert!(reading.text.iter().any(|l| l.text.contains("0.22")), "{:?}", reading.text);
+        assert!(!reading.text.iter().any(|l| l.text.contains("CHIPS")), "{:?}", reading.text);
         for line in &reading.text {
             for [x, y] in line.quad {
                 assert!((100.0..=730.0).contains(&x) && (80.0..=340.0).contains(&y), "{line:?}");
@@ -373,6 +376,18 @@ mod tests {
             let reading = reader.read(&dark, Some(region)).unwrap();
             assert_eq!(reading, LabelReading::default(), "{region:?}");
         }
+    }
+
+    #[test]
+    fn without_a_barcode_every_line_is_recognised() {
+        let mut reader = reader();
+        let path = fixtures().join("000002.jpg");
+        let photo = opencv::imgcodecs::imread(path.to_str().unwrap(), opencv::imgcodecs::IMREAD_COLOR).unwrap();
+        let (lines, _, _) = reader.ocr.read_lines(&photo, false).unwrap();
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(texts.iter().any(|t| t.contains("CHIPS")) && texts.iter().any(|t| t.contains("0.22")), "{texts:?}");
+        let (first, _, _) = reader.ocr.read_lines(&photo, true).unwrap();
+        assert!(first.len() < lines.len() && parse_price(&first).map(|p| p.cents) == Some(22), "{first:?}");
     }
 
     #[test]

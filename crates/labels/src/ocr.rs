@@ -21,10 +21,12 @@ const DET_MIN_SIDE: f32 = 3.0;
 /// crops from a shelf photo are upscaled so their text reaches the sizes DB was trained on;
 /// big ones are capped to bound the cost on a CPU.
 const DET_LONG_SIDE: (f32, f32) = (640.0, 960.0);
-const DET_UPSCALE_HEIGHT: f32 = 128.0;
+const DET_UPSCALE_HEIGHT: f32 = 64.0;
 const REC_HEIGHT: i32 = 48;
-/// RapidOCR pads every line to at least 320 x 48.
-const REC_MIN_RATIO: f32 = 320.0 / 48.0;
+/// RapidOCR pads every line to at least 320 x 48; recognition costs in proportion to the
+/// width, and a price is a short line, so lines are padded only to 2:1 (then to a multiple
+/// of 8, the recogniser's step). The 200 rendered labels read the same either way.
+const REC_MIN_RATIO: f32 = 2.0;
 const CLS_SIZE: (i32, i32) = (192, 48);
 const CLS_FLIP_SCORE: f32 = 0.9;
 const BATCH: usize = 6;
@@ -75,7 +77,7 @@ impl Ocr {
         let mut order: Vec<usize> = (0..boxes.len()).collect();
         let chunk = if until_price {
             order.sort_by(|&a, &b| quad_height(&boxes[b]).total_cmp(&quad_height(&boxes[a])));
-            2
+            1
         } else {
             BATCH
         };
@@ -182,7 +184,7 @@ impl Ocr {
         let classes = self.keys.len();
         for batch in order.chunks(BATCH) {
             let max_ratio = batch.iter().map(|&i| ratio(&crops[i])).fold(REC_MIN_RATIO, f32::max);
-            let width = (REC_HEIGHT as f32 * max_ratio).ceil() as i32;
+            let width = ((REC_HEIGHT as f32 * max_ratio / 8.0).ceil() as i32) * 8;
             let mut input = Vec::with_capacity(batch.len() * 3 * (REC_HEIGHT * width) as usize);
             for &i in batch {
                 input.extend(line_input(&crops[i], REC_HEIGHT, width)?);

@@ -18,6 +18,10 @@ use crate::{Barcode, Symbology};
 const MAX_SIGMA: f32 = 1.9;
 /// The guards must explain this much of the profile's variance around them.
 const MIN_GUARD_FIT: f32 = 0.75;
+/// Coarse grid: module width in steps of this factor, position in steps of this many modules
+/// (the descent that follows walks the rest of the way).
+const COARSE_M_STEP: f32 = 1.015;
+const COARSE_X_STEP: f32 = 0.5;
 /// Coarse-search fits below this are not refined.
 const MIN_COARSE_FIT: f32 = 0.5;
 /// Samples taken per module when fitting.
@@ -250,6 +254,23 @@ impl Template {
         Self { sigma, ranges: ranges.to_vec(), rendered }
     }
 
+    /// Explained fraction of variance over the first stretch alone (0 where it does not fit).
+    fn first_fit(&self, profile: &[f32], p: &Placement, scratch: &mut Vec<f32>) -> f32 {
+        let (from, to) = self.ranges[0];
+        if observe(profile, p, from, to, scratch).is_none() {
+            return 0.0;
+        }
+        let (_, c, rss) = affine_fit(scratch, &self.rendered[0]);
+        let n = scratch.len() as f32;
+        let mean = scratch.iter().sum::<f32>() / n;
+        let tss: f32 = scratch.iter().map(|v| (v - mean) * (v - mean)).sum();
+        if c <= 0.0 || tss <= 0.0 {
+            0.0
+        } else {
+            1.0 - rss / tss
+        }
+    }
+
     /// Explained fraction of the profile's variance over the stretches (higher is better) and
     /// each stretch's gain; `None` where bars come out brighter than spaces or off the profile.
     fn fit(&self, profile: &[f32], p: &Placement, scratch: &mut Vec<f32>) -> Option<(f32, Vec<f32>)> {
@@ -336,11 +357,14 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Outcome {
 
     // Coarse search against the guards and quiet zones: module width from the bar region's
     // extent (95 modules), position near its start, a middling blur.
+    // Coarse search against the guards and quiet zones: module width from the bar region's
+    // extent (95 modules), position near its start, a middling blur.
     let guards = Template::new(&known, 0.7, &GUARD_RANGES);
     let mut candidates: Vec<(f32, Placement)> = Vec::new();
     // The region can hold more than the bars (the label's edge, a digit of the price), so
     // the symbol may be well inside it.
     let m0 = width / 95.0;
+    let range = profile.iter().fold(f32::MIN, |a, &b| a.max(b)) - profile.iter().fold(f32::MAX, |a, &b| a.min(b));
     let mut scale = 0.45f32;
     while scale <= 1.4 {
         let m = m0 * scale;
@@ -349,13 +373,21 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Outcome {
             let mut x0 = lo - 0.15 * width;
             while x0 <= lo + 0.6 * width && x0 + 95.0 * m <= hi + 0.3 * width {
                 let p = Placement { x0, m, k: 0.0, sigma: 0.7 };
-                if let Some((score, _)) = guards.fit(profile, &p, &mut scratch) {
-                    candidates.push((score, p));
+                // Most grid points miss: first two samples per end (quiet zone brighter than the
+                // outer guard bar), then the start guard alone, then everything.
+                let darker = |quiet: f32, bar: f32| match (interp(profile, p.at(quiet)), interp(profile, p.at(bar))) {
+                    (Some(q), Some(b)) => q - b >= 0.1 * range,
+                    _ => false,
+                };
+                if darker(-4.0, 0.5) && darker(99.0, 94.5) && guards.first_fit(profile, &p, &mut scratch) >= 0.3 {
+                    if let Some((score, _)) = guards.fit(profile, &p, &mut scratch) {
+                        candidates.push((score, p));
+                    }
                 }
-                x0 += 0.5 * m;
+                x0 += COARSE_X_STEP * m;
             }
         }
-        scale *= 1.015;
+        scale *= COARSE_M_STEP;
     }
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     // A few distinct starting points (not neighbours of one another).
@@ -388,17 +420,29 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Outcome {
                 continue;
             }
             outcome.seen = true;
-            // Then alternate reading the digits and refitting everything to the symbol as read.
-            let mut gains = vec![1.0; FULL_RANGES.len()];
-            for _ in 0..3 {
-                let Some(modules) = read_modules(profile, &p, &gains) else { break };
-                let Some((q, _)) = descend(profile, p, &modules, &FULL_RANGES, &[0, 1, 2, 3], &mut scratch) else { break };
-                let Some((_, g)) = Template::new(&modules, q.sigma, &FULL_RANGES).fit(profile, &q, &mut scratch) else { break };
-                (p, gains) = (q, g);
-            }
+            // The guards' contrasts stand in for the stretches between them until the whole
+            // symbol is fitted. A sharp symbol usually reads right here.
+            let Some((_, g)) = Template::new(&known, p.sigma, &GUARD_RANGES).fit(profile, &p, &mut scratch) else { continue };
+            let mut gains = vec![g[0], (g[0] + g[1]) / 2.0, (g[1] + g[2]) / 2.0, g[2]];
             if let Some(read) = read_digits(profile, &p, &gains) {
                 outcome.read = Some(read);
                 return outcome;
+            }
+            // Otherwise alternate reading the digits and refitting everything (perspective
+            // included) to the symbol as read, until the reading holds or stops changing.
+            let mut last: Option<[f32; SPAN]> = None;
+            for _ in 0..3 {
+                let Some(modules) = read_modules(profile, &p, &gains) else { break };
+                if last.is_some_and(|l| l == modules) {
+                    break;
+                }
+                let Some((q, _)) = descend(profile, p, &modules, &FULL_RANGES, &[0, 1, 2, 3], &mut scratch) else { break };
+                let Some((_, g)) = Template::new(&modules, q.sigma, &FULL_RANGES).fit(profile, &q, &mut scratch) else { break };
+                (p, gains, last) = (q, g, Some(modules));
+                if let Some(read) = read_digits(profile, &p, &gains) {
+                    outcome.read = Some(read);
+                    return outcome;
+                }
             }
         }
     }

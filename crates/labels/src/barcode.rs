@@ -54,6 +54,12 @@ impl GrayImage {
 /// Decodes the first EAN-13, UPC-A or Code 128 barcode found; check digits are verified.
 /// Needs no models. An empty or featureless image gives `None`.
 pub fn decode_barcode(image: &GrayImage) -> Option<Barcode> {
+    decode_oriented(image).map(|(barcode, _)| barcode)
+}
+
+/// [`decode_barcode`], and whether the code read left to right (`Some(true)`: the label is
+/// upright), right to left, or it is not known (rxing does not say).
+pub(crate) fn decode_oriented(image: &GrayImage) -> Option<(Barcode, Option<bool>)> {
     if image.width < 16 || image.height < 8 {
         return None;
     }
@@ -63,13 +69,13 @@ pub fn decode_barcode(image: &GrayImage) -> Option<Barcode> {
     if regions.is_empty() {
         return None;
     }
-    if let Some(found) = ean::decode_ean(image, &regions) {
-        return Some(found);
+    if let Some((found, upright)) = ean::decode_ean(image, &regions) {
+        return Some((found, Some(upright)));
     }
     // Code 128, and the EAN/UPC symbols the profile fit turned down.
     let hints = hints();
     let mut reader = MultiFormatOneDReader::new(&hints);
-    decode_2d(image, &mut reader, &hints)
+    decode_2d(image, &mut reader, &hints).map(|found| (found, None))
 }
 
 fn hints() -> DecodeHints {

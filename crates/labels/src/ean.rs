@@ -293,8 +293,9 @@ impl Template {
 }
 
 /// Reads an EAN-13 (or UPC-A) symbol from the image's bar regions (see [`bar_regions`]);
-/// `None` unless one is found with confidence.
-pub(crate) fn decode_ean(image: &GrayImage, regions: &[BarRegion]) -> Option<Barcode> {
+/// `None` unless one is found with confidence. With it, whether it reads left to right
+/// (the label is upright) rather than right to left (upside down).
+pub(crate) fn decode_ean(image: &GrayImage, regions: &[BarRegion]) -> Option<(Barcode, bool)> {
     for region in regions.iter().take(2) {
         let mut region = region.clone();
         region.align(image);
@@ -312,7 +313,7 @@ pub(crate) fn decode_ean(image: &GrayImage, regions: &[BarRegion]) -> Option<Bar
             let (lo, hi) = region.extent_samples();
             let forward = decode_profile(&profile, (lo, hi));
             if let Some((digits, _)) = forward.read {
-                return Some(to_barcode(digits));
+                return Some((to_barcode(digits), true));
             }
             // Upside down: the guards look the same both ways, the digits do not.
             let mut reversed = profile.clone();
@@ -320,7 +321,7 @@ pub(crate) fn decode_ean(image: &GrayImage, regions: &[BarRegion]) -> Option<Bar
             let last = profile.len() as f32 - 1.0;
             let backward = decode_profile(&reversed, (last - hi, last - lo));
             if let Some((digits, _)) = backward.read {
-                return Some(to_barcode(digits));
+                return Some((to_barcode(digits), false));
             }
             let _ = (i, forward.seen, backward.seen);
         }
@@ -1022,7 +1023,7 @@ mod tests {
     }
 
     fn decode(image: &GrayImage) -> Option<Barcode> {
-        decode_ean(image, &bar_regions(image))
+        decode_ean(image, &bar_regions(image)).map(|(b, _)| b)
     }
 
     #[test]

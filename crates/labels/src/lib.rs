@@ -156,7 +156,7 @@ impl LabelReader {
             return Ok(LabelReading::default());
         };
         let crop = crop_to_bgr(frame, rect)?;
-        self.read_crop(&crop, rect)
+        Ok(self.read_crops(vec![Some((crop, rect))])?.pop().unwrap_or_default())
     }
 
     /// Reads every label box of one frame (`bgr`: the frame as an 8-bit BGR or grey `Mat`),
@@ -172,52 +172,59 @@ impl LabelReader {
         } else {
             bgr
         };
-        regions
+        let crops = regions
             .iter()
-            .map(|&region| match crop_rect(bgr.cols(), bgr.rows(), Some(region)) {
-                None => Ok(LabelReading::default()),
-                Some(rect) => {
-                    let crop = Mat::roi(bgr, rect)?.try_clone()?;
-                    self.read_crop(&crop, rect)
-                }
-            })
-            .collect()
+            .map(|&region| crop_rect(bgr.cols(), bgr.rows(), Some(region)).map(|rect| Ok::<_, LabelError>((Mat::roi(bgr, rect)?.try_clone()?, rect))).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.read_crops(crops)
     }
 
-    /// Cheapest first: is anything legible; the barcode; then OCR, which stops at the price
-    /// when the barcode already names the product (the other lines only serve to name it).
-    fn read_crop(&mut self, crop: &Mat, rect: Rect) -> Result<LabelReading, LabelError> {
-        let mut reading = LabelReading::default();
-        let start = Instant::now();
-        let mut gray = Mat::default();
-        opencv::imgproc::cvt_color(crop, &mut gray, opencv::imgproc::COLOR_BGR2GRAY, 0)?;
-        let gray = GrayImage::from_mat(&gray)?;
-        reading.legible = legible_height(&gray) >= MIN_LEGIBLE_HEIGHT;
-        reading.timings.legibility_ms = ms_since(start);
-        if !reading.legible {
-            return Ok(reading);
+    /// Cheapest first, per crop: is anything legible; the barcode. Then OCR over the legible
+    /// crops together (recognition batched across labels), stopping at the price where the
+    /// barcode already names the product (the other lines only serve to name it). `None`
+    /// crops (boxes outside the frame) read as nothing.
+    fn read_crops(&mut self, crops: Vec<Option<(Mat, Rect)>>) -> Result<Vec<LabelReading>, LabelError> {
+        let mut readings = vec![LabelReading::default(); crops.len()];
+        let mut uprights = vec![false; crops.len()];
+        for (i, (reading, crop)) in readings.iter_mut().zip(&crops).enumerate() {
+            let Some((crop, _)) = crop else { continue };
+            let start = Instant::now();
+            let mut gray = Mat::default();
+            opencv::imgproc::cvt_color(crop, &mut gray, opencv::imgproc::COLOR_BGR2GRAY, 0)?;
+            let gray = GrayImage::from_mat(&gray)?;
+            reading.legible = legible_height(&gray) >= MIN_LEGIBLE_HEIGHT;
+            reading.timings.legibility_ms = ms_since(start);
+            if !reading.legible {
+                continue;
+            }
+            let start = Instant::now();
+            let (barcode, upright) = barcode::decode_oriented(&gray).map_or((None, None), |(b, u)| (Some(b), u));
+            reading.barcode = barcode;
+            uprights[i] = upright == Some(true);
+            reading.timings.barcode_ms = ms_since(start);
         }
-
-        let start = Instant::now();
-        reading.barcode = decode_barcode(&gray);
-        reading.timings.barcode_ms = ms_since(start);
-
-        let (lines, det_ms, rec_ms) = self.ocr.read_lines(crop, reading.barcode.is_some())?;
-        reading.timings.ocr_det_ms = det_ms;
-        reading.timings.ocr_rec_ms = rec_ms;
-        let offset = [rect.x as f32, rect.y as f32];
-        reading.text = lines
-            .into_iter()
-            .map(|mut line| {
-                for corner in &mut line.quad {
-                    corner[0] += offset[0];
-                    corner[1] += offset[1];
-                }
-                line
-            })
-            .collect();
-        reading.price = parse_price(&reading.text);
-        Ok(reading)
+        let which: Vec<usize> = (0..crops.len()).filter(|&i| readings[i].legible).collect();
+        let images: Vec<(&Mat, bool, bool)> =
+            which.iter().filter_map(|&i| crops[i].as_ref().map(|(crop, _)| (crop, readings[i].barcode.is_some(), !uprights[i]))).collect();
+        for (&i, (lines, det_ms, rec_ms)) in which.iter().zip(self.ocr.read_lines_many(&images)?) {
+            let reading = &mut readings[i];
+            let Some((_, rect)) = &crops[i] else { continue };
+            reading.timings.ocr_det_ms = det_ms;
+            reading.timings.ocr_rec_ms = rec_ms;
+            let offset = [rect.x as f32, rect.y as f32];
+            reading.text = lines
+                .into_iter()
+                .map(|mut line| {
+                    for corner in &mut line.quad {
+                        corner[0] += offset[0];
+                        corner[1] += offset[1];
+                    }
+                    line
+                })
+                .collect();
+            reading.price = parse_price(&reading.text);
+        }
+        Ok(readings)
     }
 }
 
@@ -404,7 +411,9 @@ mod tests {
         assert_eq!(many.len(), 3);
         for (region, got) in regions.iter().zip(&many) {
             let one = reader.read(&frame, Some(*region)).unwrap();
-            assert_eq!((&got.barcode, &got.price, got.legible), (&one.barcode, &one.price, one.legible), "{region:?}");
+            // Batched recognition pads lines to a shared width: confidences may differ a little.
+            let price = |r: &LabelReading| r.price.as_ref().map(|p| (p.cents, p.text.clone()));
+            assert_eq!((&got.barcode, price(got), got.legible), (&one.barcode, price(&one), one.legible), "{region:?}");
             assert_eq!(got.text.iter().map(|l| &l.text).collect::<Vec<_>>(), one.text.iter().map(|l| &l.text).collect::<Vec<_>>());
         }
         assert_eq!(many[0].price.as_ref().map(|p| p.cents), Some(22));

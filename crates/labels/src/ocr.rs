@@ -29,7 +29,8 @@ const REC_HEIGHT: i32 = 48;
 const REC_MIN_RATIO: f32 = 2.0;
 const CLS_SIZE: (i32, i32) = (192, 48);
 const CLS_FLIP_SCORE: f32 = 0.9;
-const BATCH: usize = 6;
+/// Lines per recogniser run (similar widths together, as RapidOCR batches).
+const BATCH: usize = 8;
 
 /// The three PP-OCR models and the recogniser's character list.
 pub struct Ocr {
@@ -70,88 +71,128 @@ impl Ocr {
     /// `until_price`, lines are recognised tallest first (the price is a label's biggest
     /// text) and recognition stops once they hold a price; the lines not read are left out.
     pub fn read_lines(&mut self, bgr: &Mat, until_price: bool) -> Result<(Vec<TextLine>, f64, f64), LabelError> {
-        let start = Instant::now();
-        let boxes = self.detect(bgr)?;
-        let det_ms = ms_since(start);
-        let start = Instant::now();
-        let mut order: Vec<usize> = (0..boxes.len()).collect();
-        let chunk = if until_price {
-            order.sort_by(|&a, &b| quad_height(&boxes[b]).total_cmp(&quad_height(&boxes[a])));
-            1
-        } else {
-            BATCH
-        };
-        let mut read: Vec<Option<TextLine>> = vec![None; boxes.len()];
-        for ids in order.chunks(chunk) {
-            let mut crops = ids.iter().map(|&i| crop_line(bgr, &boxes[i])).collect::<Result<Vec<_>, _>>()?;
-            self.fix_upside_down(&mut crops)?;
-            for (&i, (text, confidence)) in ids.iter().zip(self.recognise(&crops)?) {
-                read[i] = Some(TextLine { text, confidence, quad: boxes[i] });
-            }
-            if until_price {
-                let so_far: Vec<TextLine> = read.iter().flatten().cloned().collect();
-                if crate::parse_price(&so_far).is_some() {
-                    break;
-                }
-            }
-        }
-        let rec_ms = ms_since(start);
-        let lines = read.into_iter().flatten().filter(|line| !line.text.trim().is_empty()).collect();
-        Ok((lines, det_ms, rec_ms))
+        Ok(self.read_lines_many(&[(bgr, until_price, true)])?.pop().unwrap_or_default())
     }
 
-    /// DB text detection → line quads (clockwise from top-left), sorted into reading order.
-    fn detect(&mut self, bgr: &Mat) -> Result<Vec<[[f32; 2]; 4]>, LabelError> {
-        let (w, h) = (bgr.cols() as f32, bgr.rows() as f32);
-        let long = w.max(h);
-        // Small crops are upscaled only until they are DET_UPSCALE_HEIGHT tall: a label's
-        // price (about a third of it) is then well within DB's range, and more only costs.
-        let scale = (long.clamp(DET_LONG_SIDE.0, DET_LONG_SIDE.1) / long).min((DET_UPSCALE_HEIGHT / h).max(1.0));
-        let round32 = |v: f32| (((v * scale) / 32.0).round() as i32).max(1) * 32;
-        let (in_w, in_h) = (round32(w), round32(h));
-        let mut resized = Mat::default();
-        imgproc::resize(bgr, &mut resized, Size::new(in_w, in_h), 0.0, 0.0, imgproc::INTER_LINEAR)?;
-        let input = bgr_to_chw(&resized)?;
-        let outputs = self.det.run(&[Tensor::borrowed(vec![1, 3, in_h as i64, in_w as i64], &input)])?;
-        let prob = &outputs[0].data;
+    /// [`Ocr::read_lines`] over several images: detection batched where sizes allow, then the
+    /// direction check and recognition batched across all of them (the recogniser runs once per round for
+    /// every image's next line, not once per line). Recognition time is shared out by lines.
+    /// Each image comes with `until_price` and whether its lines need the 180-degree check
+    /// (not when a barcode already showed the label upright).
+    pub fn read_lines_many(&mut self, images: &[(&Mat, bool, bool)]) -> Result<Vec<(Vec<TextLine>, f64, f64)>, LabelError> {
+        struct Job {
+            boxes: Vec<[[f32; 2]; 4]>,
+            order: Vec<usize>,
+            next: usize,
+            read: Vec<Option<TextLine>>,
+            until_price: bool,
+            done: bool,
+            det_ms: f64,
+            rec_ms: f64,
+        }
+        let start = Instant::now();
+        let detected = self.detect_many(&images.iter().map(|&(m, _, _)| m).collect::<Vec<_>>())?;
+        // Detection time shared out by input area.
+        let areas: Vec<f64> = images.iter().map(|(m, _, _)| (m.cols() * m.rows()) as f64).collect();
+        let (det_total, area_total) = (ms_since(start), areas.iter().sum::<f64>().max(1.0));
+        let mut jobs = Vec::with_capacity(images.len());
+        for ((&(_, until_price, _), boxes), area) in images.iter().zip(detected).zip(&areas) {
+            let mut order: Vec<usize> = (0..boxes.len()).collect();
+            if until_price {
+                order.sort_by(|&a, &b| quad_height(&boxes[b]).total_cmp(&quad_height(&boxes[a])));
+            }
+            let n = boxes.len();
+            jobs.push(Job { boxes, order, next: 0, read: vec![None; n], until_price, done: n == 0, det_ms: det_total * area / area_total, rec_ms: 0.0 });
+        }
+        loop {
+            // This round: every unfinished image's next line (all its lines when it wants them all).
+            let mut items: Vec<(usize, usize)> = Vec::new();
+            for (j, job) in jobs.iter_mut().enumerate().filter(|(_, job)| !job.done) {
+                let take = if job.until_price { 1 } else { job.order.len() };
+                let end = (job.next + take).min(job.order.len());
+                items.extend(job.order[job.next..end].iter().map(|&i| (j, i)));
+                job.next = end;
+            }
+            if items.is_empty() {
+                break;
+            }
+            let start = Instant::now();
+            let mut crops = items.iter().map(|&(j, i)| crop_line(images[j].0, &jobs[j].boxes[i])).collect::<Result<Vec<_>, _>>()?;
+            let check: Vec<usize> = (0..items.len()).filter(|&n| images[items[n].0].2).collect();
+            if !check.is_empty() {
+                let mut some: Vec<Mat> = check.iter().map(|&n| std::mem::take(&mut crops[n])).collect();
+                self.fix_upside_down(&mut some)?;
+                for (&n, crop) in check.iter().zip(some) {
+                    crops[n] = crop;
+                }
+            }
+            let recognised = self.recognise(&crops)?;
+            let per_line = ms_since(start) / items.len() as f64;
+            for (&(j, i), (text, confidence)) in items.iter().zip(recognised) {
+                let job = &mut jobs[j];
+                job.read[i] = Some(TextLine { text, confidence, quad: job.boxes[i] });
+                job.rec_ms += per_line;
+            }
+            for job in jobs.iter_mut().filter(|job| !job.done) {
+                let so_far: Vec<TextLine> = job.read.iter().flatten().cloned().collect();
+                job.done = !job.until_price || job.next >= job.order.len() || crate::parse_price(&so_far).is_some();
+            }
+        }
+        Ok(jobs
+            .into_iter()
+            .map(|job| {
+                let lines = job.read.into_iter().flatten().filter(|line| !line.text.trim().is_empty()).collect();
+                (lines, job.det_ms, job.rec_ms)
+            })
+            .collect())
+    }
 
-        let mut bitmap = Mat::new_rows_cols_with_default(in_h, in_w, opencv::core::CV_8UC1, Scalar::all(0.0))?;
-        for (dst, &p) in bitmap.data_bytes_mut()?.iter_mut().zip(prob.iter()) {
-            *dst = if p > DET_THRESHOLD { 255 } else { 0 };
+    /// DB text detection over several images → each one's line quads (clockwise from
+    /// top-left) in reading order. Images whose model inputs are about the same size run as
+    /// one batch (padded by repeating their edges, and only their own part of the output is
+    /// read): one run instead of one per label.
+    fn detect_many(&mut self, images: &[&Mat]) -> Result<Vec<Vec<[[f32; 2]; 4]>>, LabelError> {
+        let sizes: Vec<(i32, i32)> = images.iter().map(|m| det_input_size(m.cols() as f32, m.rows() as f32)).collect();
+        let mut out = vec![Vec::new(); images.len()];
+        // Largest first; a batch takes images until padding would waste more than a quarter.
+        let mut order: Vec<usize> = (0..images.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(sizes[i].0 * sizes[i].1));
+        let mut k = 0;
+        while k < order.len() {
+            let (bw, bh) = sizes[order[k]];
+            let mut end = k + 1;
+            let mut area = (bw * bh) as f64;
+            while end < order.len() && end - k < BATCH {
+                let (w, h) = sizes[order[end]];
+                let (nw, nh) = (bw.max(w), bh.max(h));
+                if (nw * nh) as f64 * (end - k + 1) as f64 > 1.25 * (area + (w * h) as f64) {
+                    break;
+                }
+                area += (w * h) as f64;
+                end += 1;
+            }
+            let batch = &order[k..end];
+            let (pw, ph) = batch.iter().fold((0, 0), |(a, b), &i| (a.max(sizes[i].0), b.max(sizes[i].1)));
+            let mut input = Vec::with_capacity(batch.len() * 3 * (pw * ph) as usize);
+            for &i in batch {
+                let (iw, ih) = sizes[i];
+                let mut resized = Mat::default();
+                imgproc::resize(images[i], &mut resized, Size::new(iw, ih), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+                let mut padded = Mat::default();
+                opencv::core::copy_make_border(&resized, &mut padded, 0, ph - ih, 0, pw - iw, opencv::core::BORDER_REPLICATE, Scalar::all(0.0))?;
+                input.extend(bgr_to_chw(&padded)?);
+            }
+            let outputs = self.det.run(&[Tensor::borrowed(vec![batch.len() as i64, 3, ph as i64, pw as i64], &input)])?;
+            let plane = (pw * ph) as usize;
+            for (n, &i) in batch.iter().enumerate() {
+                let (iw, ih) = sizes[i];
+                let full = &outputs[0].data[n * plane..(n + 1) * plane];
+                let prob: Vec<f32> = (0..ih as usize).flat_map(|y| full[y * pw as usize..y * pw as usize + iw as usize].iter().copied()).collect();
+                out[i] = db_boxes(&prob, iw, ih, images[i].cols() as f32, images[i].rows() as f32)?;
+            }
+            k = end;
         }
-        let mut contours: Vector<Vector<Point>> = Vector::new();
-        imgproc::find_contours(&bitmap, &mut contours, imgproc::RETR_LIST, imgproc::CHAIN_APPROX_SIMPLE, Point::new(0, 0))?;
-        let (sx, sy) = (w / in_w as f32, h / in_h as f32);
-        let mut quads = Vec::new();
-        for contour in contours.iter().take(1000) {
-            let rect = imgproc::min_area_rect(&contour)?;
-            if rect.size.width.min(rect.size.height) < DET_MIN_SIDE {
-                continue;
-            }
-            let corners = rect_corners(&rect)?;
-            if box_score(prob, in_w as usize, in_h as usize, &corners) < DET_BOX_SCORE {
-                continue;
-            }
-            // Offsetting a rectangle by d grows both sides by 2d; d = area * ratio / perimeter.
-            let (rw, rh) = (rect.size.width, rect.size.height);
-            let d = rw * rh * DET_UNCLIP / (2.0 * (rw + rh));
-            let grown = RotatedRect::new(rect.center, opencv::core::Size2f::new(rw + 2.0 * d, rh + 2.0 * d), rect.angle)?;
-            if grown.size.width.min(grown.size.height) < DET_MIN_SIDE + 2.0 {
-                continue;
-            }
-            let quad = order_clockwise(rect_corners(&grown)?.map(|[x, y]| [(x * sx).clamp(0.0, w), (y * sy).clamp(0.0, h)]));
-            quads.push(quad);
-        }
-        // Reading order: top to bottom, left to right within about a line's height.
-        quads.sort_by(|a, b| a[0][1].total_cmp(&b[0][1]).then(a[0][0].total_cmp(&b[0][0])));
-        for i in 1..quads.len() {
-            let mut j = i;
-            while j > 0 && (quads[j][0][1] - quads[j - 1][0][1]).abs() < 10.0 && quads[j][0][0] < quads[j - 1][0][0] {
-                quads.swap(j, j - 1);
-                j -= 1;
-            }
-        }
-        Ok(quads)
+        Ok(out)
     }
 
     /// Turns lines the direction classifier is sure are upside down.
@@ -199,6 +240,59 @@ impl Ocr {
         }
         Ok(results)
     }
+}
+
+/// The detector's input size for a `w` x `h` image: the long side brought into
+/// DET_LONG_SIDE, but small crops upscaled only until they are DET_UPSCALE_HEIGHT tall (a
+/// label's price, about a third of it, is then well within DB's range, and more only costs);
+/// both sides multiples of 32.
+fn det_input_size(w: f32, h: f32) -> (i32, i32) {
+    let long = w.max(h);
+    let scale = (long.clamp(DET_LONG_SIDE.0, DET_LONG_SIDE.1) / long).min((DET_UPSCALE_HEIGHT / h).max(1.0));
+    let round32 = |v: f32| (((v * scale) / 32.0).round() as i32).max(1) * 32;
+    (round32(w), round32(h))
+}
+
+/// DB post-processing of one probability map (`in_w` x `in_h`) → quads in the pixels of the
+/// `w` x `h` image it came from, in reading order.
+fn db_boxes(prob: &[f32], in_w: i32, in_h: i32, w: f32, h: f32) -> Result<Vec<[[f32; 2]; 4]>, LabelError> {
+    let mut bitmap = Mat::new_rows_cols_with_default(in_h, in_w, opencv::core::CV_8UC1, Scalar::all(0.0))?;
+    for (dst, &p) in bitmap.data_bytes_mut()?.iter_mut().zip(prob.iter()) {
+        *dst = if p > DET_THRESHOLD { 255 } else { 0 };
+    }
+    let mut contours: Vector<Vector<Point>> = Vector::new();
+    imgproc::find_contours(&bitmap, &mut contours, imgproc::RETR_LIST, imgproc::CHAIN_APPROX_SIMPLE, Point::new(0, 0))?;
+    let (sx, sy) = (w / in_w as f32, h / in_h as f32);
+    let mut quads = Vec::new();
+    for contour in contours.iter().take(1000) {
+        let rect = imgproc::min_area_rect(&contour)?;
+        if rect.size.width.min(rect.size.height) < DET_MIN_SIDE {
+            continue;
+        }
+        let corners = rect_corners(&rect)?;
+        if box_score(prob, in_w as usize, in_h as usize, &corners) < DET_BOX_SCORE {
+            continue;
+        }
+        // Offsetting a rectangle by d grows both sides by 2d; d = area * ratio / perimeter.
+        let (rw, rh) = (rect.size.width, rect.size.height);
+        let d = rw * rh * DET_UNCLIP / (2.0 * (rw + rh));
+        let grown = RotatedRect::new(rect.center, opencv::core::Size2f::new(rw + 2.0 * d, rh + 2.0 * d), rect.angle)?;
+        if grown.size.width.min(grown.size.height) < DET_MIN_SIDE + 2.0 {
+            continue;
+        }
+        let quad = order_clockwise(rect_corners(&grown)?.map(|[x, y]| [(x * sx).clamp(0.0, w), (y * sy).clamp(0.0, h)]));
+        quads.push(quad);
+    }
+    // Reading order: top to bottom, left to right within about a line's height.
+    quads.sort_by(|a, b| a[0][1].total_cmp(&b[0][1]).then(a[0][0].total_cmp(&b[0][0])));
+    for i in 1..quads.len() {
+        let mut j = i;
+        while j > 0 && (quads[j][0][1] - quads[j - 1][0][1]).abs() < 10.0 && quads[j][0][0] < quads[j - 1][0][0] {
+            quads.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+    Ok(quads)
 }
 
 fn load_keys(path: &Path) -> Result<Vec<String>, LabelError> {

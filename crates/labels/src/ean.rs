@@ -323,16 +323,14 @@ pub(crate) fn decode_ean(image: &GrayImage, regions: &[BarRegion]) -> Option<(Ba
             if let Some((digits, _)) = backward.read {
                 return Some((to_barcode(digits), false));
             }
-            let _ = (i, forward.seen, backward.seen);
         }
     }
     None
 }
 
-/// What a profile gave: a confident reading, and whether an EAN's guards were found at all.
+/// What a profile gave: a confident reading (digits and margin), if any.
 struct Outcome {
     read: Option<([u8; 13], f32)>,
-    seen: bool,
 }
 
 fn to_barcode(digits: [u8; 13]) -> Barcode {
@@ -348,7 +346,7 @@ fn to_barcode(digits: [u8; 13]) -> Barcode {
 /// Fits the symbol to a profile whose bars lie roughly within `extent` (samples). Returns the
 /// digits and the acceptance margin.
 fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Outcome {
-    let mut outcome = Outcome { read: None, seen: false };
+    let mut outcome = Outcome { read: None };
     let width = hi - lo;
     if width < 60.0 {
         return outcome;
@@ -420,7 +418,6 @@ fn decode_profile(profile: &[f32], (lo, hi): (f32, f32)) -> Outcome {
             if fit < MIN_GUARD_FIT {
                 continue;
             }
-            outcome.seen = true;
             // The guards' contrasts stand in for the stretches between them until the whole
             // symbol is fitted. A sharp symbol usually reads right here.
             let Some((_, g)) = Template::new(&known, p.sigma, &GUARD_RANGES).fit(profile, &p, &mut scratch) else { continue };
@@ -528,7 +525,8 @@ fn digit_costs(profile: &[f32], p: &Placement, gains: &[f32]) -> Option<([[[f32;
             let c = gain_at(gains, s as f32 + 3.5);
             let sets: &[Set] = if j < 6 { &[Set::L, Set::G] } else { &[Set::R] };
             for (si, &set) in sets.iter().enumerate() {
-                for d in 0..10 {
+                let mut costs = [0.0f32; 10];
+                for (d, cost_d) in costs.iter_mut().enumerate() {
                     set_code(&mut modules, j, Some(code_bits(set, d)));
                     model.clear();
                     for t in s - 1..s + 8 {
@@ -540,8 +538,9 @@ fn digit_costs(profile: &[f32], p: &Placement, gains: &[f32]) -> Option<([[[f32;
                     let n = obs.len() as f32;
                     let a = obs.iter().zip(&model).map(|(y, m)| y - m).sum::<f32>() / n;
                     let rss: f32 = obs.iter().zip(&model).map(|(y, m)| (y - m - a).powi(2)).sum();
-                    cost[j][si][d] = rss / (c * c);
+                    *cost_d = rss / (c * c);
                 }
+                cost[j][si] = costs;
             }
             set_code(&mut modules, j, chosen[j]);
         }
@@ -593,12 +592,12 @@ fn read_digits(profile: &[f32], p: &Placement, gains: &[f32]) -> Option<([u8; 13
 }
 
 fn best_code(cost: &[[f32; 10]; 2], left: bool) -> (Set, usize) {
+    let options: &[(Set, usize)] = if left { &[(Set::L, 0), (Set::G, 1)] } else { &[(Set::R, 0)] };
     let mut best = (Set::L, 0, f32::MAX);
-    for d in 0..10 {
-        let options: &[(Set, usize)] = if left { &[(Set::L, 0), (Set::G, 1)] } else { &[(Set::R, 0)] };
-        for &(set, i) in options {
-            if cost[i][d] < best.2 {
-                best = (set, d, cost[i][d]);
+    for &(set, i) in options {
+        for (d, &c) in cost[i].iter().enumerate() {
+            if c < best.2 {
+                best = (set, d, c);
             }
         }
     }
@@ -737,12 +736,8 @@ impl BarRegion {
                 }
                 let mean_up = upper[start..end].iter().sum::<f32>() / (end - start) as f32;
                 let score = |shift: isize| -> f32 {
-                    let mut sum = 0.0;
-                    for i in start..end {
-                        let j = (i as isize + shift) as usize;
-                        sum += (upper[i] - mean_up) * (lower[j] - mean_up);
-                    }
-                    sum
+                    let from = (start as isize + shift) as usize;
+                    upper[start..end].iter().zip(&lower[from..from + (end - start)]).map(|(u, l)| (u - mean_up) * (l - mean_up)).sum::<f32>()
                 };
                 let scores: Vec<f32> = (-(reach as isize)..=reach as isize).map(score).collect();
                 let (best, &peak) = scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));

@@ -83,8 +83,13 @@ fn shelf(reader: &mut LabelReader, path: &Path, runs: usize, boxes: Option<Vec<[
     let mut walls = Vec::new();
     for run in 0..=runs {
         let start = Instant::now();
-        // What the shelf scan does: every label box of the frame in one call.
-        let readings = reader.read_many(&frame, &boxes).unwrap();
+        // Every label box of the frame in one call (what the shelf scan should do), or with
+        // LABELS_BENCH_SINGLE set one `read` per box (what it did).
+        let readings = if std::env::var_os("LABELS_BENCH_SINGLE").is_some() {
+            boxes.iter().map(|&b| reader.read_many(&frame, &[b]).unwrap().remove(0)).collect()
+        } else {
+            reader.read_many(&frame, &boxes).unwrap()
+        };
         let wall = start.elapsed().as_secs_f64() * 1000.0;
         let mut sum = LabelTimings::default();
         for r in &readings {

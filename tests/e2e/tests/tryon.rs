@@ -103,8 +103,8 @@ async fn shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets() {
     let Some(setup) = setup_or_skip("shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets") else { return };
     // The default clip runs at 5 fps, so it shows the flow, not the speed: point
     // VITRINE_E2E_TRYON_CLIP at a 30 fps clip (e.g. var/demo/astronaut_720p.mp4) to read the
-    // frame rate the page paints with the garment on.
-    let clip = std::env::var_os("VITRINE_E2E_TRYON_CLIP").map(PathBuf::from).unwrap_or_else(|| setup.root.join("../shared/data/media/videos").join(CLIP));
+    // frame rate the page paints with the garment on. A relative path is from the workspace root.
+    let clip = std::env::var_os("VITRINE_E2E_TRYON_CLIP").map(|p| setup.root.join(p)).unwrap_or_else(|| setup.root.join("../shared/data/media/videos").join(CLIP));
     let Ok(clip) = clip.canonicalize() else {
         eprintln!("skipping the try-on test: the shared clip {} is missing", clip.display());
         return;

@@ -356,11 +356,11 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
     // still's size (the figure the issue asks for) and at the live size.
     match (args.heldout.as_deref(), app.tryon_gan()) {
         (Some(dir), Some(mut gan)) => {
-            for (resolution, slot) in [(GanResolution::Still, &mut fig.gan), (GanResolution::Live, &mut fig.gan_live)] {
+            for (resolution, name, slot) in [(GanResolution::Still, "still", &mut fig.gan), (GanResolution::Live, "live", &mut fig.gan_live)] {
                 let r = evaluate_restoration(&mut gan, dir, resolution)?;
                 let (w, h) = gan.size(resolution);
                 println!(
-                    "GAN restoration at {h}x{w} ({} held-out frames): L1 plain {:.4} → GAN {:.4} · SSIM plain {:.4} → GAN {:.4}",
+                    "GAN restoration, {name} at {h}x{w} ({} held-out frames): L1 plain {:.4} → GAN {:.4} · SSIM plain {:.4} → GAN {:.4}",
                     r.frames, r.l1_plain, r.l1_gan, r.ssim_plain, r.ssim_gan
                 );
                 *slot = Some(GanFigures {

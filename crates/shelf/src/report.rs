@@ -68,6 +68,13 @@ pub struct LabelSeen {
     pub barcode: Option<String>,
     pub price_cents: Option<i64>,
     pub text: Vec<String>,
+    /// False when the label was too small or blurred in the picture to try reading it.
+    #[serde(default = "legible_by_default")]
+    pub legible: bool,
+}
+
+fn legible_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -214,7 +214,7 @@ impl ShelfScanner {
 
     fn read_labels(&mut self, bgr: &Mat, dets: &[Detection]) -> Result<BTreeMap<usize, LabelSeen>, ShelfError> {
         let found: Vec<(usize, &Detection)> = dets.iter().enumerate().filter(|(_, d)| d.class == DetectionClass::ShelfLabel).collect();
-        let seen = |d: &Detection| LabelSeen { bbox: d.bbox, score: d.score, barcode: None, price_cents: None, text: Vec::new() };
+        let seen = |d: &Detection| LabelSeen { bbox: d.bbox, score: d.score, barcode: None, price_cents: None, text: Vec::new(), legible: true };
         let Some(reader) = self.labels.as_mut() else {
             return Ok(found.into_iter().map(|(i, d)| (i, seen(d))).collect());
         };
@@ -229,6 +229,7 @@ impl ShelfScanner {
                 label.barcode = reading.barcode.map(|b| b.digits);
                 label.price_cents = reading.price.map(|p| p.cents);
                 label.text = reading.text.into_iter().map(|l| l.text).collect();
+                label.legible = reading.legible;
                 (i, label)
             })
             .collect())
@@ -398,6 +399,13 @@ fn merge(
     }
     if !labels_on {
         lower(Confidence::Medium, "shelf-edge labels were not read (OCR models unavailable)".into(), &mut notes);
+    } else {
+        let labels = || frames.iter().flat_map(|f| &f.rows).flat_map(|r| &r.slots).filter_map(|s| s.label.as_ref());
+        let illegible = labels().filter(|l| !l.legible).count();
+        if illegible > 0 {
+            let total = labels().count();
+            lower(Confidence::Medium, format!("{illegible} of {total} shelf-edge labels were too small or blurred to read: move closer or hold the camera still"), &mut notes);
+        }
     }
     if !looks_on {
         lower(Confidence::Medium, "products were not compared by look (no reference photos in the catalog, or no embedding model)".into(), &mut notes);
@@ -782,6 +790,8 @@ mod tests {
         let mut scanner = scanner();
         let r = scanner.scan(request(frames, &ShelfCatalog::default(), &ProductGallery::default(), None)).unwrap().report;
         assert!(r.notes.iter().any(|n| n.starts_with("sweep.avi#2: unreadable")), "{:?}", r.notes);
+        // The 512x384 fixture's labels are a few pixels tall: the clerk is told, not left guessing.
+        assert!(r.notes.iter().any(|n| n.contains("too small or blurred to read")), "{:?}", r.notes);
         assert!(r.frames.iter().filter(|f| f.skipped.is_none()).all(|f| !f.detections.is_empty()));
     }
 

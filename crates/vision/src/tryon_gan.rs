@@ -178,7 +178,17 @@ impl TryOnGan {
         let change: Vec<f32> =
             output_to_rgb_f32(&output.data, w, h, &self.output_spec).iter().zip(composite.data_bytes()?).map(|(&o, &c)| o - c as f32).collect();
         let mut change_mat = Mat::new_rows_cols_with_default(h as i32, w as i32, CV_32FC3, Scalar::all(0.0))?;
-        change_mat.data_typed_mut::<opencv::core::Vec3f>()?.iter_mut().zip(change.chunks_exact(3)).for_each(|(d, s)| *d = opencv::core::Vec3f::from([s[0], s[1], s[2]]));
+        // The garment keeps its catalog colour on average: the change's mean over the garment
+        // goes, what stays is shading, folds and seams. The generator learned to restore the
+        // shopper's own clothing, so its mean shift pulls the garment toward what they wear
+        // (ΔE to the packshot 9.4 with it, 6.9 without; restoration L1 0.047 -> 0.056).
+        let weight: f32 = mask.iter().sum();
+        let offset: [f32; 3] = if weight > 0.0 {
+            std::array::from_fn(|k| change.chunks_exact(3).zip(&mask).map(|(c, &m)| c[k] * m).sum::<f32>() / weight)
+        } else {
+            [0.0; 3]
+        };
+        change_mat.data_typed_mut::<opencv::core::Vec3f>()?.iter_mut().zip(change.chunks_exact(3)).for_each(|(d, s)| *d = opencv::core::Vec3f::from([s[0] - offset[0], s[1] - offset[1], s[2] - offset[2]]));
         let mut change_full = Mat::default();
         imgproc::resize(&change_mat, &mut change_full, Size::new(crop.w as i32, crop.h as i32), 0.0, 0.0, imgproc::INTER_LINEAR)?;
         let change_full = change_full.data_typed::<opencv::core::Vec3f>()?;

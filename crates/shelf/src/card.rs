@@ -126,54 +126,29 @@ mod tests {
         (px, w, h)
     }
 
+    fn view(pixels: &[u8], width: usize, height: usize) -> GrayView<'_> {
+        GrayView { pixels, width, height, stride: width }
+    }
+
     #[test]
     fn an_off_centre_box_snaps_to_its_card() {
         let (px, w, h) = rail_with_card();
-        let gray = GrayView {
-            pixels: &px,
-            width: w,
-            height: h,
-            stride: w,
-        };
+        let gray = view(&px, w, h);
         // The detector saw the right two thirds of the card and some rail.
-        let snapped = snap_to_card(&gray, [170.0, 10.0, 330.0, 50.0]);
-        assert_eq!(snapped, [100.0, 10.0, 300.0, 50.0]);
+        assert_eq!(snap_to_card(&gray, [170.0, 10.0, 330.0, 50.0]), [100.0, 10.0, 300.0, 50.0]);
         // A box already on the card stays where it is.
-        assert_eq!(
-            snap_to_card(&gray, [100.0, 10.0, 300.0, 50.0]),
-            [100.0, 10.0, 300.0, 50.0]
-        );
+        assert_eq!(snap_to_card(&gray, [100.0, 10.0, 300.0, 50.0]), [100.0, 10.0, 300.0, 50.0]);
     }
 
     #[test]
     fn no_contrast_or_an_implausible_card_leaves_the_box() {
         let flat = vec![200u8; 480 * 60];
-        let gray = GrayView {
-            pixels: &flat,
-            width: 480,
-            height: 60,
-            stride: 480,
-        };
-        assert_eq!(
-            snap_to_card(&gray, [170.0, 10.0, 330.0, 50.0]),
-            [170.0, 10.0, 330.0, 50.0]
-        );
-        // A box a quarter of the card's width: the card would be 4x as wide, so it stays.
+        assert_eq!(snap_to_card(&view(&flat, 480, 60), [170.0, 10.0, 330.0, 50.0]), [170.0, 10.0, 330.0, 50.0]);
         let (px, w, h) = rail_with_card();
-        let gray = GrayView {
-            pixels: &px,
-            width: w,
-            height: h,
-            stride: w,
-        };
-        assert_eq!(
-            snap_to_card(&gray, [240.0, 10.0, 290.0, 50.0]),
-            [240.0, 10.0, 290.0, 50.0]
-        );
+        let gray = view(&px, w, h);
+        // A box a quarter of the card's width: the card would be 4x as wide, so it stays.
+        assert_eq!(snap_to_card(&gray, [240.0, 10.0, 290.0, 50.0]), [240.0, 10.0, 290.0, 50.0]);
         // Off the edge of the image: no panic.
-        assert_eq!(
-            snap_to_card(&gray, [470.0, 55.0, 520.0, 80.0]),
-            [470.0, 55.0, 520.0, 80.0]
-        );
+        assert_eq!(snap_to_card(&gray, [470.0, 55.0, 520.0, 80.0]), [470.0, 55.0, 520.0, 80.0]);
     }
 }

@@ -40,6 +40,7 @@ pub fn router(pool: Pool) -> Router {
         .route(PULL_PATH, post(pull))
         .route("/v1/health", get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .with_state(Arc::new(pool))
 }
 
@@ -224,6 +225,18 @@ fn parse<T: DeserializeOwned>(store: &str, what: &str, body: Result<Bytes, Bytes
         }
     }
     serde_json::from_slice(&body).map_err(malformed)
+}
+
+/// Refuses a request whose declared length is over the limit before any of its body is read.
+/// Reading it would first send a client that asked `Expect: 100-continue` the go-ahead, and
+/// then cut its upload off mid-send, so it could see a reset instead of the 413.
+async fn refuse_declared_oversize(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let declared = request.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        let message = format!("request body is larger than {MAX_BODY_BYTES} bytes; nothing was stored");
+        return refuse("-", StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, message);
+    }
+    next.run(request).await
 }
 
 fn refuse(store: &str, status: StatusCode, code: ErrorCode, message: String) -> Response {

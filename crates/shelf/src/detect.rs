@@ -70,21 +70,25 @@ impl Detection {
     }
 }
 
-/// Intersection over union of two `[x1, y1, x2, y2]` boxes.
-pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+fn area(r: &[f32; 4]) -> f32 {
+    (r[2] - r[0]) * (r[3] - r[1])
+}
+
+fn intersection(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
     let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = iw * ih;
-    let area = |r: &[f32; 4]| (r[2] - r[0]) * (r[3] - r[1]);
+    iw * ih
+}
+
+/// Intersection over union of two `[x1, y1, x2, y2]` boxes.
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let inter = intersection(a, b);
     inter / (area(a) + area(b) - inter).max(1e-9)
 }
 
 /// Intersection over the smaller box's area: near 1 when one box lies mostly inside the other.
 fn overlap_of_smaller(a: &[f32; 4], b: &[f32; 4]) -> f32 {
-    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let area = |r: &[f32; 4]| (r[2] - r[0]) * (r[3] - r[1]);
-    iw * ih / area(a).min(area(b)).max(1e-9)
+    intersection(a, b) / area(a).min(area(b)).max(1e-9)
 }
 
 /// Merges duplicate detections, best first in and out. The model keeps every 3x3 heatmap peak,

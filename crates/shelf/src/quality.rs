@@ -30,10 +30,15 @@ pub struct ImageQuality {
 pub fn assess(bgr: &Mat) -> Result<ImageQuality, ShelfError> {
     let mut grey = Mat::default();
     imgproc::cvt_color(bgr, &mut grey, imgproc::COLOR_BGR2GRAY, 0)?;
+    assess_grey(&grey)
+}
+
+/// Measures the greyscale of an image (for a caller that needs the grey image too).
+pub(crate) fn assess_grey(grey: &Mat) -> Result<ImageQuality, ShelfError> {
     let scale = MEASURE_WIDTH / grey.cols().max(1) as f64;
     let mut small = Mat::default();
     let size = Size::new(MEASURE_WIDTH as i32, ((grey.rows() as f64 * scale).round() as i32).max(1));
-    imgproc::resize(&grey, &mut small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
+    imgproc::resize(grey, &mut small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
     let mut lap = Mat::default();
     imgproc::laplacian(&small, &mut lap, CV_64F, 1, 1.0, 0.0, opencv::core::BORDER_DEFAULT)?;
     let (mut mean, mut std) = (Mat::default(), Mat::default());

@@ -146,7 +146,10 @@ impl ShelfScanner {
             timings,
         };
         let t = Instant::now();
-        let q = quality::assess(bgr)?;
+        // One grey image for the quality check and the label cards.
+        let mut grey = Mat::default();
+        opencv::imgproc::cvt_color(bgr, &mut grey, opencv::imgproc::COLOR_BGR2GRAY, 0)?;
+        let q = quality::assess_grey(&grey)?;
         timings.quality_ms = ms(t);
         report.quality = Some(q);
         if q.dark {
@@ -162,7 +165,7 @@ impl ShelfScanner {
             let t = Instant::now();
             let threshold = self.detector.threshold;
             let found: Vec<Detection> = self.detector.run_prepared()?.into_iter().filter(|d| d.score >= threshold).collect();
-            report.detections = snap_labels_to_cards(bgr, found)?;
+            report.detections = snap_labels_to_cards(&grey, found)?;
             timings.detector_ms = ms(t);
             let count = |c| report.detections.iter().filter(|d| d.class == c).count();
             if count(DetectionClass::ShelfLabel) == 0 && count(DetectionClass::Product) < 3 {
@@ -300,14 +303,12 @@ struct FrameContext<'a> {
 
 /// Label boxes moved onto their cards (see [`crate::card`]); two boxes of one card that
 /// snapped to the same place are merged again.
-fn snap_labels_to_cards(bgr: &Mat, mut dets: Vec<Detection>) -> Result<Vec<Detection>, ShelfError> {
+fn snap_labels_to_cards(grey: &Mat, mut dets: Vec<Detection>) -> Result<Vec<Detection>, ShelfError> {
     if !dets.iter().any(|d| d.class == DetectionClass::ShelfLabel) {
         return Ok(dets);
     }
-    let mut gray = Mat::default();
-    opencv::imgproc::cvt_color(bgr, &mut gray, opencv::imgproc::COLOR_BGR2GRAY, 0)?;
-    // cvt_color writes a fresh, continuous image, so rows follow each other without padding.
-    let view = GrayView { pixels: gray.data_bytes()?, width: gray.cols() as usize, height: gray.rows() as usize, stride: gray.cols() as usize };
+    // cvt_color wrote a fresh, continuous image, so rows follow each other without padding.
+    let view = GrayView { pixels: grey.data_bytes()?, width: grey.cols() as usize, height: grey.rows() as usize, stride: grey.cols() as usize };
     for d in dets.iter_mut().filter(|d| d.class == DetectionClass::ShelfLabel) {
         d.bbox = snap_to_card(&view, d.bbox);
     }

@@ -34,7 +34,6 @@ impl GrayImage {
         Ok(Self { width: mat.cols().max(0) as usize, height: mat.rows().max(0) as usize, data: mat.data_bytes()?.to_vec() })
     }
 
-
     /// Bilinear sample; `None` outside the image.
     pub(crate) fn sample(&self, x: f32, y: f32) -> Option<f32> {
         if x < 0.0 || y < 0.0 || x > (self.width - 1) as f32 || y > (self.height - 1) as f32 {
@@ -49,7 +48,6 @@ impl GrayImage {
         Some(top * (1.0 - fy) + bottom * fy)
     }
 }
-
 
 /// Decodes the first EAN-13, UPC-A or Code 128 barcode found; check digits are verified.
 /// Needs no models. An empty or featureless image gives `None`.
@@ -93,7 +91,6 @@ fn decode_2d(image: &GrayImage, reader: &mut MultiFormatOneDReader, hints: &Deco
     let mut global = BinaryBitmap::new(GlobalHistogramBinarizer::new(source()?));
     reader.decode_with_hints(&mut global, hints).ok().and_then(|r| to_barcode(&r))
 }
-
 
 fn to_barcode(result: &rxing::RXingResult) -> Option<Barcode> {
     let digits = result.getText().to_owned();
@@ -177,4 +174,3 @@ mod tests {
         assert!(!gtin_check_ok(""));
     }
 }
-

@@ -1,7 +1,7 @@
 """Self-supervised data for the try-on GAN: real frames of clothed people, and the same frames
 with their own clothing replaced by what a warped packshot looks like.
 
-For each real frame (../shared/data/media/people photos, frames sampled from
+For each real frame (../shared/data/media people photos, frames sampled from
 ../shared/data/media/videos):
 
 1. the person mask comes from the committed selfie_segmentation ONNX model and the body
@@ -9,18 +9,33 @@ For each real frame (../shared/data/media/people photos, frames sampled from
 2. the clothing region is the person mask between the neckline (a little above the shoulders)
    and below the hips, minus the head, the hands and skin-coloured pixels, cleaned and kept to
    its largest connected part;
-3. ``flatten`` makes the flat garment: mean-shift texture, low-frequency shading removed;
-4. ``jitter`` re-colours it slightly (hue, saturation, brightness) and misaligns it with a small
-   random affine, with a hard-edged mask, as a warped packshot would be.
+3. ``flatten`` makes the flat garment: mean-shift texture, low-frequency shading removed.
 
-The generator then gets (``model_inputs``) the composite (frame outside the mask, flat garment
-inside), the mask, and the frame's high-pass luminance inside the mask (no colour); the target
-is the real frame. The crop and the luminance detail are computed exactly as the Rust runner
-(crates/vision/src/tryon_gan.rs) computes them.
+Each training sample (``sample``) then draws, from one such frame:
 
-``python models/tryon_gan/data.py heldout --out DIR`` writes the held-out evaluation set that
-``vitrine eval`` reads: NNN_frame.png (real), NNN_garment.png (degraded garment), NNN_mask.png.
-Nothing from ../shared is written into the repository.
+- a new colour for the clothing (hue, saturation, brightness), applied alike to the frame's
+  clothing and to the flat garment, so the target always wears the packshot's colour and the
+  generator learns to keep it (a live shopper's own colour must not leak onto the garment);
+- sometimes a synthetic print (text, stripes, dots, blocks) on the *shopper's* clothing only: it
+  shows in the luminance detail but neither in the garment nor in the target, so the generator
+  learns to take folds from the detail and not the shopper's own print;
+- sometimes a synthetic print on the *garment* only, shaded like the clothing in the target and
+  absent from the detail, so a packshot's own print is carried through;
+- ``jitter``: a small misalignment (random affine) with a hard-edged mask and a slight colour
+  mismatch, as a warped packshot would have.
+
+The generator gets (``model_inputs``) the composite (frame outside the mask, flat garment
+inside), the mask, and the shopper frame's high-pass luminance inside the mask (no colour); the
+target is the (re-coloured) real frame. The crop and the luminance detail are computed exactly
+as the Rust runner (crates/vision/src/tryon_gan.rs) computes them.
+
+``python models/tryon_gan/data.py heldout --out DIR`` writes the held-out evaluation sets that
+``vitrine eval tryon`` reads: DIR/NNN_frame.png (the real frame, also the target),
+NNN_garment.png (its own clothing flattened and shifted), NNN_mask.png; and DIR/print/, where
+the shopper wears a synthetic print that the garment lacks (NNN_target.png: the same frame
+without it). ``python models/tryon_gan/data.py bases --out FILE.npz`` saves the prepared frames
+so training can run on a machine without ../shared (a GPU box). Nothing from ../shared is
+written into the repository.
 """
 
 from __future__ import annotations
@@ -212,12 +227,9 @@ def flatten(rgb: np.ndarray, region: np.ndarray) -> np.ndarray:
 
 
 def jitter(flat: np.ndarray, region: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Slight re-colouring and misalignment; returns (garment RGB, hard mask 0/255)."""
-    hsv = cv2.cvtColor(flat, cv2.COLOR_RGB2HSV).astype(np.float32)
-    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-8, 8)) % 180
-    hsv[..., 1] *= rng.uniform(0.8, 1.2)
-    hsv[..., 2] *= rng.uniform(0.85, 1.15)
-    garment = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)
+    """A slight colour mismatch (a packshot is lit differently) and misalignment; returns
+    (garment RGB, hard mask 0/255)."""
+    garment = recolour(flat, region, rng.uniform(-3, 3), rng.uniform(0.92, 1.08), rng.uniform(0.94, 1.06))
     ys, xs = np.nonzero(region)
     cx, cy = xs.mean(), ys.mean()
     bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
@@ -229,6 +241,108 @@ def jitter(flat: np.ndarray, region: np.ndarray, rng: np.random.Generator) -> tu
     mask = cv2.warpAffine(region, affine, (w, h), flags=cv2.INTER_NEAREST)
     garment[mask == 0] = 0
     return garment, mask
+
+
+def recolour(rgb: np.ndarray, region: np.ndarray, hue_shift: float, sat_scale: float, val_scale: float) -> np.ndarray:
+    """rgb with the pixels inside region given a new hue, saturation and brightness; shading
+    (relative brightness) is kept."""
+    inside = region > 0
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + hue_shift) % 180
+    hsv[..., 1] *= sat_scale
+    hsv[..., 2] *= val_scale
+    out = rgb.copy()
+    out[inside] = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)[inside]
+    return out
+
+
+def synthetic_print(region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random print (text, stripes, dots or blocks) over the clothing: H x W float 0..1 coverage,
+    anti-aliased, zero outside the region."""
+    h, w = region.shape
+    ys, xs = np.nonzero(region)
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+    bw, bh = x1 - x0 + 1, y1 - y0 + 1
+    canvas = np.zeros((h, w), np.uint8)
+    kind = rng.integers(4)
+    if kind == 0:  # a slogan or logo text across the chest
+        letters = "ABCDEFGHKMNPRSTUVWXYZ0123456789"
+        for _ in range(rng.integers(1, 3)):
+            text = "".join(rng.choice(list(letters), rng.integers(2, 7)))
+            scale = rng.uniform(0.004, 0.012) * bw
+            thick = max(1, round(scale * rng.uniform(1.5, 4)))
+            org = (x0 + round(rng.uniform(0.05, 0.5) * bw), y0 + round(rng.uniform(0.2, 0.8) * bh))
+            cv2.putText(canvas, text, org, int(rng.choice([cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_TRIPLEX])),
+                        scale, 255, thick, cv2.LINE_AA)
+    elif kind == 1:  # stripes, any direction
+        period = rng.uniform(0.04, 0.15) * bh
+        angle = rng.uniform(0, np.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        phase = (xx * np.cos(angle) + yy * np.sin(angle)) / period
+        canvas = ((phase % 1.0) < rng.uniform(0.3, 0.6)).astype(np.uint8) * 255
+    elif kind == 2:  # dots
+        r = max(2, round(rng.uniform(0.01, 0.035) * bh))
+        step = round(r * rng.uniform(2.5, 5))
+        for cy in range(y0, y1, step):
+            for cx in range(x0 + (step // 2 if (cy // step) % 2 else 0), x1, step):
+                cv2.circle(canvas, (cx, cy), r, 255, -1, cv2.LINE_AA)
+    else:  # colour blocks or a chest logo
+        for _ in range(rng.integers(1, 4)):
+            cx, cy = x0 + rng.uniform(0.1, 0.9) * bw, y0 + rng.uniform(0.15, 0.85) * bh
+            rw, rh = rng.uniform(0.08, 0.4) * bw, rng.uniform(0.05, 0.3) * bh
+            box = ((float(cx), float(cy)), (float(rw), float(rh)), float(rng.uniform(-30, 30)))
+            if rng.random() < 0.5:
+                cv2.fillPoly(canvas, [cv2.boxPoints(box).astype(np.int32)], 255, cv2.LINE_AA)
+            else:
+                cv2.ellipse(canvas, box, 255, -1, cv2.LINE_AA)
+    coverage = canvas.astype(np.float32) / 255.0
+    return coverage * (region > 0)
+
+
+def print_on_shopper(frame: np.ndarray, coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The frame with the print as the camera sees it on worn clothing: lighter or darker
+    where printed, the fabric's shading underneath."""
+    gain = 1.0 + rng.choice([-1.0, 1.0]) * rng.uniform(0.25, 0.6) * coverage
+    return np.clip(frame.astype(np.float32) * gain[..., None], 0, 255).astype(np.uint8)
+
+
+def print_on_garment(flat: np.ndarray, target: np.ndarray, region: np.ndarray, coverage: np.ndarray,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(flat garment with a flat-coloured print, target with the same print shaded by the
+    clothing's own light and dark)."""
+    colour = rng.uniform(0, 255, 3).astype(np.float32)
+    a = coverage[..., None]
+    garment = flat.astype(np.float32) * (1 - a) + colour * a
+    luma = target.astype(np.float32).mean(2)
+    inside = region > 0
+    shade = np.clip(luma / max(float(masked_blur(luma, region, 0.08 * region.shape[0])[inside].mean()), 1.0), 0.4, 1.6)
+    shaded = target.astype(np.float32) * (1 - a) + np.clip(colour * shade[..., None], 0, 255) * a
+    return garment.clip(0, 255).astype(np.uint8), shaded.clip(0, 255).astype(np.uint8)
+
+
+@dataclass
+class Sample:
+    frame: np.ndarray  # the shopper frame the composite is made over (outside the mask)
+    detail_frame: np.ndarray  # the frame the luminance detail is taken from (what the camera sees)
+    garment: np.ndarray
+    mask: np.ndarray
+    target: np.ndarray
+
+
+def sample(b: Base, rng: np.random.Generator, shopper_print: float = 0.35, garment_print: float = 0.25) -> Sample:
+    """One training sample from a prepared frame (see the module doc)."""
+    hue = rng.uniform(-90, 90) if rng.random() < 0.7 else 0.0
+    colour = (hue, rng.uniform(0.6, 1.3), rng.uniform(0.8, 1.15))
+    frame = recolour(b.frame, b.region, *colour)
+    flat = recolour(b.flat, b.region, *colour)
+    detail_frame, target = frame, frame
+    kind = rng.random()
+    if kind < shopper_print:
+        detail_frame = print_on_shopper(frame, synthetic_print(b.region, rng), rng)
+    elif kind < shopper_print + garment_print:
+        flat, target = print_on_garment(flat, frame, b.region, synthetic_print(b.region, rng), rng)
+    garment, mask = jitter(flat, b.region, rng)
+    return Sample(frame, detail_frame, garment, mask, target)
 
 
 def crop_rect(mask: np.ndarray, margin: float = CROP_MARGIN, aspect: float = WORK_W / WORK_H) -> tuple[int, int, int, int]:
@@ -271,16 +385,19 @@ def luminance_detail(rgb: np.ndarray, mask01: np.ndarray) -> np.ndarray:
     return np.clip(2 * (y - blurred), -1, 1) * mask01
 
 
-def model_inputs(frame, garment, mask, work=(WORK_W, WORK_H), margin=CROP_MARGIN):
-    """Model inputs and target for one sample, as the runner computes them.
+def model_inputs(frame, garment, mask, work=(WORK_W, WORK_H), margin=CROP_MARGIN, detail_frame=None, target=None):
+    """Model inputs and target for one sample, as the runner computes them. The detail comes
+    from detail_frame (default: frame), the target is target (default: frame).
 
     Returns (composite [3,H,W] in -1..1, mask [1,H,W] 0..1, detail [1,H,W], target [3,H,W] in
     -1..1, blend weight [1,H,W]: the dilated mask)."""
     w, h = work
+    detail_frame = frame if detail_frame is None else detail_frame
+    target = frame if target is None else target
     x, y, cw, ch = crop_rect(mask, margin, w / h)
     sl = (slice(y, y + ch), slice(x, x + cw))
     comp = resize_to(composite(frame, garment, mask)[sl], w, h)
-    shopper = resize_to(frame[sl], w, h)
+    shopper = resize_to(detail_frame[sl], w, h)
     m = cv2.resize(mask[sl], (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
     detail = luminance_detail(shopper, m)
     radius = max(2, round(DILATE_FRACTION * h))
@@ -290,7 +407,7 @@ def model_inputs(frame, garment, mask, work=(WORK_W, WORK_H), margin=CROP_MARGIN
     def chw(img):
         return img.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
 
-    return chw(comp), m[None], detail[None], chw(shopper), dilated[None]
+    return chw(comp), m[None], detail[None], chw(resize_to(target[sl], w, h)), dilated[None]
 
 
 def build(split: str, log=print) -> list[Base]:
@@ -306,18 +423,53 @@ def build(split: str, log=print) -> list[Base]:
     return bases
 
 
+def save_bases(path: pathlib.Path) -> None:
+    """Both splits' prepared frames in one file (for training away from ../shared), each image
+    stored as PNG bytes (lossless, and small enough to travel to a GPU box)."""
+    arrays = {}
+    for split in ("train", "heldout"):
+        for i, b in enumerate(build(split)):
+            key = f"{split}/{i:03d}"
+            for name, img in (("frame", b.frame), ("region", b.region), ("flat", b.flat)):
+                ok, png = cv2.imencode(".png", img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+                assert ok, f"{b.source}: {name} did not encode"
+                arrays[f"{key}/{name}"] = png
+            arrays[f"{key}/source"] = np.array(b.source)
+    np.savez(path, **arrays)
+
+
+def load_bases(path: pathlib.Path, split: str) -> list[Base]:
+    def image(png: np.ndarray) -> np.ndarray:
+        img = cv2.imdecode(png, cv2.IMREAD_UNCHANGED)
+        return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    with np.load(path) as z:
+        keys = sorted({k.rsplit("/", 1)[0] for k in z.files if k.startswith(split + "/")})
+        return [Base(str(z[f"{k}/source"]), image(z[f"{k}/frame"]), image(z[f"{k}/region"]), image(z[f"{k}/flat"])) for k in keys]
+
+
 def write_heldout(out: pathlib.Path, seed: int = 7) -> int:
-    """The held-out evaluation set: one degraded version of each held-out frame."""
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.png"):
-        old.unlink()
+    """The held-out evaluation sets: one degraded version of each held-out frame (the real
+    frame is the target), and in out/print the same frames worn with a synthetic print that
+    the garment lacks (NNN_target.png: the frame without the print)."""
+    printed = out / "print"
+    for folder in (out, printed):
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
     rng = np.random.default_rng(seed)
     bases = build("heldout")
+
+    def write(folder: pathlib.Path, i: int, images: dict[str, np.ndarray]) -> None:
+        for name, img in images.items():
+            cv2.imwrite(str(folder / f"{i:03d}_{name}.png"), img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+
     for i, b in enumerate(bases):
         garment, mask = jitter(b.flat, b.region, rng)
-        cv2.imwrite(str(out / f"{i:03d}_frame.png"), cv2.cvtColor(b.frame, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(str(out / f"{i:03d}_garment.png"), cv2.cvtColor(garment, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(str(out / f"{i:03d}_mask.png"), mask)
+        write(out, i, {"frame": b.frame, "garment": garment, "mask": mask})
+        worn = print_on_shopper(b.frame, synthetic_print(b.region, rng), rng)
+        garment, mask = jitter(b.flat, b.region, rng)
+        write(printed, i, {"frame": worn, "target": b.frame, "garment": garment, "mask": mask})
     (out / "SOURCES.txt").write_text("".join(f"{i:03d} {b.source}\n" for i, b in enumerate(bases)))
     return len(bases)
 
@@ -325,20 +477,26 @@ def write_heldout(out: pathlib.Path, seed: int = 7) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    held = sub.add_parser("heldout", help="write the held-out evaluation set")
+    held = sub.add_parser("heldout", help="write the held-out evaluation sets")
     held.add_argument("--out", type=pathlib.Path, required=True)
     held.add_argument("--seed", type=int, default=7)
+    bases = sub.add_parser("bases", help="save both splits' prepared frames to one .npz, for training elsewhere")
+    bases.add_argument("--out", type=pathlib.Path, required=True)
     preview = sub.add_parser("preview", help="write a few training samples as images, to look at")
     preview.add_argument("--out", type=pathlib.Path, required=True)
+    preview.add_argument("--bases", type=pathlib.Path, help="a .npz from `bases` instead of ../shared")
     args = parser.parse_args()
     if args.cmd == "heldout":
-        print(f"wrote {write_heldout(args.out, args.seed)} held-out frames to {args.out}")
+        print(f"wrote {write_heldout(args.out, args.seed)} held-out frames to {args.out} and {args.out / 'print'}")
+    elif args.cmd == "bases":
+        save_bases(args.out)
+        print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     else:
         args.out.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(0)
-        for i, b in enumerate(build("train")):
-            garment, mask = jitter(b.flat, b.region, rng)
-            comp, m, detail, target, _ = model_inputs(b.frame, garment, mask)
+        for i, b in enumerate(load_bases(args.bases, "train") if args.bases else build("train")):
+            x = sample(b, rng)
+            comp, m, detail, target, _ = model_inputs(x.frame, x.garment, x.mask, detail_frame=x.detail_frame, target=x.target)
             row = [((comp + 1) * 127.5), np.repeat(m * 255, 3, 0), np.repeat((detail + 1) * 127.5, 3, 0), (target + 1) * 127.5]
             img = np.concatenate([r.transpose(1, 2, 0) for r in row], 1).clip(0, 255).astype(np.uint8)
             cv2.imwrite(str(args.out / f"{i:03d}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))

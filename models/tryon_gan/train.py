@@ -1,15 +1,25 @@
-"""Trains the try-on GAN on CPU: restore real frames from their own flattened, re-coloured,
-misaligned clothing (see data.py). Generator: net.Generator (U-Net, residual over the
-composite); discriminator: net.Discriminator (conditional PatchGAN, spectral norm); LSGAN loss,
-masked L1 reconstruction (dominant) and discriminator feature matching.
+"""Trains the try-on GAN: restore real frames from their own flattened, re-coloured,
+misaligned clothing, with synthetic prints that only the shopper or only the garment wears
+(see data.py). Generator: net.Generator (U-Net, residual over the composite); discriminator:
+net.Discriminator (conditional PatchGAN, spectral norm); LSGAN loss, masked L1 reconstruction
+(dominant) and discriminator feature matching.
+
+On a GPU box, with the frames prepared here first (../shared does not travel):
+
+    .venv/bin/python models/tryon_gan/data.py bases --out var/tryon_bases.npz
+    python3 models/tryon_gan/train.py --bases var/tryon_bases.npz --out RUN --minutes 5 --workers 14
+
+On CPU (2 cores), slower and with smaller batches:
 
     OMP_NUM_THREADS=1 nice -n 19 models/.venv-train/bin/python models/tryon_gan/train.py \\
-        --out /work/scratch/E2/run --minutes 40
+        --out RUN --minutes 40 --workers 1 --batch-half 8 --batch-full 4
 
-Training runs first at half size (128x96, batch 8) and then at the working size (256x192,
-batch 4); the networks are fully convolutional. Losses go to models/tryon_gan/train_log.jsonl
-(one JSON object per logged step, with a held-out L1 of the plain composite and of the GAN
-every --eval-every steps); the generator is saved to OUT/generator.pt as it trains.
+Training runs first at half size (128x96) and then at the working size (256x192); the networks
+are fully convolutional. Samples are made by --workers processes. Losses go to
+models/tryon_gan/train_log.jsonl (one JSON object per logged step, with held-out L1 of the plain
+composite and of the GAN every --eval-every steps, on plain held-out frames and on held-out
+frames whose shopper wears a print the garment lacks); the generator is saved to
+OUT/generator.pt as it trains.
 """
 
 from __future__ import annotations
@@ -29,18 +39,35 @@ from net import Discriminator, Generator, count_params
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def batch(bases, rng, size, n):
-    """n random samples: fresh jitter, crop margin, flip for each."""
-    cols = [[] for _ in range(5)]
-    for _ in range(n):
-        b = bases[rng.integers(len(bases))]
-        garment, mask = data.jitter(b.flat, b.region, rng)
-        frame = b.frame
-        if rng.random() < 0.5:
-            frame, garment, mask = frame[:, ::-1].copy(), garment[:, ::-1].copy(), mask[:, ::-1].copy()
-        for col, arr in zip(cols, data.model_inputs(frame, garment, mask, size, rng.uniform(0.08, 0.3))):
-            col.append(arr)
-    return [torch.from_numpy(np.stack(c)) for c in cols]
+class Samples(torch.utils.data.IterableDataset):
+    """Endless fresh samples (new colour, print, jitter, crop margin and flip each time) at one
+    working size; each loader worker draws from its own random stream."""
+
+    def __init__(self, bases, size, seed):
+        self.bases, self.size, self.seed = bases, size, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0, self.size[0]])
+        while True:
+            yield one_sample(self.bases, rng, self.size)
+
+
+def one_sample(bases, rng, size, **kinds):
+    b = bases[rng.integers(len(bases))]
+    x = data.sample(b, rng, **kinds)
+    arrays = [x.frame, x.garment, x.mask, x.detail_frame, x.target]
+    if rng.random() < 0.5:
+        arrays = [a[:, ::-1].copy() for a in arrays]
+    frame, garment, mask, detail_frame, target = arrays
+    return tuple(torch.from_numpy(a) for a in data.model_inputs(frame, garment, mask, size, rng.uniform(0.08, 0.3), detail_frame, target))
+
+
+def fixed_batch(bases, seed, n, **kinds):
+    """n held-out samples, the same every evaluation."""
+    rng = np.random.default_rng(seed)
+    cols = list(zip(*(one_sample(bases, rng, (data.WORK_W, data.WORK_H), **kinds) for _ in range(n))))
+    return [torch.stack(c) for c in cols]
 
 
 def weighted_l1(fake, target, weight):
@@ -53,46 +80,78 @@ def weighted_l1(fake, target, weight):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=pathlib.Path, required=True)
+    ap.add_argument("--bases", type=pathlib.Path, help="frames prepared by `data.py bases` (default: build them from ../shared)")
     ap.add_argument("--minutes", type=float, default=40.0)
     ap.add_argument("--half-size-fraction", type=float, default=0.55)
+    ap.add_argument("--batch-half", type=int, default=32)
+    ap.add_argument("--batch-full", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--l1", type=float, default=20.0)
     ap.add_argument("--adv", type=float, default=0.5)
     ap.add_argument("--fm", type=float, default=2.0)
     ap.add_argument("--adv-start", type=int, default=100, help="steps of reconstruction only first")
-    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--log", type=pathlib.Path, default=HERE / "train_log.jsonl")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(1)
-    rng = np.random.default_rng(args.seed)
+    dev = torch.device(args.device)
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
+    torch.backends.cudnn.benchmark = True
     args.out.mkdir(parents=True, exist_ok=True)
 
-    train = data.build("train")
-    held = data.build("heldout")
-    held_rng = np.random.default_rng(7)
-    held_batch = batch(held, held_rng, (data.WORK_W, data.WORK_H), min(8, len(held)))
+    train = data.load_bases(args.bases, "train") if args.bases else data.build("train")
+    held = data.load_bases(args.bases, "heldout") if args.bases else data.build("heldout")
+    n_held = 2 * len(held)
+    checks = {
+        "heldout": fixed_batch(held, 7, n_held, shopper_print=0.0, garment_print=0.0),
+        "heldout_print": fixed_batch(held, 8, n_held, shopper_print=1.0, garment_print=0.0),
+    }
 
-    g, d = Generator(), Discriminator()
-    print(f"generator {count_params(g)} params, discriminator {count_params(d)}", flush=True)
+    def loader(size, n):
+        return iter(torch.utils.data.DataLoader(Samples(train, size, args.seed), batch_size=n, num_workers=args.workers,
+                                                pin_memory=dev.type == "cuda", persistent_workers=args.workers > 0,
+                                                prefetch_factor=4 if args.workers > 0 else None))
+
+    g, d = Generator().to(dev), Discriminator().to(dev)
+    print(f"generator {count_params(g)} params, discriminator {count_params(d)}, on {dev}", flush=True)
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
     log = args.log.open("w")
     log.write(json.dumps({"config": {k: str(v) for k, v in vars(args).items()}, "train_frames": len(train), "heldout_frames": len(held),
-                          "generator_params": count_params(g), "discriminator_params": count_params(d)}) + "\n")
+                          "heldout_samples": n_held, "generator_params": count_params(g), "discriminator_params": count_params(d),
+                          "torch": torch.__version__, "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"}) + "\n")
+    def evaluate() -> dict:
+        out = {}
+        g.eval()
+        with torch.no_grad():
+            for name, tensors in checks.items():
+                hc, hm, hd, ht, hw = (t.to(dev) for t in tensors)
+                out[f"{name}_l1_plain"] = round(masked_l1(hc, ht, hw), 5)
+                out[f"{name}_l1_gan"] = round(masked_l1(g(hc, hm, hd), ht, hw), 5)
+        g.train()
+        return out
+
+    half_loader = loader((data.WORK_W // 2, data.WORK_H // 2), args.batch_half)
+    full_loader = None
     start = time.time()
     budget = args.minutes * 60
-    step = 0
+    step = samples = 0
     while time.time() - start < budget:
         half = time.time() - start < args.half_size_fraction * budget
-        size, n = ((data.WORK_W // 2, data.WORK_H // 2), 8) if half else ((data.WORK_W, data.WORK_H), 4)
-        comp, mask, detail, target, weight = batch(train, rng, size, n)
+        if not half and full_loader is None:
+            del half_loader  # its workers stop; the full-size ones take their cores
+            full_loader = loader((data.WORK_W, data.WORK_H), args.batch_full)
+        comp, mask, detail, target, weight = (t.to(dev, non_blocking=True) for t in next(half_loader if half else full_loader))
+        samples += comp.shape[0]
         cond = torch.cat([comp, mask, detail], 1)
         fake = g(comp, mask, detail)
         adversarial = step >= args.adv_start
 
-        d_loss = torch.zeros(())
+        d_loss = torch.zeros((), device=dev)
         if adversarial:
             real_score, _ = d(cond, target)
             fake_score, _ = d(cond, fake.detach())
@@ -103,7 +162,7 @@ def main() -> None:
 
         l1 = weighted_l1(fake, target, weight)
         g_loss = args.l1 * l1
-        adv = fm = torch.zeros(())
+        adv = fm = torch.zeros((), device=dev)
         if adversarial:
             fake_score, fake_feats = d(cond, fake)
             with torch.no_grad():
@@ -116,23 +175,22 @@ def main() -> None:
         opt_g.step()
         step += 1
 
-        if step % 10 == 0 or step == 1:
-            rec = {"step": step, "seconds": round(time.time() - start, 1), "size": f"{size[1]}x{size[0]}", "l1": round(l1.item(), 5),
-                   "adv": round(adv.item(), 4), "fm": round(fm.item(), 4), "d": round(d_loss.item(), 4)}
+        if step % 50 == 0 or step == 1:
+            elapsed = time.time() - start
+            rec = {"step": step, "seconds": round(elapsed, 1), "samples": samples, "size": "128x96" if half else "256x192",
+                   "l1": round(l1.item(), 5), "adv": round(adv.item(), 4), "fm": round(fm.item(), 4), "d": round(d_loss.item(), 4)}
             if step % args.eval_every == 0:
-                g.eval()
-                with torch.no_grad():
-                    hc, hm, hd, ht, hw = held_batch
-                    rec["heldout_l1_plain"] = round(masked_l1(hc, ht, hw), 5)
-                    rec["heldout_l1_gan"] = round(masked_l1(g(hc, hm, hd), ht, hw), 5)
-                g.train()
+                rec.update(evaluate())
                 torch.save(g.state_dict(), args.out / "generator.pt")
             log.write(json.dumps(rec) + "\n")
             log.flush()
             print(rec, flush=True)
+    final = {"final": True, "step": step, "samples": samples, "seconds": round(time.time() - start, 1), **evaluate()}
+    log.write(json.dumps(final) + "\n")
+    print(final, flush=True)
     torch.save(g.state_dict(), args.out / "generator.pt")
     torch.save(d.state_dict(), args.out / "discriminator.pt")
-    print(f"done: {step} steps in {time.time() - start:.0f} s", flush=True)
+    print(f"done: {step} steps, {samples} samples in {time.time() - start:.0f} s", flush=True)
 
 
 def masked_l1(image, target, weight):

@@ -11,7 +11,9 @@ For each real frame (../shared/data/media people photos, frames sampled from
    its largest connected part;
 3. ``flatten`` makes the flat garment: mean-shift texture, low-frequency shading removed.
 
-Each training sample (``sample``) then draws, from one such frame:
+Recipe "plain" (the committed weights) makes each training sample (``sample``) by ``jitter``
+alone: the flat garment re-coloured slightly and misaligned. Recipe "prints" draws, from one
+such frame:
 
 - a new colour for the clothing (hue, saturation, brightness), applied alike to the frame's
   clothing and to the flat garment, so the target always wears the packshot's colour and the
@@ -21,8 +23,8 @@ Each training sample (``sample``) then draws, from one such frame:
   learns to take folds from the detail and not the shopper's own print;
 - sometimes a synthetic print on the *garment* only, shaded like the clothing in the target and
   absent from the detail, so a packshot's own print is carried through;
-- ``jitter``: a small misalignment (random affine) with a hard-edged mask and a slight colour
-  mismatch, as a warped packshot would have.
+- ``jitter``: a small misalignment (random affine) with a hard-edged mask and a slighter
+  colour mismatch than "plain"'s, as a warped packshot would have.
 
 The generator gets (``model_inputs``) the composite (frame outside the mask, flat garment
 inside), the mask, and the shopper frame's high-pass luminance inside the mask (no colour); the
@@ -31,7 +33,8 @@ as the Rust runner (crates/vision/src/tryon_gan.rs) computes them.
 
 ``python models/tryon_gan/data.py heldout --out DIR`` writes the held-out evaluation sets that
 ``vitrine eval tryon`` reads: DIR/NNN_frame.png (the real frame, also the target),
-NNN_garment.png (its own clothing flattened and shifted), NNN_mask.png; and DIR/print/, where
+NNN_garment.png (its own clothing flattened, re-coloured and shifted as "plain" does),
+NNN_mask.png; and DIR/print/, where
 the shopper wears a synthetic print that the garment lacks (NNN_target.png: the same frame
 without it). ``python models/tryon_gan/data.py bases --out FILE.npz`` saves the prepared frames
 so training can run on a machine without ../shared (a GPU box). Nothing from ../shared is
@@ -226,10 +229,15 @@ def flatten(rgb: np.ndarray, region: np.ndarray) -> np.ndarray:
     return flat
 
 
-def jitter(flat: np.ndarray, region: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A slight colour mismatch (a packshot is lit differently) and misalignment; returns
+# Colour mismatch of the degraded garment: (hue degrees, saturation and brightness fractions).
+COLOUR_JITTER = {"plain": (8.0, 0.2, 0.15), "prints": (3.0, 0.08, 0.06)}
+
+
+def jitter(flat: np.ndarray, region: np.ndarray, rng: np.random.Generator, colour: tuple[float, float, float] = COLOUR_JITTER["plain"]) -> tuple[np.ndarray, np.ndarray]:
+    """A colour mismatch (a packshot is lit differently) and a slight misalignment; returns
     (garment RGB, hard mask 0/255)."""
-    garment = recolour(flat, region, rng.uniform(-3, 3), rng.uniform(0.92, 1.08), rng.uniform(0.94, 1.06))
+    hue, sat, val = colour
+    garment = recolour(flat, region, rng.uniform(-hue, hue), rng.uniform(1 - sat, 1 + sat), rng.uniform(1 - val, 1 + val))
     ys, xs = np.nonzero(region)
     cx, cy = xs.mean(), ys.mean()
     bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
@@ -246,13 +254,15 @@ def jitter(flat: np.ndarray, region: np.ndarray, rng: np.random.Generator) -> tu
 def recolour(rgb: np.ndarray, region: np.ndarray, hue_shift: float, sat_scale: float, val_scale: float) -> np.ndarray:
     """rgb with the pixels inside region given a new hue, saturation and brightness; shading
     (relative brightness) is kept."""
-    inside = region > 0
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).astype(np.float32)
+    ys, xs = np.nonzero(region)
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))  # only the region's box is converted
+    hsv = cv2.cvtColor(rgb[box], cv2.COLOR_RGB2HSV).astype(np.float32)
     hsv[..., 0] = (hsv[..., 0] + hue_shift) % 180
     hsv[..., 1] *= sat_scale
     hsv[..., 2] *= val_scale
     out = rgb.copy()
-    out[inside] = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)[inside]
+    inside = region[box] > 0
+    out[box][inside] = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)[inside]
     return out
 
 
@@ -329,8 +339,16 @@ class Sample:
     target: np.ndarray
 
 
-def sample(b: Base, rng: np.random.Generator, shopper_print: float = 0.35, garment_print: float = 0.25) -> Sample:
-    """One training sample from a prepared frame (see the module doc)."""
+RECIPES = ("plain", "prints")
+
+
+def sample(b: Base, rng: np.random.Generator, recipe: str = "plain", shopper_print: float = 0.35, garment_print: float = 0.25) -> Sample:
+    """One training sample from a prepared frame. Recipe "plain": the frame's own clothing,
+    flattened and jittered (the committed weights' recipe); "prints": re-coloured clothing and
+    synthetic prints as well (see the module doc)."""
+    if recipe == "plain":
+        garment, mask = jitter(b.flat, b.region, rng)
+        return Sample(b.frame, b.frame, garment, mask, b.frame)
     hue = rng.uniform(-90, 90) if rng.random() < 0.7 else 0.0
     colour = (hue, rng.uniform(0.6, 1.3), rng.uniform(0.8, 1.15))
     frame = recolour(b.frame, b.region, *colour)
@@ -341,7 +359,7 @@ def sample(b: Base, rng: np.random.Generator, shopper_print: float = 0.35, garme
         detail_frame = print_on_shopper(frame, synthetic_print(b.region, rng), rng)
     elif kind < shopper_print + garment_print:
         flat, target = print_on_garment(flat, frame, b.region, synthetic_print(b.region, rng), rng)
-    garment, mask = jitter(flat, b.region, rng)
+    garment, mask = jitter(flat, b.region, rng, COLOUR_JITTER["prints"])
     return Sample(frame, detail_frame, garment, mask, target)
 
 
@@ -458,6 +476,7 @@ def write_heldout(out: pathlib.Path, seed: int = 7) -> int:
         for old in folder.glob("*.png"):
             old.unlink()
     rng = np.random.default_rng(seed)
+    print_rng = np.random.default_rng(seed + 1)  # its own stream: the plain set stays as it was
     bases = build("heldout")
 
     def write(folder: pathlib.Path, i: int, images: dict[str, np.ndarray]) -> None:
@@ -467,8 +486,8 @@ def write_heldout(out: pathlib.Path, seed: int = 7) -> int:
     for i, b in enumerate(bases):
         garment, mask = jitter(b.flat, b.region, rng)
         write(out, i, {"frame": b.frame, "garment": garment, "mask": mask})
-        worn = print_on_shopper(b.frame, synthetic_print(b.region, rng), rng)
-        garment, mask = jitter(b.flat, b.region, rng)
+        worn = print_on_shopper(b.frame, synthetic_print(b.region, print_rng), print_rng)
+        garment, mask = jitter(b.flat, b.region, print_rng)
         write(printed, i, {"frame": worn, "target": b.frame, "garment": garment, "mask": mask})
     (out / "SOURCES.txt").write_text("".join(f"{i:03d} {b.source}\n" for i, b in enumerate(bases)))
     return len(bases)
@@ -485,6 +504,7 @@ def main() -> None:
     preview = sub.add_parser("preview", help="write a few training samples as images, to look at")
     preview.add_argument("--out", type=pathlib.Path, required=True)
     preview.add_argument("--bases", type=pathlib.Path, help="a .npz from `bases` instead of ../shared")
+    preview.add_argument("--recipe", choices=RECIPES, default="prints")
     args = parser.parse_args()
     if args.cmd == "heldout":
         print(f"wrote {write_heldout(args.out, args.seed)} held-out frames to {args.out} and {args.out / 'print'}")
@@ -495,7 +515,7 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(0)
         for i, b in enumerate(load_bases(args.bases, "train") if args.bases else build("train")):
-            x = sample(b, rng)
+            x = sample(b, rng, args.recipe)
             comp, m, detail, target, _ = model_inputs(x.frame, x.garment, x.mask, detail_frame=x.detail_frame, target=x.target)
             row = [((comp + 1) * 127.5), np.repeat(m * 255, 3, 0), np.repeat((detail + 1) * 127.5, 3, 0), (target + 1) * 127.5]
             img = np.concatenate([r.transpose(1, 2, 0) for r in row], 1).clip(0, 255).astype(np.uint8)

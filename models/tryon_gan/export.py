@@ -2,7 +2,7 @@
 manifest, after checking ONNX Runtime against PyTorch on held-out frames at the live and the
 still size.
 
-    models/.venv-train/bin/python models/tryon_gan/export.py --weights /work/scratch/E2/run/generator.pt
+    models/.venv-train/bin/python models/tryon_gan/export.py --weights RUN/generator.pt [--bases var/tryon_bases.npz]
 
 The manifest is the drop-in contract (issue 3, item 4): another generator with the same inputs
 and outputs replaces this one without rebuilding the kiosk.
@@ -77,6 +77,7 @@ description = "the whole refined image at the input size, same value mapping as 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", type=pathlib.Path, required=True)
+    ap.add_argument("--bases", type=pathlib.Path, help="frames prepared by `data.py bases` (default: build them from ../shared)")
     ap.add_argument("--live", default="256x192", help="live working size, HxW")
     # The still runs where this generator restores best, the size it was trained at; a
     # generator trained larger (e.g. a parser-free model at 512x384) sets a larger still.
@@ -101,7 +102,7 @@ def main() -> None:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     session = ort.InferenceSession(str(fresh), opts)
-    held = data.build("heldout")
+    held = data.load_bases(args.bases, "heldout") if args.bases else data.build("heldout")
     rng = np.random.default_rng(7)
     worst, images = 0.0, 0
     l1 = {"plain": 0.0, "gan": 0.0}

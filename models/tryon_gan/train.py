@@ -1,18 +1,18 @@
 """Trains the try-on GAN: restore real frames from their own flattened, re-coloured,
-misaligned clothing, with synthetic prints that only the shopper or only the garment wears
-(see data.py). Generator: net.Generator (U-Net, residual over the composite); discriminator:
+misaligned clothing (recipe plain), optionally with synthetic prints that only the shopper or
+only the garment wears (recipe prints; see data.py). Generator: net.Generator (U-Net, residual over the composite); discriminator:
 net.Discriminator (conditional PatchGAN, spectral norm); LSGAN loss, masked L1 reconstruction
 (dominant) and discriminator feature matching.
 
 On a GPU box, with the frames prepared here first (../shared does not travel):
 
     .venv/bin/python models/tryon_gan/data.py bases --out var/tryon_bases.npz
-    python3 models/tryon_gan/train.py --bases var/tryon_bases.npz --out RUN --minutes 5 --workers 14
+    python3 models/tryon_gan/train.py --bases var/tryon_bases.npz --recipe prints --out RUN --minutes 5.5 --workers 14
 
-On CPU (2 cores), slower and with smaller batches:
+On CPU, slower and with smaller batches (the committed weights: recipe plain, one core):
 
     OMP_NUM_THREADS=1 nice -n 19 models/.venv-train/bin/python models/tryon_gan/train.py \\
-        --out RUN --minutes 40 --workers 1 --batch-half 8 --batch-full 4
+        --out RUN --minutes 44 --workers 0 --batch-half 8 --batch-full 4 --eval-every 100
 
 Training runs first at half size (128x96) and then at the working size (256x192); the networks
 are fully convolutional. Samples are made by --workers processes. Losses go to
@@ -43,14 +43,14 @@ class Samples(torch.utils.data.IterableDataset):
     """Endless fresh samples (new colour, print, jitter, crop margin and flip each time) at one
     working size; each loader worker draws from its own random stream."""
 
-    def __init__(self, bases, size, seed):
-        self.bases, self.size, self.seed = bases, size, seed
+    def __init__(self, bases, size, seed, **kinds):
+        self.bases, self.size, self.seed, self.kinds = bases, size, seed, kinds
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0, self.size[0]])
         while True:
-            yield one_sample(self.bases, rng, self.size)
+            yield one_sample(self.bases, rng, self.size, **self.kinds)
 
 
 def one_sample(bases, rng, size, **kinds):
@@ -88,15 +88,23 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr-end", type=float, default=1.0, help="learning rate at the end, as a fraction of --lr (linear in time)")
     ap.add_argument("--l1", type=float, default=20.0)
     ap.add_argument("--adv", type=float, default=0.5)
     ap.add_argument("--fm", type=float, default=2.0)
     ap.add_argument("--adv-start", type=int, default=100, help="steps of reconstruction only first")
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--recipe", choices=data.RECIPES, default="plain", help="plain: own clothing, flattened and jittered (the committed weights); prints: re-coloured, with synthetic prints")
+    ap.add_argument("--shopper-print", type=float, default=0.35, help="share of samples whose shopper wears a print the garment lacks")
+    ap.add_argument("--garment-print", type=float, default=0.25, help="share of samples whose garment has a print the shopper lacks")
+    ap.add_argument("--resume", type=pathlib.Path, help="a RUN folder whose generator.pt and discriminator.pt to start from")
     ap.add_argument("--log", type=pathlib.Path, default=HERE / "train_log.jsonl")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
+    # Loader workers are forked from here and inherit this: OpenCV's own thread pool in each of
+    # them would oversubscribe the machine many times over (and cannot be changed after a fork).
+    data.cv2.setNumThreads(1)
     dev = torch.device(args.device)
     if dev.type == "cpu":
         torch.set_num_threads(1)
@@ -107,16 +115,20 @@ def main() -> None:
     held = data.load_bases(args.bases, "heldout") if args.bases else data.build("heldout")
     n_held = 2 * len(held)
     checks = {
-        "heldout": fixed_batch(held, 7, n_held, shopper_print=0.0, garment_print=0.0),
-        "heldout_print": fixed_batch(held, 8, n_held, shopper_print=1.0, garment_print=0.0),
+        "heldout": fixed_batch(held, 7, n_held, recipe=args.recipe, shopper_print=0.0, garment_print=0.0),
+        "heldout_print": fixed_batch(held, 8, n_held, recipe="prints", shopper_print=1.0, garment_print=0.0),
     }
 
     def loader(size, n):
-        return iter(torch.utils.data.DataLoader(Samples(train, size, args.seed), batch_size=n, num_workers=args.workers,
+        return iter(torch.utils.data.DataLoader(Samples(train, size, args.seed, recipe=args.recipe, shopper_print=args.shopper_print, garment_print=args.garment_print), batch_size=n, num_workers=args.workers,
                                                 pin_memory=dev.type == "cuda", persistent_workers=args.workers > 0,
                                                 prefetch_factor=4 if args.workers > 0 else None))
 
-    g, d = Generator().to(dev), Discriminator().to(dev)
+    g, d = Generator(), Discriminator()
+    if args.resume:
+        g.load_state_dict(torch.load(args.resume / "generator.pt", map_location="cpu"))
+        d.load_state_dict(torch.load(args.resume / "discriminator.pt", map_location="cpu"))
+    g, d = g.to(dev), d.to(dev)
     print(f"generator {count_params(g)} params, discriminator {count_params(d)}, on {dev}", flush=True)
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
@@ -142,6 +154,9 @@ def main() -> None:
     step = samples = 0
     while time.time() - start < budget:
         half = time.time() - start < args.half_size_fraction * budget
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = args.lr * (1 + (args.lr_end - 1) * min(1.0, (time.time() - start) / budget))
         if not half and full_loader is None:
             del half_loader  # its workers stop; the full-size ones take their cores
             full_loader = loader((data.WORK_W, data.WORK_H), args.batch_full)

@@ -222,6 +222,10 @@ struct EvalFigures {
     gan: Option<GanFigures>,
     /// At the live working size.
     gan_live: Option<GanFigures>,
+    /// At the still's size, on held-out frames whose shopper wears a print the garment lacks
+    /// (the target is the frame without it): a GAN that copies the shopper's own print onto
+    /// the garment loses here.
+    gan_shopper_print: Option<GanFigures>,
 }
 
 #[derive(Debug, Serialize)]
@@ -356,8 +360,13 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
     // still's size (the figure the issue asks for) and at the live size.
     match (args.heldout.as_deref(), app.tryon_gan()) {
         (Some(dir), Some(mut gan)) => {
-            for (resolution, name, slot) in [(GanResolution::Still, "still", &mut fig.gan), (GanResolution::Live, "live", &mut fig.gan_live)] {
-                let r = evaluate_restoration(&mut gan, dir, resolution)?;
+            let printed = dir.join("print");
+            let mut sets = vec![(dir.to_path_buf(), GanResolution::Still, "still", &mut fig.gan), (dir.to_path_buf(), GanResolution::Live, "live", &mut fig.gan_live)];
+            if printed.is_dir() {
+                sets.push((printed, GanResolution::Still, "still, shopper wears a print the garment lacks", &mut fig.gan_shopper_print));
+            }
+            for (set, resolution, name, slot) in sets {
+                let r = evaluate_restoration(&mut gan, &set, resolution)?;
                 let (w, h) = gan.size(resolution);
                 println!(
                     "GAN restoration, {name} at {h}x{w} ({} held-out frames): L1 plain {:.4} → GAN {:.4} · SSIM plain {:.4} → GAN {:.4}",

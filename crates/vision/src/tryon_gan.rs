@@ -450,10 +450,11 @@ pub struct RestorationEval {
     pub ssim_gan: f64,
 }
 
-/// Evaluates a generator on the held-out set that `models/tryon_gan/data.py heldout` writes:
-/// `NNN_frame.png` (the real frame), `NNN_garment.png` (its own clothing, flattened,
-/// re-coloured and shifted) and `NNN_mask.png` (where that garment is pasted). Figures are
-/// means over frames.
+/// Evaluates a generator on a held-out set that `models/tryon_gan/data.py heldout` writes:
+/// `NNN_frame.png` (the real frame), `NNN_garment.png` (its own clothing, flattened, slightly
+/// re-coloured and shifted), `NNN_mask.png` (where that garment is pasted) and, where the
+/// result should differ from the frame (the shopper wears a print the garment lacks),
+/// `NNN_target.png`; otherwise the frame is the target. Figures are means over frames.
 pub fn evaluate_restoration(gan: &mut TryOnGan, heldout_dir: &Path, resolution: GanResolution) -> Result<RestorationEval, VisionError> {
     let mut stems: Vec<String> = std::fs::read_dir(heldout_dir)
         .map_err(|e| VisionError::BadInput(format!("held-out folder {}: {e}", heldout_dir.display())))?
@@ -485,7 +486,12 @@ pub fn evaluate_restoration(gan: &mut TryOnGan, heldout_dir: &Path, resolution: 
         let crop_of = |f: &Frame| -> Vec<u8> {
             (crop.y..crop.y + crop.h).flat_map(|y| f.data()[(y * inputs.width + crop.x) * 3..(y * inputs.width + crop.x + crop.w) * 3].to_vec()).collect()
         };
-        let (target, plain, refined) = (crop_of(&frame), crop_of(&plain), crop_of(&refined));
+        let target_path = heldout_dir.join(format!("{stem}_target.png"));
+        let target = if target_path.exists() { read_frame(&target_path)? } else { frame.clone() };
+        if (target.width(), target.height()) != (frame.width(), frame.height()) {
+            return Err(VisionError::BadInput(format!("{}: its size differs from its frame's", target_path.display())));
+        }
+        let (target, plain, refined) = (crop_of(&target), crop_of(&plain), crop_of(&refined));
         sums[0] += masked_l1(&plain, &target, &region);
         sums[1] += masked_l1(&refined, &target, &region);
         sums[2] += masked_ssim(&plain, &target, crop, &region)?;
@@ -744,5 +750,20 @@ mod tests {
         for v in [eval.l1_gan, eval.ssim_gan] {
             assert!(v.is_finite() && (0.0..=1.0).contains(&v.abs()), "{eval:?}");
         }
+        // A target that is the garment itself (what a shopper print must not spoil) is what
+        // the composite is compared with, not the frame: the plain composite then nearly
+        // matches inside the mask.
+        let mut target = frame.try_clone().unwrap();
+        target.data_bytes_mut().unwrap().iter_mut().zip(&mask.iter().flat_map(|&m| [m; 3]).collect::<Vec<u8>>()).zip(&garment).for_each(|((t, &m), &g)| {
+            if m == 255 {
+                *t = g;
+            }
+        });
+        write("000_target.png", &target);
+        let against_target = evaluate_restoration(&mut gan, tmp.path(), GanResolution::Live).unwrap();
+        assert!(against_target.l1_plain < eval.l1_plain / 2.0, "{against_target:?} vs {eval:?}");
+        write("000_target.png", &mat_u8(10, 10, CV_8UC3, &[0; 300]).unwrap());
+        let err = evaluate_restoration(&mut gan, tmp.path(), GanResolution::Live).unwrap_err().to_string();
+        assert!(err.contains("000_target.png") && err.contains("size"), "{err}");
     }
 }

@@ -166,6 +166,11 @@ const MIN_POSE_SCORE: f32 = 0.5;
 /// centre moved down by this share of the box's height).
 const RETRY_CROPS: [(f32, f32); 2] = [(1.25, 0.25), (1.5, 0.25)];
 const MIN_SHOULDER_VISIBILITY: f32 = 0.5;
+/// Shoulders narrower than this many ear-to-ear distances: a close-up whose real shoulders are
+/// out of the picture, where BlazePose puts them under the chin, about as wide as the head
+/// (1.1 on such a frame; 1.45 to 3.4 on the people photos where it finds them), and the
+/// garment would cover the face.
+const MIN_SHOULDER_TO_EARS: f32 = 1.3;
 
 /// What became of one frame.
 #[derive(Debug, Clone)]
@@ -277,6 +282,10 @@ impl TryOn {
             return Ok(Err(TryOnPrompt::StepBack));
         }
         let body = Body::from_landmarks(lm);
+        let ears = (lm[7].x - lm[8].x).hypot(lm[7].y - lm[8].y);
+        if !outside(&lm[7]) && !outside(&lm[8]) && body.shoulder_width() < MIN_SHOULDER_TO_EARS * ears {
+            return Ok(Err(TryOnPrompt::StepBack));
+        }
         let turned = body.shoulder_width() < MIN_SHOULDER_TO_TORSO * body.torso_length();
         if turned || lm[11].visibility < MIN_SHOULDER_VISIBILITY || lm[12].visibility < MIN_SHOULDER_VISIBILITY {
             return Ok(Err(TryOnPrompt::FaceTheMirror));
@@ -406,6 +415,24 @@ mod tests {
         assert_eq!(at(&out, body.nose), at(&photo, body.nose));
         assert_eq!(at(&out, (2.0, 2.0)), at(&photo, (2.0, 2.0)));
         assert!(rendered.roi.width > 0 && rendered.alpha.rows() == rendered.roi.height);
+    }
+
+    /// A head-and-shoulders close-up whose shoulders are cut off by the frame's bottom: the
+    /// pose puts them under the chin; the shopper is asked to step back instead of getting a
+    /// small garment over the mouth.
+    #[test]
+    fn a_close_up_without_shoulders_asks_the_shopper_to_step_back() {
+        let registry = registry();
+        let Some(photo) = people("intel_head-pose-male_frame.jpg") else { return eprintln!("shared media missing; skipped") };
+        let (mut seg, mut tryon) = engine(&registry);
+        tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
+        let mask = seg.segment_bgr(&photo).unwrap();
+        let mut out = photo.try_clone().unwrap();
+        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        assert_eq!(outcome.prompt(), Some(TryOnPrompt::StepBack), "{outcome:?}");
+        let mut diff = Mat::default();
+        core::absdiff(&out, &photo, &mut diff).unwrap();
+        assert_eq!(core::norm(&diff, core::NORM_INF, &core::no_array()).unwrap(), 0.0, "a prompted frame is left as it was");
     }
 
     #[test]

@@ -397,15 +397,21 @@ mod tests {
         (seg, TryOn::new(pose))
     }
 
-    #[test]
-    fn a_real_shopper_is_dressed_on_the_torso_and_the_head_stays() {
+    /// A shared people photo, a copy of it with a red demo top applied, and what became of it.
+    fn red_top_on(name: &str) -> Option<(Mat, Mat, Outcome)> {
         let registry = registry();
-        let Some(photo) = people("tfjs_pose.jpg") else { return eprintln!("shared media missing; skipped") };
+        let photo = people(name)?;
         let (mut seg, mut tryon) = engine(&registry);
         tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
         let mask = seg.segment_bgr(&photo).unwrap();
         let mut out = photo.try_clone().unwrap();
         let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        Some((photo, out, outcome))
+    }
+
+    #[test]
+    fn a_real_shopper_is_dressed_on_the_torso_and_the_head_stays() {
+        let Some((photo, out, outcome)) = red_top_on("tfjs_pose.jpg") else { return eprintln!("shared media missing; skipped") };
         let Outcome::Dressed { body, rendered, .. } = outcome else { panic!("not dressed: {outcome:?}") };
         // The torso's centre turned red-ish; the nose and a background corner did not change.
         let at = |m: &Mat, (x, y): (f32, f32)| *m.at_2d::<core::Vec3b>(y as i32, x as i32).unwrap();
@@ -422,13 +428,7 @@ mod tests {
     /// small garment over the mouth.
     #[test]
     fn a_close_up_without_shoulders_asks_the_shopper_to_step_back() {
-        let registry = registry();
-        let Some(photo) = people("intel_head-pose-male_frame.jpg") else { return eprintln!("shared media missing; skipped") };
-        let (mut seg, mut tryon) = engine(&registry);
-        tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
-        let mask = seg.segment_bgr(&photo).unwrap();
-        let mut out = photo.try_clone().unwrap();
-        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        let Some((photo, out, outcome)) = red_top_on("intel_head-pose-male_frame.jpg") else { return eprintln!("shared media missing; skipped") };
         assert_eq!(outcome.prompt(), Some(TryOnPrompt::StepBack), "{outcome:?}");
         let mut diff = Mat::default();
         core::absdiff(&out, &photo, &mut diff).unwrap();

@@ -441,6 +441,11 @@ def build(split: str, log=print) -> list[Base]:
     return bases
 
 
+def bgr(img: np.ndarray) -> np.ndarray:
+    """An RGB image as OpenCV writes it (BGR); a one-channel mask as it is."""
+    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+
+
 def save_bases(path: pathlib.Path) -> None:
     """Both splits' prepared frames in one file (for training away from ../shared), each image
     stored as PNG bytes (lossless, and small enough to travel to a GPU box)."""
@@ -449,7 +454,7 @@ def save_bases(path: pathlib.Path) -> None:
         for i, b in enumerate(build(split)):
             key = f"{split}/{i:03d}"
             for name, img in (("frame", b.frame), ("region", b.region), ("flat", b.flat)):
-                ok, png = cv2.imencode(".png", img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+                ok, png = cv2.imencode(".png", bgr(img), [cv2.IMWRITE_PNG_COMPRESSION, 9])
                 assert ok, f"{b.source}: {name} did not encode"
                 arrays[f"{key}/{name}"] = png
             arrays[f"{key}/source"] = np.array(b.source)
@@ -481,7 +486,7 @@ def write_heldout(out: pathlib.Path, seed: int = 7) -> int:
 
     def write(folder: pathlib.Path, i: int, images: dict[str, np.ndarray]) -> None:
         for name, img in images.items():
-            cv2.imwrite(str(folder / f"{i:03d}_{name}.png"), img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            cv2.imwrite(str(folder / f"{i:03d}_{name}.png"), bgr(img))
 
     for i, b in enumerate(bases):
         garment, mask = jitter(b.flat, b.region, rng)

@@ -282,7 +282,7 @@ impl TryOn {
             return Ok(Err(TryOnPrompt::StepBack));
         }
         let body = Body::from_landmarks(lm);
-        let ears = (lm[7].x - lm[8].x).hypot(lm[7].y - lm[8].y);
+        let ears = dist((lm[7].x, lm[7].y), (lm[8].x, lm[8].y));
         if !outside(&lm[7]) && !outside(&lm[8]) && body.shoulder_width() < MIN_SHOULDER_TO_EARS * ears {
             return Ok(Err(TryOnPrompt::StepBack));
         }

@@ -487,11 +487,12 @@ pub fn evaluate_restoration(gan: &mut TryOnGan, heldout_dir: &Path, resolution: 
             (crop.y..crop.y + crop.h).flat_map(|y| f.data()[(y * inputs.width + crop.x) * 3..(y * inputs.width + crop.x + crop.w) * 3].to_vec()).collect()
         };
         let target_path = heldout_dir.join(format!("{stem}_target.png"));
-        let target = if target_path.exists() { read_frame(&target_path)? } else { frame.clone() };
+        let own_target = if target_path.exists() { Some(read_frame(&target_path)?) } else { None };
+        let target = own_target.as_ref().unwrap_or(&frame);
         if (target.width(), target.height()) != (frame.width(), frame.height()) {
             return Err(VisionError::BadInput(format!("{}: its size differs from its frame's", target_path.display())));
         }
-        let (target, plain, refined) = (crop_of(&target), crop_of(&plain), crop_of(&refined));
+        let (target, plain, refined) = (crop_of(target), crop_of(&plain), crop_of(&refined));
         sums[0] += masked_l1(&plain, &target, &region);
         sums[1] += masked_l1(&refined, &target, &region);
         sums[2] += masked_ssim(&plain, &target, crop, &region)?;

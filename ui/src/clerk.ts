@@ -207,8 +207,6 @@ function shelfScanView(ended: (err: CommandError) => void) {
   }
 
   function showResult(report: ShelfReport, shown: LiveView | null) {
-    live.hidden = true;
-    result.hidden = false;
     const frame = report.frames[0];
     const annotated = h("canvas", { id: "shelf-annotated", class: "shelf-canvas" });
     const confirm = h("button", { id: "shelf-confirm", class: "btn primary", type: "button", disabled: report.counts.length === 0 }, "Confirm counts");
@@ -242,6 +240,10 @@ function shelfScanView(ended: (err: CommandError) => void) {
       outcome,
     ];
     result.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+    // Switch views only once the result is built: a report that fails to render leaves the
+    // live view, and its message saying why, on screen.
+    live.hidden = true;
+    result.hidden = false;
     // The backend's annotated picture (boxes, labels read, gaps); the live frame with the
     // scan's boxes while it comes, or if it cannot.
     if (shown && frame) {

@@ -132,7 +132,16 @@ async fn clerk_flow(c: &Client, setup: &Setup) -> Res {
     let headline = poll("the scan result", WAIT * 4, || async {
         match c.find(Locator::Css("#shelf-headline")).await {
             Ok(el) => Ok(Some(el.text().await.map_err(|e| e.to_string())?)),
-            Err(_) => Err(text(c, "#shelf-message").await.unwrap_or_default()),
+            // The message's own text (WebDriver's is empty when it is hidden) and the screen.
+            Err(_) => Err(c
+                .execute(
+                    "const m = document.querySelector('#shelf-message'); const s = document.querySelector('.screen');
+                     return `message ${m ? JSON.stringify(m.textContent) : 'gone'}, screen ${s ? s.id : 'none'}`;",
+                    vec![],
+                )
+                .await
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .unwrap_or_else(|e| e.to_string())),
         }
     })
     .await?;

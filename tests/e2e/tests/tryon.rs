@@ -146,7 +146,13 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         let t = text(c, "#fps").await?;
         if leading_number(&t).is_some_and(|v| v > 0.0) { Ok(Some(t)) } else { Err(t) }
     })
-    .await?;
+    .await;
+    // On a timeout, what the mirror thread itself reports (source, frames, errors) says
+    // whether frames stopped in the backend or on their way to the page.
+    let fps = match fps {
+        Ok(fps) => fps,
+        Err(e) => return Err(format!("{e}; the mirror says {}", mirror_stats(c).await.unwrap_or_else(|e| Value::String(e)))),
+    };
     eprintln!("mirror running: {fps}");
 
     // The carousel offers the demo garments with live stock on every size chip.

@@ -14,6 +14,9 @@ On CPU, slower and with smaller batches (the committed weights: recipe plain, on
     OMP_NUM_THREADS=1 nice -n 19 models/.venv-train/bin/python models/tryon_gan/train.py \\
         --out RUN --minutes 44 --workers 0 --batch-half 8 --batch-full 4 --eval-every 100
 
+The committed weights are that CPU run fine-tuned with recipe prints from its export
+(--init-onnx; the command is in models/README.md).
+
 Training runs first at half size (128x96) and then at the working size (256x192); the networks
 are fully convolutional. Samples are made by --workers processes. Losses go to
 models/tryon_gan/train_log.jsonl (one JSON object per logged step, with held-out L1 of the plain
@@ -77,6 +80,19 @@ def weighted_l1(fake, target, weight):
     return (w * (fake - target).abs()).sum() / (w.sum() * 3)
 
 
+def weights_from_onnx(path: pathlib.Path, g: Generator) -> dict:
+    """The generator's state dict from an exported file: export keeps the parameter names."""
+    import onnx
+    from onnx import numpy_helper
+
+    found = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(path)).graph.initializer}
+    wanted = g.state_dict()
+    missing = [k for k, v in wanted.items() if k not in found or found[k].shape != v.shape]
+    if missing:
+        raise SystemExit(f"{path} is not this generator: no matching {', '.join(missing[:5])}")
+    return {k: found[k] for k in wanted}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=pathlib.Path, required=True)
@@ -99,6 +115,7 @@ def main() -> None:
     ap.add_argument("--shopper-print", type=float, default=0.35, help="share of samples whose shopper wears a print the garment lacks")
     ap.add_argument("--garment-print", type=float, default=0.25, help="share of samples whose garment has a print the shopper lacks")
     ap.add_argument("--resume", type=pathlib.Path, help="a RUN folder whose generator.pt and discriminator.pt to start from")
+    ap.add_argument("--init-onnx", type=pathlib.Path, help="start the generator from an exported tryon_gan.onnx (e.g. the committed one) to fine-tune it; the discriminator starts fresh")
     ap.add_argument("--log", type=pathlib.Path, default=HERE / "train_log.jsonl")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -128,6 +145,8 @@ def main() -> None:
     if args.resume:
         g.load_state_dict(torch.load(args.resume / "generator.pt", map_location="cpu"))
         d.load_state_dict(torch.load(args.resume / "discriminator.pt", map_location="cpu"))
+    elif args.init_onnx:
+        g.load_state_dict(weights_from_onnx(args.init_onnx, g))
     g, d = g.to(dev), d.to(dev)
     print(f"generator {count_params(g)} params, discriminator {count_params(d)}, on {dev}", flush=True)
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))

@@ -11,7 +11,7 @@ For each real frame (../shared/data/media people photos, frames sampled from
    its largest connected part;
 3. ``flatten`` makes the flat garment: mean-shift texture, low-frequency shading removed.
 
-Recipe "plain" (the committed weights) makes each training sample (``sample``) by ``jitter``
+Recipe "plain" (the committed weights' first run) makes each training sample (``sample``) by ``jitter``
 alone: the flat garment re-coloured slightly and misaligned. Recipe "prints" draws, from one
 such frame:
 
@@ -344,7 +344,7 @@ RECIPES = ("plain", "prints")
 
 def sample(b: Base, rng: np.random.Generator, recipe: str = "plain", shopper_print: float = 0.35, garment_print: float = 0.25) -> Sample:
     """One training sample from a prepared frame. Recipe "plain": the frame's own clothing,
-    flattened and jittered (the committed weights' recipe); "prints": re-coloured clothing and
+    flattened and jittered (the committed weights' first run); "prints": re-coloured clothing and
     synthetic prints as well (see the module doc)."""
     if recipe == "plain":
         garment, mask = jitter(b.flat, b.region, rng)

@@ -9,7 +9,7 @@ On a GPU box, with the frames prepared here first (../shared does not travel):
     .venv/bin/python models/tryon_gan/data.py bases --out var/tryon_bases.npz
     python3 models/tryon_gan/train.py --bases var/tryon_bases.npz --recipe prints --out RUN --minutes 5.5 --workers 14
 
-On CPU, slower and with smaller batches (the committed weights: recipe plain, one core):
+On CPU, slower and with smaller batches (the committed weights' first run: recipe plain, one core):
 
     OMP_NUM_THREADS=1 nice -n 19 models/.venv-train/bin/python models/tryon_gan/train.py \\
         --out RUN --minutes 44 --workers 0 --batch-half 8 --batch-full 4 --eval-every 100
@@ -111,11 +111,12 @@ def main() -> None:
     ap.add_argument("--adv-start", type=int, default=100, help="steps of reconstruction only first")
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--recipe", choices=data.RECIPES, default="plain", help="plain: own clothing, flattened and jittered (the committed weights); prints: re-coloured, with synthetic prints")
+    ap.add_argument("--recipe", choices=data.RECIPES, default="plain", help="plain: own clothing, flattened and jittered (the committed weights' first run); prints: re-coloured, with synthetic prints")
     ap.add_argument("--shopper-print", type=float, default=0.35, help="share of samples whose shopper wears a print the garment lacks")
     ap.add_argument("--garment-print", type=float, default=0.25, help="share of samples whose garment has a print the shopper lacks")
-    ap.add_argument("--resume", type=pathlib.Path, help="a RUN folder whose generator.pt and discriminator.pt to start from")
-    ap.add_argument("--init-onnx", type=pathlib.Path, help="start the generator from an exported tryon_gan.onnx (e.g. the committed one) to fine-tune it; the discriminator starts fresh")
+    starting_point = ap.add_mutually_exclusive_group()
+    starting_point.add_argument("--resume", type=pathlib.Path, help="a RUN folder whose generator.pt and discriminator.pt to start from")
+    starting_point.add_argument("--init-onnx", type=pathlib.Path, help="start the generator from an exported tryon_gan.onnx (e.g. the committed one) to fine-tune it; the discriminator starts fresh")
     ap.add_argument("--log", type=pathlib.Path, default=HERE / "train_log.jsonl")
     args = ap.parse_args()
     torch.manual_seed(args.seed)

@@ -58,6 +58,11 @@ impl VideoSource {
         })
     }
 
+    /// The clip's frame rate (or the configured one where the file does not say).
+    pub fn fps(&self) -> f64 {
+        1.0 / self.frame_interval.as_secs_f64()
+    }
+
     fn position(&self) -> i64 {
         self.capture.get(videoio::CAP_PROP_POS_FRAMES).unwrap_or(0.0) as i64
     }

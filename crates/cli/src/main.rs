@@ -9,6 +9,7 @@ mod shelf;
 mod staff;
 mod sync;
 mod tryon;
+mod tryon_eval;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -101,7 +102,7 @@ enum EvalCommand {
     Shelf(shelf::EvalShelfArgs),
     /// Try-on quality on real photos and clips: the frame kept outside the garment, torso
     /// coverage and colour, jitter, and the GAN against the plain composite.
-    Tryon(tryon::EvalArgs),
+    Tryon(tryon_eval::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -136,7 +137,7 @@ fn main() -> Result<()> {
         Command::Shelf { which } => shelf::run(config, which),
         Command::Catalog { which } => shelf::catalog(config, which),
         Command::Garments { which } => garments::run(config, which),
-        Command::Eval { which: EvalCommand::Tryon(args) } => tryon::eval(config, args),
+        Command::Eval { which: EvalCommand::Tryon(args) } => tryon_eval::eval(config, args),
         Command::Config => {
             print!("{}", config.to_toml());
             Ok(())

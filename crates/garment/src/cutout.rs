@@ -31,6 +31,10 @@ const MIN_AREA: f32 = 0.03;
 const MIN_SIDE: usize = 48;
 /// Least difference from the background colour (max over B, G, R) that counts as garment.
 const MIN_CONTRAST: f32 = 28.0;
+/// A border whose 90th-percentile deviation is at most this is a clean backdrop...
+const CLEAN_BACKDROP: f32 = 2.0;
+/// ...where this little difference already counts as garment.
+const MIN_CONTRAST_CLEAN: f32 = 6.0;
 
 pub fn cut_out(image: &Mat) -> Result<CutOut> {
     let (bgr, alpha) = split_bgr_alpha(&shrink(image)?)?;
@@ -158,7 +162,11 @@ fn differs_from_border(bgr: &Mat) -> Result<Vec<u8>> {
     }
     spread.sort_unstable();
     // The 90th percentile of the border's own deviation: texture and JPEG noise of the backdrop.
-    let threshold = (spread[spread.len() * 9 / 10] as f32 * 2.0).max(MIN_CONTRAST);
+    // A clean studio backdrop (blown-out white, no noise) lets a faint difference count: a
+    // white tee on white differs from it by a few levels only.
+    let p90 = spread[spread.len() * 9 / 10] as f32;
+    let floor = if p90 <= CLEAN_BACKDROP { MIN_CONTRAST_CLEAN } else { MIN_CONTRAST };
+    let threshold = (p90 * 2.0).max(floor);
     let mut mask = Mat::new_rows_cols_with_default(h as i32, w as i32, core::CV_8UC1, Scalar::all(0.0))?;
     for (m, px) in mask.data_bytes_mut()?.iter_mut().zip(data.chunks_exact(3)) {
         let d = (0..3).map(|c| (px[c] as f32 - bg[c]).abs()).fold(0.0, f32::max);

@@ -2,11 +2,14 @@
 //!
 //! Per frame: the person mask's most central large part is the shopper ([`choose_person`]);
 //! BlazePose finds their landmarks, a One-Euro filter steadies them ([`PointFilter`]); the
-//! garment's landmarks are matched to body points (shoulders, neck from the shoulders, hips,
-//! arms for sleeves) and a thin-plate spline ([`Tps`]) warps the garment onto the body with
-//! `cv::remap`. The composite keeps the frame wherever the garment does not belong: outside
-//! the (slightly dilated) person, above the neckline and on the head, and on arms and hands
-//! in front of the body except where a sleeve covers them; the garment's edge is feathered.
+//! garment is split into its parts; the body and collar are matched to body points (shoulders,
+//! neck, armpits and hem pushed out to the shopper's silhouette, hips) and warped by a
+//! thin-plate spline ([`Tps`]); each sleeve is laid along its own arm (shoulder → elbow →
+//! wrist) and drawn over the body. The composite keeps the frame wherever the garment does
+//! not belong: outside the (slightly dilated) person, above the neckline and on the head, on
+//! hands and bare forearms (pose capsules and the face's skin colour), on arms except where a
+//! sleeve covers them. The room's shading, with prints filtered out, carries onto the
+//! garment, with a contact shadow at collar and hem; the garment's edge is feathered.
 //! No person, a person turned sideways or with shoulders out of view gets a [`TryOnPrompt`]
 //! instead of a garment.
 
@@ -27,7 +30,7 @@ use vitrine_vision::{GanResolution, Landmark, PersonMask, PoseEstimator, TryOnGa
 
 pub use filter::{OneEuroParams, PointFilter};
 pub use person::{choose_person, separate_joined, Chosen};
-pub use render::Rendered;
+pub use render::{size_scale, Rendered, LOOSE_EASE, TIGHT_EASE};
 pub use tps::Tps;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,8 @@ pub enum TryOnError {
     Vision(#[from] vitrine_vision::VisionError),
     #[error("OpenCV: {0}")]
     OpenCv(#[from] opencv::Error),
+    #[error(transparent)]
+    Garment(#[from] vitrine_garment::GarmentError),
 }
 
 pub type Result<T, E = TryOnError> = std::result::Result<T, E>;
@@ -171,6 +176,8 @@ const MIN_SHOULDER_VISIBILITY: f32 = 0.5;
 /// (1.1 on such a frame; 1.45 to 3.4 on the people photos where it finds them), and the
 /// garment would cover the face.
 const MIN_SHOULDER_TO_EARS: f32 = 1.3;
+/// The nose at least this many shoulder widths above the shoulder line.
+const MIN_NOSE_ABOVE_SHOULDERS: f32 = 0.3;
 
 /// What became of one frame.
 #[derive(Debug, Clone)]
@@ -196,6 +203,8 @@ pub struct TryOn {
     filter: PointFilter,
     filtering: bool,
     garment: Option<render::Prepared>,
+    /// The chosen size's chest width over M's (see [`size_scale`]).
+    size_scale: f32,
     refiner: Option<Refiner>,
 }
 
@@ -208,7 +217,7 @@ struct Refiner {
 
 impl TryOn {
     pub fn new(pose: PoseEstimator) -> Self {
-        Self { pose, filter: PointFilter::new(OneEuroParams::default()), filtering: true, garment: None, refiner: None }
+        Self { pose, filter: PointFilter::new(OneEuroParams::default()), filtering: true, garment: None, size_scale: 1.0, refiner: None }
     }
 
     /// Adds GAN refinement to the live path, on every `every`-th frame (1 = all).
@@ -223,9 +232,16 @@ impl TryOn {
 
     /// Selects the garment to show (or none); the landmark filter starts afresh.
     pub fn set_garment(&mut self, garment: Option<Arc<Garment>>) -> Result<()> {
-        self.garment = garment.map(render::Prepared::new).transpose()?;
+        let scale = self.size_scale;
+        self.garment = garment.map(|g| render::Prepared::new(g, scale)).transpose()?;
         self.filter.reset();
         Ok(())
+    }
+
+    /// Fits the garment as this size (`None`: as M); takes effect with the next
+    /// [`Self::set_garment`].
+    pub fn set_size(&mut self, size: Option<&str>) {
+        self.size_scale = size_scale(size);
     }
 
     pub fn garment(&self) -> Option<&Arc<Garment>> {
@@ -281,9 +297,25 @@ impl TryOn {
         if outside(&lm[11]) || outside(&lm[12]) {
             return Ok(Err(TryOnPrompt::StepBack));
         }
-        let body = Body::from_landmarks(lm);
+        let mut body = Body::from_landmarks(lm);
+        // An elbow outside the picture, or an upper arm of implausible length, is a guess: the
+        // sleeve then keeps the garment's own shape rather than follow it.
+        for (i, (elbow, shoulder)) in [(13, 11), (14, 12)].into_iter().enumerate() {
+            let upper = dist((lm[elbow].x, lm[elbow].y), (lm[shoulder].x, lm[shoulder].y)) / body.shoulder_width().max(1.0);
+            if outside(&lm[elbow]) || !(0.3..=1.6).contains(&upper) {
+                body.arms_visible[i] = false;
+            }
+        }
         let ears = dist((lm[7].x, lm[7].y), (lm[8].x, lm[8].y));
         if !outside(&lm[7]) && !outside(&lm[8]) && body.shoulder_width() < MIN_SHOULDER_TO_EARS * ears {
+            return Ok(Err(TryOnPrompt::StepBack));
+        }
+        // Shoulders right under the nose: a close-up whose real shoulders are out of the
+        // picture (the head is about half a shoulder width above the shoulder line).
+        let (sl, sr) = (body.shoulder_left, body.shoulder_right);
+        let neck_drop = ((sl.0 - sr.0) * (body.nose.1 - sr.1) - (sl.1 - sr.1) * (body.nose.0 - sr.0)).abs() / body.shoulder_width().max(1.0);
+        let face_seen = !outside(&lm[0]) && lm[0].visibility > 0.5;
+        if face_seen && neck_drop < MIN_NOSE_ABOVE_SHOULDERS * body.shoulder_width() {
             return Ok(Err(TryOnPrompt::StepBack));
         }
         let turned = body.shoulder_width() < MIN_SHOULDER_TO_TORSO * body.torso_length();
@@ -360,6 +392,16 @@ pub fn refine(gan: &mut TryOnGan, original: &Mat, rendered: &Rendered, resolutio
     let mut out = Mat::new_rows_cols_with_default(h as i32, w as i32, opencv::core::CV_8UC3, opencv::core::Scalar::all(0.0))?;
     out.data_bytes_mut()?.copy_from_slice(refined.data());
     Ok(out)
+}
+
+/// Print leak (see `vitrine eval tryon`) above which a refinement is not shown: it has copied
+/// the shopper's own print or logo into the new garment.
+pub const MAX_PRINT_LEAK: f64 = 0.10;
+
+/// Whether a refinement with these print-leak sums (numerator, denominator) may be shown. A
+/// shopper in plain clothes (nothing to leak) always passes.
+pub fn refinement_keeps_print(leak: (f64, f64)) -> bool {
+    leak.1 <= 0.0 || leak.0 / leak.1 <= MAX_PRINT_LEAK
 }
 
 pub(crate) fn ms_since(t: Instant) -> f64 {

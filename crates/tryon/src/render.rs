@@ -38,32 +38,68 @@ pub struct Rendered {
     /// The warped sleeve mask over `roi` (255 sleeve, 0 the garment's body): what of the
     /// garment is meant to leave the torso.
     pub sleeves: Mat,
+    /// The garment's chest width over the shopper's silhouette (see [`TIGHT_EASE`] and
+    /// [`LOOSE_EASE`]), when the mask gave the silhouette.
+    pub ease: Option<f32>,
 }
 
 /// A selected garment with what every frame needs precomputed.
 pub(crate) struct Prepared {
     pub garment: Arc<Garment>,
-    /// 255 on sleeve pixels, 0 on the body: only sleeves are drawn over arms.
-    sleeves: Mat,
+    /// The garment without its sleeves (body and collar), BGRA: warped by the torso's spline.
+    torso_layer: Mat,
+    /// Each sleeve alone (wearer's left, right), BGRA: warped along its own arm.
+    sleeve_layers: [Option<Mat>; 2],
+    /// Each sleeve's area in garment pixels (wearer's left, right).
+    sleeve_areas: [f32; 2],
+    /// Chest width of the chosen size over the reference size's (1 for M or no size).
+    size_scale: f32,
     person: Mat,
     person_small: Mat,
 }
 
 impl Prepared {
-    pub fn new(garment: Arc<Garment>) -> Result<Self> {
-        let sleeves = sleeve_mask(&garment)?;
-        Ok(Self { garment, sleeves, person: Mat::default(), person_small: Mat::default() })
+    pub fn new(garment: Arc<Garment>, size_scale: f32) -> Result<Self> {
+        let parts = garment.parts()?;
+        let layer = |mask: &Mat| -> Result<Mat> {
+            let mut out = garment.image.try_clone()?;
+            let m = mask.data_bytes()?;
+            for (px, &k) in out.data_bytes_mut()?.chunks_exact_mut(4).zip(m) {
+                if k == 0 {
+                    px[3] = 0;
+                }
+            }
+            Ok(out)
+        };
+        let mut torso_mask = Mat::default();
+        core::bitwise_or_def(&parts.body, &parts.collar, &mut torso_mask)?;
+        let l = &garment.landmarks;
+        let [_, left_area, right_area, _] = parts.areas()?;
+        let sleeve_layers = [
+            l.sleeve_left.is_some().then(|| layer(&parts.sleeve_left)).transpose()?,
+            l.sleeve_right.is_some().then(|| layer(&parts.sleeve_right)).transpose()?,
+        ];
+        Ok(Self {
+            torso_layer: layer(&torso_mask)?,
+            sleeve_layers,
+            sleeve_areas: [left_area as f32, right_area as f32],
+            garment,
+            size_scale,
+            person: Mat::default(),
+            person_small: Mat::default(),
+        })
     }
 
     /// Draws the garment onto `bgr` in place; `None` when the body points are degenerate.
     pub fn render(&mut self, bgr: &mut Mat, mask: &PersonMask, body: &Body, timings: &mut TryOnTimings) -> Result<Option<Rendered>> {
         let t = Instant::now();
-        let fit = Fit::new(&self.garment, body);
-        let Some(inverse) = Tps::fit(&fit.targets, &fit.sources, 0.002) else { return Ok(None) };
         let (fw, fh) = (bgr.cols(), bgr.rows());
+        self.person_roi(mask, Size::new(fw, fh))?;
+        let fit = Fit::new(&self.garment, body, self.size_scale, Some(&self.person), self.sleeve_areas);
+        let Some(inverse) = Tps::fit(&fit.targets, &fit.sources, 0.002) else { return Ok(None) };
         let margin = 0.3 * fit.sw;
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in &fit.targets {
+        for p in fit.targets.iter().chain(fit.sleeve_chains.iter().flatten().flat_map(|c| c.points.iter())) {
             (x0, y0, x1, y1) = (x0.min(p.0), y0.min(p.1), x1.max(p.0), y1.max(p.1));
         }
         let rx0 = ((x0 - margin).floor() as i32).clamp(0, fw - 1);
@@ -72,18 +108,39 @@ impl Prepared {
         let ry1 = ((y1 + margin).ceil() as i32).clamp(ry0 + 1, fh);
         let roi = Rect::new(rx0, ry0, rx1 - rx0, ry1 - ry0);
         let (map_x, map_y) = spline_maps(&inverse, roi)?;
-        let mut warped = Mat::default();
-        imgproc::remap(&self.garment.image, &mut warped, &map_x, &map_y, imgproc::INTER_LINEAR, core::BORDER_CONSTANT, Scalar::all(0.0))?;
-        let mut sleeves = Mat::default();
-        imgproc::remap(&self.sleeves, &mut sleeves, &map_x, &map_y, imgproc::INTER_LINEAR, core::BORDER_CONSTANT, Scalar::all(0.0))?;
+        let remap = |src: &Mat, mx: &Mat, my: &Mat| -> Result<Mat> {
+            let mut out = Mat::default();
+            imgproc::remap(src, &mut out, mx, my, imgproc::INTER_LINEAR, core::BORDER_CONSTANT, Scalar::all(0.0))?;
+            Ok(out)
+        };
+        let mut warped = remap(&self.torso_layer, &map_x, &map_y)?;
+        let mut sleeves = Mat::new_size_with_default(roi.size(), core::CV_8UC1, Scalar::all(0.0))?;
+        // Sleeves over the body, each warped along its own arm (or with the body when the
+        // arm is not seen).
+        for (layer, chain) in self.sleeve_layers.iter().zip(&fit.sleeve_chains) {
+            let Some(layer) = layer else { continue };
+            let sleeve = match chain {
+                Some(chain) => {
+                    let (mx, my) = chain.maps(roi)?;
+                    remap(layer, &mx, &my)?
+                }
+                None => remap(layer, &map_x, &map_y)?,
+            };
+            over(&mut warped, &sleeve, &mut sleeves)?;
+        }
         timings.warp_ms = ms_since(t);
 
         let t = Instant::now();
-        self.person_roi(mask, Size::new(fw, fh))?;
         let person = Mat::roi(&self.person, roi)?.try_clone()?;
+        let frame_roi = Mat::roi(bgr, roi)?.try_clone()?;
+        let skin = SkinTone::from_face(bgr, body.nose, 0.18 * fit.sw)?;
         let mut alpha = Mat::new_size_with_default(roi.size(), core::CV_8UC1, Scalar::all(0.0))?;
+        // What stands in front of the garment (head, hands, bare forearms): its edge stays
+        // sharp, as an occluder's does in a photo, instead of being feathered into.
+        let mut front = Mat::new_size_with_default(roi.size(), core::CV_8UC1, Scalar::all(0.0))?;
         {
-            let (wd, sd, pd) = (warped.data_bytes()?, sleeves.data_bytes()?, person.data_bytes()?);
+            let (wd, sd, pd, fd) = (warped.data_bytes()?, sleeves.data_bytes()?, person.data_bytes()?, frame_roi.data_bytes()?);
+            let fr = front.data_bytes_mut()?;
             let ad = alpha.data_bytes_mut()?;
             let rw = roi.width as usize;
             for (i, a) in ad.iter_mut().enumerate() {
@@ -92,35 +149,48 @@ impl Prepared {
                     continue;
                 }
                 let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
-                let keep = fit.keep_frame(p, sd[i]);
+                let skin_here = skin.as_ref().is_some_and(|s| s.matches(&fd[i * 3..i * 3 + 3]));
+                let keep = fit.keep_frame(p, sd[i], skin_here);
+                if keep >= 1.0 {
+                    fr[i] = 255;
+                }
                 *a = ((g as f32 * pd[i] as f32 / 255.0) * (1.0 - keep)) as u8;
             }
         }
-        // Soft seams: the alpha's edge feathered over a few pixels.
+        // Soft seams: the alpha's edge feathered over a few pixels, except against what is in front.
         let mut soft = Mat::default();
         let k = ((fit.sw / 40.0) as i32 | 1).clamp(3, 9);
         imgproc::gaussian_blur_def(&alpha, &mut soft, Size::new(k, k), 0.0)?;
+        let mut front_grown = Mat::default();
+        let kernel = imgproc::get_structuring_element(imgproc::MORPH_ELLIPSE, Size::new(3, 3), core::Point::new(-1, -1))?;
+        imgproc::dilate_def(&front, &mut front_grown, &kernel)?;
+        for (a, &f) in soft.data_bytes_mut()?.iter_mut().zip(front_grown.data_bytes()?) {
+            if f > 0 {
+                *a = 0;
+            }
+        }
+        let shade = shading(&frame_roi, &person, &warped, &fit, roi)?;
         {
             let mut target = Mat::roi_mut(bgr, roi)?;
-            let (wd, ad) = (warped.data_bytes()?, soft.data_bytes()?);
+            let (wd, ad, sh) = (warped.data_bytes()?, soft.data_bytes()?, shade.data_typed::<f32>()?);
             let rw = roi.width as usize;
             for y in 0..roi.height as usize {
                 let row = target.at_row_mut::<core::Vec3b>(y as i32)?;
                 for (x, px) in row.iter_mut().enumerate() {
                     let i = y * rw + x;
-                    let a = ad[i] as u16;
-                    if a == 0 {
+                    let a = ad[i] as f32 / 255.0;
+                    if a == 0.0 {
                         continue;
                     }
                     for c in 0..3 {
-                        let v = wd[i * 4 + c] as u16 * a + px[c] as u16 * (255 - a) + 128;
-                        px[c] = ((v + (v >> 8)) >> 8) as u8;
+                        let g = (wd[i * 4 + c] as f32 * sh[i]).min(255.0);
+                        px[c] = (g * a + px[c] as f32 * (1.0 - a) + 0.5) as u8;
                     }
                 }
             }
         }
         timings.composite_ms = ms_since(t);
-        Ok(Some(Rendered { roi, alpha: soft, warped, sleeves }))
+        Ok(Some(Rendered { roi, alpha: soft, warped, sleeves, ease: fit.ease }))
     }
 
     /// The chosen person's mask at frame size, dilated a little (garments are looser than
@@ -137,9 +207,152 @@ impl Prepared {
     }
 }
 
+/// `top` (BGRA) laid over `base` (BGRA) in place; `cover` gains top's alpha.
+fn over(base: &mut Mat, top: &Mat, cover: &mut Mat) -> Result<()> {
+    let td = top.data_bytes()?;
+    let cd = cover.data_bytes_mut()?;
+    for ((b, t), c) in base.data_bytes_mut()?.chunks_exact_mut(4).zip(td.chunks_exact(4)).zip(cd.iter_mut()) {
+        let a = t[3] as u16;
+        if a == 0 {
+            continue;
+        }
+        for k in 0..3 {
+            b[k] = ((t[k] as u16 * a + b[k] as u16 * (255 - a) + 127) / 255) as u8;
+        }
+        b[3] = (a + b[3] as u16 * (255 - a) / 255).min(255) as u8;
+        *c = (*c).max(t[3]);
+    }
+    Ok(())
+}
+
+/// The shopper's skin colour (Cr, Cb), read off the face: hands and forearms in front of the
+/// body are kept from the frame where they have it.
+struct SkinTone {
+    cr: f32,
+    cb: f32,
+}
+
+impl SkinTone {
+    /// Median chroma of skin-like pixels in a disc around the nose; `None` when too few.
+    fn from_face(bgr: &Mat, nose: (f32, f32), radius: f32) -> Result<Option<Self>> {
+        let (w, h) = (bgr.cols(), bgr.rows());
+        let r = radius.max(3.0) as i32;
+        let (cx, cy) = (nose.0 as i32, nose.1 as i32);
+        let (mut crs, mut cbs) = (Vec::new(), Vec::new());
+        for y in (cy - r).max(0)..(cy + r).min(h) {
+            for x in (cx - r).max(0)..(cx + r).min(w) {
+                if (x - cx).pow(2) + (y - cy).pow(2) > r * r {
+                    continue;
+                }
+                let px = bgr.at_2d::<core::Vec3b>(y, x)?;
+                let (cr, cb) = chroma(&[px[0], px[1], px[2]]);
+                // A broad skin range first (hair, eyes and background fall outside it).
+                if (133.0..=178.0).contains(&cr) && (77.0..=130.0).contains(&cb) {
+                    crs.push(cr);
+                    cbs.push(cb);
+                }
+            }
+        }
+        if crs.len() < 30 {
+            return Ok(None);
+        }
+        crs.sort_by(f32::total_cmp);
+        cbs.sort_by(f32::total_cmp);
+        Ok(Some(Self { cr: crs[crs.len() / 2], cb: cbs[cbs.len() / 2] }))
+    }
+
+    fn matches(&self, bgr: &[u8]) -> bool {
+        let (cr, cb) = chroma(bgr);
+        (cr - self.cr).hypot(cb - self.cb) < SKIN_CHROMA_TOLERANCE
+    }
+}
+
+/// How far (in Cr/Cb levels) a pixel's chroma may be from the face's and still be skin.
+const SKIN_CHROMA_TOLERANCE: f32 = 12.0;
+
+fn chroma(bgr: &[u8]) -> (f32, f32) {
+    let (b, g, r) = (bgr[0] as f32, bgr[1] as f32, bgr[2] as f32);
+    let y = 0.299 * r + 0.587 * g + 0.114 * b;
+    (128.0 + 0.713 * (r - y), 128.0 + 0.564 * (b - y))
+}
+
+/// The room's light on the garment, as a gain per ROI pixel: the shopper's own brightness
+/// smoothed at the scale of folds and of light falling across the body, over the same
+/// brightness at the scale of the whole torso. A median first takes out prints, text and
+/// seams (narrower than the filter), so the shopper's own print does not come through; what
+/// is left is shading. Edges get a contact shadow: the collar and the hem darker, the sides a
+/// little.
+fn shading(frame: &Mat, person: &Mat, warped: &Mat, fit: &Fit, roi: Rect) -> Result<Mat> {
+    const DOWN: f64 = 4.0;
+    let small_size = Size::new(((roi.width as f64 / DOWN).ceil() as i32).max(1), ((roi.height as f64 / DOWN).ceil() as i32).max(1));
+    let mut gray = Mat::default();
+    imgproc::cvt_color_def(frame, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+    let (mut g_small, mut p_small) = (Mat::default(), Mat::default());
+    imgproc::resize(&gray, &mut g_small, small_size, 0.0, 0.0, imgproc::INTER_AREA)?;
+    imgproc::resize(person, &mut p_small, small_size, 0.0, 0.0, imgproc::INTER_AREA)?;
+    let median_k = (((fit.sw / 10.0) as f64 / DOWN) as i32 | 1).clamp(3, 5);
+    let mut med = Mat::default();
+    imgproc::median_blur(&g_small, &mut med, median_k)?;
+    // Normalised convolution: only the person's own pixels count (not the backdrop).
+    let mut weighted = Mat::default();
+    let (mut gf, mut pf) = (Mat::default(), Mat::default());
+    med.convert_to(&mut gf, core::CV_32F, 1.0, 0.0)?;
+    p_small.convert_to(&mut pf, core::CV_32F, 1.0 / 255.0, 0.0)?;
+    core::multiply_def(&gf, &pf, &mut weighted)?;
+    let blur = |src: &Mat, sigma: f64| -> Result<Mat> {
+        let mut out = Mat::default();
+        imgproc::gaussian_blur(src, &mut out, Size::new(0, 0), sigma.max(0.5), 0.0, core::BORDER_REPLICATE)?;
+        Ok(out)
+    };
+    let fine = (fit.sw as f64 / 14.0) / DOWN;
+    let broad = (fit.sw as f64 / 2.5) / DOWN;
+    let (num_f, den_f, num_b, den_b) = (blur(&weighted, fine)?, blur(&pf, fine)?, blur(&weighted, broad)?, blur(&pf, broad)?);
+    let mut gain_small = Mat::new_size_with_default(small_size, core::CV_32FC1, Scalar::all(1.0))?;
+    {
+        let (nf, df, nb, db) = (num_f.data_typed::<f32>()?, den_f.data_typed::<f32>()?, num_b.data_typed::<f32>()?, den_b.data_typed::<f32>()?);
+        for (i, g) in gain_small.data_typed_mut::<f32>()?.iter_mut().enumerate() {
+            if df[i] < 0.05 || db[i] < 0.05 {
+                continue;
+            }
+            let (local, wide) = (nf[i] / df[i], nb[i] / db[i]);
+            *g = ((local + 12.0) / (wide + 12.0)).powf(SHADING_STRENGTH).clamp(0.65, 1.2);
+        }
+    }
+    let mut gain = Mat::default();
+    imgproc::resize(&gain_small, &mut gain, roi.size(), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+    // Contact shadow: distance inside the garment from its edge.
+    let mut inside = Mat::default();
+    let alpha: Vec<u8> = warped.data_bytes()?.chunks_exact(4).map(|p| if p[3] > 127 { 255 } else { 0 }).collect();
+    let alpha = Mat::new_rows_cols_with_data(roi.height, roi.width, &alpha)?;
+    imgproc::distance_transform_def(&alpha, &mut inside, imgproc::DIST_L2, 3)?;
+    let band = (fit.sw / 14.0).max(2.0);
+    let rw = roi.width as usize;
+    let (hem_d, neck) = (fit.hem_depth, fit.neckline);
+    let dist = inside.data_typed::<f32>()?.to_vec();
+    for (i, g) in gain.data_typed_mut::<f32>()?.iter_mut().enumerate() {
+        let d = dist[i];
+        if d <= 0.0 || d >= band {
+            continue;
+        }
+        let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
+        let rel = sub(p, fit.origin);
+        let down = dot(rel, fit.down);
+        let near_neck = down < neck[1].1 + band;
+        let near_hem = down > hem_d - 2.0 * band;
+        let depth = if near_neck || near_hem { CONTACT_SHADOW } else { CONTACT_SHADOW / 3.0 };
+        *g *= 1.0 - depth * (1.0 - d / band).powi(2);
+    }
+    Ok(gain)
+}
+
+/// Exponent on the room's shading ratio (1: all of it; less keeps more of the garment's colour).
+const SHADING_STRENGTH: f32 = 0.85;
+/// How much darker the garment is right at its collar and hem.
+const CONTACT_SHADOW: f32 = 0.3;
+
 /// The body-side geometry of one frame: correspondences and the keep-the-frame regions.
 struct Fit {
-    /// Body points (frame pixels) and the garment points they take.
+    /// Body points (frame pixels) and the garment points they take, for the torso's spline.
     targets: Vec<(f32, f32)>,
     sources: Vec<(f32, f32)>,
     sw: f32,
@@ -149,11 +362,31 @@ struct Fit {
     down: (f32, f32),
     /// Neckline in (across, down) body coordinates: right, centre, left.
     neckline: [(f32, f32); 3],
+    /// The hem's depth below the origin.
+    hem_depth: f32,
     nose: (f32, f32),
-    /// Arm capsules (from, to, radius), for arms seen well enough.
-    arms: Vec<((f32, f32), (f32, f32), f32)>,
+    /// Arm capsules (from, to, radius), for arms seen well enough, each with the length of
+    /// its arm (from the shoulder) that the garment's sleeve covers.
+    arms: Vec<(Capsule, ArmSpan)>,
     /// Hands: capsules always kept from the frame.
-    hands: Vec<((f32, f32), (f32, f32), f32)>,
+    hands: Vec<Capsule>,
+    /// Where skin-coloured pixels are kept as hands and forearms.
+    skin_reach: Vec<Capsule>,
+    /// Each sleeve's bone chain along its arm (wearer's left, right), for arms seen well.
+    sleeve_chains: [Option<SleeveChain>; 2],
+    /// The garment's chest width over the shopper's (from the mask), when the mask gives it.
+    ease: Option<f32>,
+}
+
+/// A segment with a radius: (from, to, radius), frame pixels.
+type Capsule = ((f32, f32), (f32, f32), f32);
+
+/// Where a capsule sits along its arm: the distance from the shoulder of its start, and how
+/// far from the shoulder the sleeve reaches (0: no sleeve).
+#[derive(Debug, Clone, Copy)]
+struct ArmSpan {
+    start: f32,
+    sleeve_reach: f32,
 }
 
 fn sub(a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
@@ -177,8 +410,111 @@ fn segment_distance(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     dist(p, (a.0 + ab.0 * t, a.1 + ab.1 * t))
 }
 
+fn in_any(p: (f32, f32), capsules: &[Capsule]) -> bool {
+    capsules.iter().any(|&(a, b, r)| segment_distance(p, a, b) < r)
+}
+
+/// A sleeve laid along its arm: the garment's sleeve axis (shoulder seam → cuff) maps onto the
+/// chain shoulder → elbow → wrist, so the sleeve bends at the elbow and turns with the arm.
+#[derive(Debug, Clone)]
+struct SleeveChain {
+    /// Shoulder, elbow, and a point past the wrist, frame pixels.
+    points: [(f32, f32); 3],
+    /// The garment's shoulder point, the unit axis towards the cuff and its normal.
+    g_origin: (f32, f32),
+    g_axis: (f32, f32),
+    g_normal: (f32, f32),
+    /// Frame pixels per garment pixel along the sleeve and across it.
+    along: f32,
+    across: f32,
+}
+
+impl SleeveChain {
+    /// For every ROI pixel, where in the garment to sample: the position along the nearest
+    /// bone and the offset across it, carried into the garment's sleeve axis.
+    fn maps(&self, roi: Rect) -> Result<(Mat, Mat)> {
+        let [p0, p1, p2] = self.points;
+        let bones = [(p0, p1, 0.0), (p1, p2, dist(p0, p1))];
+        let mut mx = Mat::new_size_with_default(roi.size(), core::CV_32FC1, Scalar::all(-1.0))?;
+        let mut my = Mat::new_size_with_default(roi.size(), core::CV_32FC1, Scalar::all(-1.0))?;
+        let ys = my.data_typed_mut::<f32>()?;
+        let xs = mx.data_typed_mut::<f32>()?;
+        let rw = roi.width as usize;
+        for (i, (ox, oy)) in xs.iter_mut().zip(ys.iter_mut()).enumerate() {
+            let q = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
+            let mut best = (f32::MAX, 0.0f32, 0.0f32);
+            for (k, &(a, b, start)) in bones.iter().enumerate() {
+                let len = dist(a, b).max(1e-3);
+                let d = unit(sub(b, a));
+                let rel = sub(q, a);
+                let t = dot(rel, d);
+                // The first bone runs on before the shoulder, the last past the wrist.
+                let tc = if k == 0 { t.min(len) } else { t.max(0.0) };
+                let dd = dist(q, (a.0 + d.0 * tc, a.1 + d.1 * tc));
+                if dd < best.0 {
+                    best = (dd, start + t, dot(rel, (-d.1, d.0)));
+                }
+            }
+            let (u, v) = (best.1 / self.along, best.2 / self.across);
+            *ox = self.g_origin.0 + self.g_axis.0 * u + self.g_normal.0 * v;
+            *oy = self.g_origin.1 + self.g_axis.1 * u + self.g_normal.1 * v;
+        }
+        Ok((mx, my))
+    }
+}
+
+/// Half-widths (to the wearer's right, to their left) of the shopper's silhouette across the
+/// body at `centre`, stopping at the mask's edge or at an arm; `None` when a walk runs out.
+fn silhouette_half_widths(person: &Mat, centre: (f32, f32), across: (f32, f32), limit: f32, arms: &[(Capsule, ArmSpan)]) -> Option<(f32, f32)> {
+    let (w, h) = (person.cols(), person.rows());
+    let data = person.data_bytes().ok()?;
+    let walk = |sign: f32| -> Option<f32> {
+        let mut r = 0.0;
+        while r < limit {
+            let p = (centre.0 + sign * across.0 * r, centre.1 + sign * across.1 * r);
+            let (x, y) = (p.0 as i32, p.1 as i32);
+            if x < 0 || y < 0 || x >= w || y >= h {
+                return None;
+            }
+            if data[(y * w + x) as usize] < 128 || arms.iter().any(|&((a, b, rad), _)| segment_distance(p, a, b) < rad) {
+                return Some(r);
+            }
+            r += 1.0;
+        }
+        None
+    };
+    Some((walk(-1.0)?, walk(1.0)?))
+}
+
+/// Chest width of a size over the reference size (M): one size step is about 5 % of chest
+/// girth (4–5 cm on 95–100 cm). Unknown or missing sizes fit as M.
+pub fn size_scale(size: Option<&str>) -> f32 {
+    let step = match size.map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+        Some("XXS") => -3.0,
+        Some("XS") => -2.0,
+        Some("S") => -1.0,
+        Some("L") => 1.0,
+        Some("XL") => 2.0,
+        Some("XXL" | "2XL") => 3.0,
+        Some("XXXL" | "3XL") => 4.0,
+        _ => 0.0,
+    };
+    1.0 + SIZE_STEP * step
+}
+
+const SIZE_STEP: f32 = 0.05;
+/// A garment whose chest is less than this much wider than the shopper's silhouette looks tight...
+pub const TIGHT_EASE: f32 = 1.02;
+/// ...and one more than this much wider looks loose.
+pub const LOOSE_EASE: f32 = 1.3;
+/// The garment never follows the silhouette out further than this many times its own width.
+const MAX_STRETCH: f32 = 1.35;
+/// A sleeve is drawn at least this many shoulder widths wide (an arm is about 0.3).
+const SLEEVE_COVER: f32 = 0.34;
+
 impl Fit {
-    fn new(garment: &Garment, body: &Body) -> Self {
+    /// `sleeve_widths`: each sleeve's area in garment pixels (wearer's left, right).
+    fn new(garment: &Garment, body: &Body, size_scale: f32, person: Option<&Mat>, sleeve_widths: [f32; 2]) -> Self {
         let l = &garment.landmarks;
         let sw = body.shoulder_width().max(1.0);
         let across = unit(sub(body.shoulder_left, body.shoulder_right));
@@ -199,12 +535,36 @@ impl Fit {
             g_down = (-g_down.0, -g_down.1);
         }
         let s = SHOULDER_EASE * sw / g_sw;
-        // Garment point → (across, down) body coordinates, keeping the garment's proportions.
+        // Garment point → (across, down) body coordinates, keeping the garment's proportions;
+        // the size makes it wider or narrower.
         let coords = |p: Point| {
             let d = sub(pt(p), g_shoulders);
-            (s * dot(d, g_across), s * dot(d, g_down))
+            (s * size_scale * dot(d, g_across), s * dot(d, g_down))
         };
         let place = |(a, d): (f32, f32)| (origin.0 + across.0 * a + down.0 * d, origin.1 + across.1 * a + down.1 * d);
+
+        // Arms first: the silhouette walk stops at them.
+        let (mut arms, mut hands, mut skin_reach) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (shoulder, elbow, wrist)) in
+            [(body.shoulder_left, body.elbow_left, body.wrist_left), (body.shoulder_right, body.elbow_right, body.wrist_right)].into_iter().enumerate()
+        {
+            if !body.arms_visible[i] {
+                continue;
+            }
+            // The upper arm from a third of the way down: nearer the shoulder it is the torso.
+            let upper_start = (shoulder.0 + (elbow.0 - shoulder.0) * 0.35, shoulder.1 + (elbow.1 - shoulder.1) * 0.35);
+            let sleeve = [l.sleeve_left, l.sleeve_right][i].map_or(0.0, |end| {
+                let g_shoulder = if i == 0 { l.shoulder_left } else { l.shoulder_right };
+                s * end.dist(g_shoulder)
+            });
+            let upper = dist(shoulder, elbow);
+            arms.push(((upper_start, elbow, 0.17 * sw), ArmSpan { start: 0.35 * upper, sleeve_reach: sleeve }));
+            arms.push(((elbow, wrist, 0.14 * sw), ArmSpan { start: upper, sleeve_reach: sleeve }));
+            let past_wrist = |f: f32| (wrist.0 + (wrist.0 - elbow.0) * f, wrist.1 + (wrist.1 - elbow.1) * f);
+            hands.push((wrist, past_wrist(0.45), 0.16 * sw));
+            skin_reach.push((elbow, wrist, 0.2 * sw));
+            skin_reach.push((wrist, past_wrist(0.7), 0.3 * sw));
+        }
 
         let mut pairs: Vec<((f32, f32), Point)> = Vec::new();
         for p in [l.neck_centre, l.neck_left, l.neck_right, l.shoulder_left, l.shoulder_right, l.armpit_left, l.armpit_right] {
@@ -222,63 +582,89 @@ impl Fit {
             GarmentKind::Dress => 1.0,
         };
         // The hem follows the hips (a shopper who leans or bends takes it along).
+        let mut hem_depth = 0.0f32;
         for p in [l.hem_left, l.hem_right] {
             let (a, d) = coords(p);
             let below_hips = d * hem_scale - (torso + SHOULDER_LIFT * sw);
+            hem_depth = hem_depth.max(d * hem_scale);
             pairs.push(((hips.0 + across.0 * a + down.0 * below_hips, hips.1 + across.1 * a + down.1 * below_hips), p));
+        }
+        // The body follows the shopper's silhouette: where their torso (or the clothes they
+        // have on) is wider than the garment, its sides go out to it, so nothing of their own
+        // clothing sticks out beside the new one.
+        let mut ease = None;
+        if let Some(person) = person {
+            let spine = |depth: f32| {
+                let f = ((depth - SHOULDER_LIFT * sw) / torso).clamp(0.0, 1.2);
+                (shoulders.0 + (hips.0 - shoulders.0) * f, shoulders.1 + (hips.1 - shoulders.1) * f)
+            };
+            // Armpits (pairs 5, 6) at their depth; hem corners (7, 8) at the hips.
+            let chest = coords(l.armpit_left).1.max(0.35 * torso);
+            for (left, right, depth) in [(5usize, 6usize, chest), (7, 8, 0.92 * torso)] {
+                let centre = spine(depth);
+                let Some((sil_r, sil_l)) = silhouette_half_widths(person, centre, across, 1.2 * sw, &arms) else { continue };
+                let (g_l, g_r) = (dot(sub(pairs[left].0, centre), across), -dot(sub(pairs[right].0, centre), across));
+                if left == 5 {
+                    ease = Some((g_l + g_r) / (sil_l + sil_r).max(1.0));
+                }
+                for (idx, g, sil, sign) in [(left, g_l, sil_l, 1.0f32), (right, g_r, sil_r, -1.0f32)] {
+                    let wanted = (sil + 0.03 * sw).min(MAX_STRETCH * g.max(1.0));
+                    if wanted > g {
+                        let push = sign * (wanted - g);
+                        pairs[idx].0 = (pairs[idx].0 .0 + across.0 * push, pairs[idx].0 .1 + across.1 * push);
+                    }
+                }
+            }
         }
         let hem_mid_target = mid(pairs[7].0, pairs[8].0);
         pairs.push((hem_mid_target, Point::new((l.hem_left.x + l.hem_right.x) / 2.0, (l.hem_left.y + l.hem_right.y) / 2.0)));
-        // Sleeves: the sleeve's length laid along the arm, shoulder → elbow → wrist.
-        let arms = [
+        // Sleeves on arms seen well get a bone chain of their own; the others stay where the
+        // garment's proportions put them, moved with the body.
+        let mut sleeve_chains = [None, None];
+        let sleeve_arms = [
             (l.sleeve_left, l.shoulder_left, body.elbow_left, body.wrist_left, body.arms_visible[0], 3),
             (l.sleeve_right, l.shoulder_right, body.elbow_right, body.wrist_right, body.arms_visible[1], 4),
         ];
-        for (sleeve, g_shoulder, elbow, wrist, visible, shoulder_pair) in arms {
+        for (i, (sleeve, g_shoulder, elbow, wrist, visible, shoulder_pair)) in sleeve_arms.into_iter().enumerate() {
             let Some(end) = sleeve else { continue };
             if !visible {
                 pairs.push((place(coords(end)), end));
                 continue;
             }
-            let start = pairs[shoulder_pair].0;
-            let length = s * dist(pt(end), pt(g_shoulder));
-            for f in [0.5, 1.0] {
-                let g = Point::new(g_shoulder.x + (end.x - g_shoulder.x) * f, g_shoulder.y + (end.y - g_shoulder.y) * f);
-                pairs.push((along_arm(start, elbow, wrist, length * f), g));
-            }
+            let g_axis = unit(sub(pt(end), pt(g_shoulder)));
+            // The sleeve at least as wide as the arm in it (a packshot's sleeve, folded flat,
+            // can be narrower than the arm the pose sees).
+            let g_width = sleeve_widths[i] / end.dist(g_shoulder).max(1.0);
+            let across_scale = (s * size_scale).max(SLEEVE_COVER * sw / g_width.max(1.0));
+            let beyond = (wrist.0 + (wrist.0 - elbow.0) * 0.5, wrist.1 + (wrist.1 - elbow.1) * 0.5);
+            sleeve_chains[i] = Some(SleeveChain {
+                points: [pairs[shoulder_pair].0, elbow, beyond],
+                g_origin: pt(g_shoulder),
+                g_axis,
+                g_normal: (-g_axis.1, g_axis.0),
+                along: s,
+                across: across_scale,
+            });
         }
 
         let neckline = [coords(l.neck_right), coords(l.neck_centre), coords(l.neck_left)];
-        let mut arm_capsules = Vec::new();
-        let mut hands = Vec::new();
-        for (i, (shoulder, elbow, wrist)) in
-            [(body.shoulder_left, body.elbow_left, body.wrist_left), (body.shoulder_right, body.elbow_right, body.wrist_right)].into_iter().enumerate()
-        {
-            if !body.arms_visible[i] {
-                continue;
-            }
-            // The upper arm from a third of the way down: nearer the shoulder it is the torso.
-            let upper_start = (shoulder.0 + (elbow.0 - shoulder.0) * 0.35, shoulder.1 + (elbow.1 - shoulder.1) * 0.35);
-            arm_capsules.push((upper_start, elbow, 0.17 * sw));
-            arm_capsules.push((elbow, wrist, 0.14 * sw));
-            let hand_end = (wrist.0 + (wrist.0 - elbow.0) * 0.45, wrist.1 + (wrist.1 - elbow.1) * 0.45);
-            hands.push((wrist, hand_end, 0.16 * sw));
-        }
         let (targets, sources) = pairs.into_iter().map(|(t, s)| (t, (s.x, s.y))).unzip();
-        Self { targets, sources, sw, origin, across, down, neckline, nose: body.nose, arms: arm_capsules, hands }
+        Self { targets, sources, sw, origin, across, down, neckline, hem_depth, nose: body.nose, arms, hands, skin_reach, sleeve_chains, ease }
     }
 
     /// How much (0..=1) of the frame to keep at `p` instead of the garment; `sleeve` is the
-    /// warped sleeve mask there (0..=255).
-    fn keep_frame(&self, p: (f32, f32), sleeve: u8) -> f32 {
-        // The head.
-        if dist(p, self.nose) < 0.42 * self.sw {
-            return 1.0;
-        }
-        // Above the neckline (between the neck points) or well above the shoulder line.
+    /// warped sleeve mask there (0..=255), `skin` whether the frame there has the shopper's
+    /// skin colour.
+    fn keep_frame(&self, p: (f32, f32), sleeve: u8, skin: bool) -> f32 {
         let rel = sub(p, self.origin);
         let (a, d) = (dot(rel, self.across), dot(rel, self.down));
         let [r, c, l] = self.neckline;
+        // The head, which is above the neckline: on a photo cut off at the neck, the pose
+        // guesses a nose on the chest.
+        if dist(p, self.nose) < 0.42 * self.sw && d < c.1 {
+            return 1.0;
+        }
+        // Above the neckline (between the neck points) or well above the shoulder line.
         let limit = if a >= r.0 && a <= c.0 {
             r.1 + (c.1 - r.1) * (a - r.0) / (c.0 - r.0).max(1e-3)
         } else if a > c.0 && a <= l.0 {
@@ -287,26 +673,24 @@ impl Fit {
             -0.12 * self.sw
         };
         let above = ((limit - d) / 3.0 + 0.5).clamp(0.0, 1.0);
-        // Hands always stay in front; arms too, except where a sleeve covers them.
-        if self.hands.iter().any(|&(a, b, r)| segment_distance(p, a, b) < r) {
+        // Hands always stay in front, and so does bare skin around hands and forearms (a hand
+        // flat on the chest is wider than the pose's capsule); arms too, except where a
+        // sleeve covers them.
+        if in_any(p, &self.hands) || (skin && sleeve < 128 && in_any(p, &self.skin_reach)) {
             return 1.0;
         }
-        let on_arm = self.arms.iter().any(|&(a, b, r)| segment_distance(p, a, b) < r);
-        let arm = if on_arm { 1.0 - sleeve as f32 / 255.0 } else { 0.0 };
+        // An arm where the sleeve reaches is the garment's (the sleeve, or the body beside a
+        // sleeve narrower than the arm): the shopper's own sleeve must not show there.
+        let mut arm = 0.0f32;
+        for &((a, b, r), span) in &self.arms {
+            if segment_distance(p, a, b) >= r {
+                continue;
+            }
+            let along = span.start + dot(sub(p, a), unit(sub(b, a))).max(0.0);
+            arm = arm.max(if along < span.sleeve_reach { 0.0 } else { 1.0 - sleeve as f32 / 255.0 });
+        }
         above.max(arm)
     }
-}
-
-/// The point `length` along the chain shoulder → elbow → wrist (continuing past the wrist).
-fn along_arm(shoulder: (f32, f32), elbow: (f32, f32), wrist: (f32, f32), length: f32) -> (f32, f32) {
-    let upper = dist(shoulder, elbow).max(1.0);
-    if length <= upper {
-        let f = length / upper;
-        return (shoulder.0 + (elbow.0 - shoulder.0) * f, shoulder.1 + (elbow.1 - shoulder.1) * f);
-    }
-    let fore = dist(elbow, wrist).max(1.0);
-    let f = ((length - upper) / fore).min(1.1);
-    (elbow.0 + (wrist.0 - elbow.0) * f, elbow.1 + (wrist.1 - elbow.1) * f)
 }
 
 /// For every ROI pixel, where in the garment to sample: the spline on a coarse grid,
@@ -341,38 +725,6 @@ fn spline_maps(inverse: &Tps, roi: Rect) -> Result<(Mat, Mat)> {
     Ok((to_mat(&xs)?, to_mat(&ys)?))
 }
 
-/// The garment's sleeves (255) apart from its body (0): pixels beyond the body line, which
-/// runs from each armpit down to the hem corner and straight up above the armpit.
-fn sleeve_mask(garment: &Garment) -> Result<Mat> {
-    let l = &garment.landmarks;
-    let (w, h) = (garment.width(), garment.height());
-    let mut mask = Mat::new_rows_cols_with_default(h, w, core::CV_8UC1, Scalar::all(0.0))?;
-    if garment.kind == GarmentKind::Dress && l.sleeve_left.is_none() && l.sleeve_right.is_none() {
-        return Ok(mask);
-    }
-    let edge = |y: f32, armpit: Point, hem: Point| {
-        if y <= armpit.y {
-            armpit.x
-        } else {
-            armpit.x + (hem.x - armpit.x) * (y - armpit.y) / (hem.y - armpit.y).max(1.0)
-        }
-    };
-    let alpha: Vec<u8> = garment.image.data_bytes()?.chunks_exact(4).map(|p| p[3]).collect();
-    let data = mask.data_bytes_mut()?;
-    for y in 0..h as usize {
-        let yf = y as f32;
-        let (left, right) = (edge(yf, l.armpit_left, l.hem_left), edge(yf, l.armpit_right, l.hem_right));
-        for x in 0..w as usize {
-            let i = y * w as usize + x;
-            let xf = x as f32;
-            if alpha[i] > 0 && (xf > left || xf < right) {
-                data[i] = 255;
-            }
-        }
-    }
-    Ok(mask)
-}
-
 #[cfg(test)]
 mod tests {
     use vitrine_garment::demo;
@@ -398,7 +750,7 @@ mod tests {
 
     /// The hem's target: the last of the hem pairs (left, right, middle) is the middle.
     fn hem_y(garment: &Garment, torso: f32) -> f32 {
-        Fit::new(garment, &body(torso)).targets[9].1
+        Fit::new(garment, &body(torso), 1.0, None, [0.0, 0.0]).targets[9].1
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl Prepared {
         let t = Instant::now();
         let (fw, fh) = (bgr.cols(), bgr.rows());
         self.person_roi(mask, Size::new(fw, fh))?;
-        let fit = Fit::new(&self.garment, body, self.size_scale, Some(&self.person), self.sleeve_areas);
+        let fit = Fit::new(&self.garment, body, self.size_scale, Some((&self.person, &*bgr)), self.sleeve_areas);
         let Some(inverse) = Tps::fit(&fit.targets, &fit.sources, 0.002) else { return Ok(None) };
         let margin = 0.3 * fit.sw;
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
@@ -463,6 +463,66 @@ impl SleeveChain {
     }
 }
 
+/// How far (share of the torso) below its own hem a top may be drawn down over the shopper's
+/// longer clothing.
+const OWN_HEM_REACH: f32 = 0.35;
+
+/// The depth down to which the shopper's own top goes: from `from` down to `limit`, rows
+/// across the body (half-width `half`) whose pixels mostly match the colour at `chest`; `None`
+/// without a usable chest sample. Arms and hands are left out of both.
+#[allow(clippy::too_many_arguments)]
+fn own_clothing_end(
+    frame: &Mat,
+    person: &Mat,
+    chest: (f32, f32),
+    spine: impl Fn(f32) -> (f32, f32),
+    across: (f32, f32),
+    half: f32,
+    from: f32,
+    limit: f32,
+    arms: &[(Capsule, ArmSpan)],
+) -> Option<f32> {
+    let (w, h) = (frame.cols(), frame.rows());
+    let (fd, pd) = (frame.data_bytes().ok()?, person.data_bytes().ok()?);
+    let on_arm = |p: (f32, f32)| arms.iter().any(|&((a, b, r), _)| segment_distance(p, a, b) < r);
+    let pixel = |p: (f32, f32)| -> Option<[f32; 3]> {
+        let (x, y) = (p.0 as i32, p.1 as i32);
+        if x < 0 || y < 0 || x >= w || y >= h || pd[(y * w + x) as usize] < 128 || on_arm(p) {
+            return None;
+        }
+        let i = (y * w + x) as usize * 3;
+        Some([fd[i] as f32, fd[i + 1] as f32, fd[i + 2] as f32])
+    };
+    let row = |c: (f32, f32)| -> Vec<[f32; 3]> {
+        (-10..=10).filter_map(|k| pixel((c.0 + across.0 * half * k as f32 / 10.0, c.1 + across.1 * half * k as f32 / 10.0))).collect()
+    };
+    // The chest colour: the per-channel median over a few rows around `chest`.
+    let mut sample = Vec::new();
+    for dy in [-0.1f32, 0.0, 0.1] {
+        sample.extend(row((chest.0 - across.1 * dy * half * 3.0, chest.1 + across.0 * dy * half * 3.0)));
+    }
+    if sample.len() < 20 {
+        return None;
+    }
+    let median = |c: usize| {
+        let mut v: Vec<f32> = sample.iter().map(|p| p[c]).collect();
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    let reference = [median(0), median(1), median(2)];
+    // Tolerance for shading and print: generous, as trousers usually differ far more.
+    let near = |p: &[f32; 3]| (0..3).map(|c| (p[c] - reference[c]).powi(2)).sum::<f32>().sqrt() < 45.0;
+    let mut depth = from;
+    while depth < limit {
+        let pixels = row(spine(depth));
+        if pixels.len() < 6 || pixels.iter().filter(|p| near(p)).count() * 2 < pixels.len() {
+            break;
+        }
+        depth += 2.0;
+    }
+    Some(depth)
+}
+
 /// Half-widths (to the wearer's right, to their left) of the shopper's silhouette across the
 /// body at `centre`, stopping at the mask's edge or at an arm; `None` when a walk runs out.
 fn silhouette_half_widths(person: &Mat, centre: (f32, f32), across: (f32, f32), limit: f32, arms: &[(Capsule, ArmSpan)]) -> Option<(f32, f32)> {
@@ -513,8 +573,9 @@ const MAX_STRETCH: f32 = 1.35;
 const SLEEVE_COVER: f32 = 0.34;
 
 impl Fit {
-    /// `sleeve_widths`: each sleeve's area in garment pixels (wearer's left, right).
-    fn new(garment: &Garment, body: &Body, size_scale: f32, person: Option<&Mat>, sleeve_widths: [f32; 2]) -> Self {
+    /// `seen`: the person mask and the frame (BGR), both at frame size; `sleeve_widths`: each
+    /// sleeve's area in garment pixels (wearer's left, right).
+    fn new(garment: &Garment, body: &Body, size_scale: f32, seen: Option<(&Mat, &Mat)>, sleeve_widths: [f32; 2]) -> Self {
         let l = &garment.landmarks;
         let sw = body.shoulder_width().max(1.0);
         let across = unit(sub(body.shoulder_left, body.shoulder_right));
@@ -593,11 +654,26 @@ impl Fit {
         // have on) is wider than the garment, its sides go out to it, so nothing of their own
         // clothing sticks out beside the new one.
         let mut ease = None;
-        if let Some(person) = person {
+        if let Some((person, frame)) = seen {
             let spine = |depth: f32| {
-                let f = ((depth - SHOULDER_LIFT * sw) / torso).clamp(0.0, 1.2);
+                let f = ((depth - SHOULDER_LIFT * sw) / torso).clamp(0.0, 1.3);
                 (shoulders.0 + (hips.0 - shoulders.0) * f, shoulders.1 + (hips.1 - shoulders.1) * f)
             };
+            // A top over a longer top would leave the old hem showing below the new one: the
+            // new hem goes down over what still looks like the chest's clothing.
+            if garment.kind != GarmentKind::Dress {
+                let chest = spine(SHOULDER_LIFT * sw + 0.55 * torso);
+                let limit = hem_depth + OWN_HEM_REACH * torso;
+                if let Some(reach) = own_clothing_end(frame, person, chest, &spine, across, 0.28 * sw, hem_depth, limit, &arms) {
+                    let extra = reach - hem_depth;
+                    if extra > 0.0 {
+                        for idx in [7, 8] {
+                            pairs[idx].0 = (pairs[idx].0 .0 + down.0 * extra, pairs[idx].0 .1 + down.1 * extra);
+                        }
+                        hem_depth = reach;
+                    }
+                }
+            }
             // Armpits (pairs 5, 6) at their depth; hem corners (7, 8) at the hips.
             let chest = coords(l.armpit_left).1.max(0.35 * torso);
             for (left, right, depth) in [(5usize, 6usize, chest), (7, 8, 0.92 * torso)] {

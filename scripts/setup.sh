@@ -84,6 +84,22 @@ if [ ! -f var/demo/astronaut_720p.mp4 ]; then
     -t 10 -r 30 -c:v libx264 -preset veryfast -crf 23 var/demo/astronaut_720p.mp4
 fi
 
+# --- demo apparel photos: the team's product packshots (BSD-3-Clause, Solidus sample store;
+# see ../shared/data/media/PROVENANCE.md) when this checkout sits beside them. The kiosk cuts
+# them out on its first start; without them the demo apparel is drawn in code.
+packshots=../shared/data/media/garments
+if [ -d "$packshots" ]; then
+  mkdir -p var/demo/garments
+  for f in solidus_ror_ringer.jpeg solidus_dark_tee.png solidus_hoodie_black_1.png; do
+    if [ -f "$packshots/$f" ] && ! cmp -s "$packshots/$f" "var/demo/garments/$f"; then
+      cp "$packshots/$f" var/demo/garments/
+      say "demo garment photo var/demo/garments/$f"
+    fi
+  done
+else
+  say "no $packshots here: the demo apparel will be drawn in code (add real ones with: vitrine garments add PHOTO --sku SKU)"
+fi
+
 # --- front end ------------------------------------------------------------------------------
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   say "installing npm packages (ui/)"

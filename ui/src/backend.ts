@@ -54,6 +54,9 @@ export interface MirrorStats {
   /** Why the garment is not shown ("step_into_view", …), and the sentence for the shopper. */
   tryon_prompt?: string | null;
   tryon_message?: string | null;
+  /** "tight" or "loose" when the chosen size clearly is, with the sentence for the shopper. */
+  fit?: string | null;
+  fit_message?: string | null;
 }
 
 export function inKiosk(): boolean {

@@ -7,7 +7,7 @@ import type { MirrorStats } from "./backend";
 import { errorText, inKiosk } from "./backend";
 import { h } from "./dom";
 import { captureLook, listGarments, resetTryon, saveLook, selectGarment, type GarmentChoice } from "./tryonApi";
-import { colourChips, durationText, findVariant, IdleClock, lookPanels, pickVariant, priceText, tryonPrompt, variantName } from "./tryonFormat";
+import { colourChips, durationText, findVariant, IdleClock, fitNote, lookPanels, pickVariant, priceText, tryonPrompt, variantName } from "./tryonFormat";
 
 /** Without a touch for this long, the try-on session is wiped. */
 export const IDLE_RESET_MS = 60_000;
@@ -27,13 +27,14 @@ export function tryOnPanel(): TryOnPanel {
   const carousel = h("div", { id: "garment-carousel", class: "garment-carousel", role: "list", "aria-label": "Garments to try on" });
   const selectedEl = h("span", { id: "tryon-selected", class: "tryon-selected", "data-sku": "", "data-live": "false" }, "Pick a garment to try it on");
   const noteEl = h("span", { id: "tryon-message", class: "tryon-message", role: "status" });
+  const fitEl = h("span", { id: "tryon-fit", class: "tryon-fit", role: "status", hidden: true });
   const captureBtn = h("button", { id: "capture", class: "btn capture", type: "button", disabled: true }, "Capture");
   const resetBtn = h("button", { id: "tryon-reset", class: "btn tryon-reset", type: "button" }, "Reset");
   const tray = h(
     "div",
     { id: "tryon-tray", class: "overlay tryon-tray" },
     carousel,
-    h("div", { class: "tryon-actions" }, h("div", { class: "tryon-lines" }, selectedEl, noteEl), captureBtn, resetBtn),
+    h("div", { class: "tryon-actions" }, h("div", { class: "tryon-lines" }, selectedEl, fitEl, noteEl), captureBtn, resetBtn),
   );
 
   // The captured look (a dialog over the mirror).
@@ -78,6 +79,8 @@ export function tryOnPanel(): TryOnPanel {
     const found = findVariant(choices, selected);
     selectedEl.dataset.sku = selected ?? "";
     selectedEl.textContent = found ? `Trying on: ${variantName(found.choice, found.variant)}` : "Pick a garment to try it on";
+    // With a garment on, the tray moves aside so it never covers the shopper's torso.
+    tray.classList.toggle("dressed", !!selected);
     captureBtn.disabled = !selected || busy;
   };
 
@@ -324,7 +327,11 @@ export function tryOnPanel(): TryOnPanel {
     status(mirror) {
       const text = tryonPrompt(mirror);
       prompt.textContent = text ?? "";
-      prompt.hidden = !text;
+      // A prompt never sits over the captured look.
+      prompt.hidden = !text || !look.hidden;
+      const fit = fitNote(mirror);
+      fitEl.textContent = fit ?? "";
+      fitEl.hidden = !fit;
       selectedEl.dataset.live = String(!!mirror?.garment_selected);
     },
   };

@@ -4,6 +4,7 @@ import {
   colourChips,
   durationText,
   findVariant,
+  fitNote,
   IdleClock,
   lookPanels,
   pickVariant,
@@ -127,6 +128,23 @@ describe("lookPanels", () => {
     expect(note).toMatch(/not available/);
     const prompted = lookPanels({ ...look, refined_jpeg_base64: null, prompt: "face_the_mirror", prompt_message: "Face the mirror" });
     expect(prompted.note).toBe("Face the mirror");
+  });
+
+  it("a refinement withheld for the old print: the plain one and why", () => {
+    const { panels, note } = lookPanels({ ...look, refined_jpeg_base64: null });
+    expect(panels.map((p) => p.id)).toEqual(["plain"]);
+    expect(note).toMatch(/still showed some of what you have on/);
+  });
+});
+
+describe("fitNote", () => {
+  const stats = { fps: 20, processed: 1, captured: 1, dropped: 0, skipped: 0, errors: 0 };
+  it("says a size looks tight or loose only while the garment is shown", () => {
+    const tight = { ...stats, garment_selected: true, fit: "tight", fit_message: "This size looks tight on you: try a size up" };
+    expect(fitNote(tight)).toBe("This size looks tight on you: try a size up");
+    expect(fitNote({ ...tight, garment_selected: false })).toBeNull();
+    expect(fitNote({ ...tight, tryon_prompt: "step_back", tryon_message: "Step back a little" })).toBeNull();
+    expect(fitNote({ ...stats, garment_selected: true, fit: null, fit_message: null })).toBeNull();
   });
 });
 

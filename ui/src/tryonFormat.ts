@@ -113,6 +113,12 @@ export function tryonPrompt(mirror: MirrorStats | null | undefined): string | nu
   return mirror.tryon_message ?? null;
 }
 
+/** Whether the chosen size looks tight or loose: only while the garment is shown. */
+export function fitNote(mirror: MirrorStats | null | undefined): string | null {
+  if (!mirror || !mirror.garment_selected || mirror.tryon_message) return null;
+  return mirror.fit_message ?? null;
+}
+
 export interface LookPanel {
   id: "plain" | "refined";
   label: string;
@@ -130,6 +136,8 @@ export function lookPanels(look: CapturedLook): { panels: LookPanel[]; note: str
   }
   let note: string | null = null;
   if (look.prompt_message) note = look.prompt_message;
+  else if (!look.refined_jpeg_base64 && look.refined_ms != null)
+    note = "The refined picture still showed some of what you have on, so this is the plain composite.";
   else if (!look.refined_jpeg_base64) note = "The try-on GAN is not available on this kiosk: this is the plain composite.";
   return { panels, note };
 }

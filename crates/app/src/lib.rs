@@ -317,9 +317,10 @@ fn open_store(config: &Config) -> Result<Store, String> {
         info!(database = %path.display(), "seeded the demo catalog and its sales history");
     }
     staff::warn_about_demo_staff(&store);
-    // The demo apparel comes with garments drawn in code, so the mirror has something to try on.
+    // The demo apparel comes dressed (from product photos where setup found them), so the
+    // mirror has something to try on.
     if config.store.seed_demo {
-        match tryon::seed_demo_garments(&mut store, &garment_assets_dir(config)) {
+        match tryon::seed_demo_garments(&mut store, &garment_assets_dir(config), &config.store.demo_packshots) {
             Ok(0) => {}
             Ok(n) => info!(variants = n, "added the demo garments"),
             Err(e) => warn!(error = %e, "could not add the demo garments"),

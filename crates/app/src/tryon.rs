@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use vitrine_config::Config;
 use vitrine_garment::{demo, Garment, GarmentKind};
 use vitrine_store::{GarmentRecord, NewGarment, Store};
-use vitrine_tryon::{Outcome, TryOn, TryOnPrompt, TryOnTimings};
+use vitrine_tryon::{Outcome, TryOn, TryOnPrompt, TryOnTimings, Worn};
 use vitrine_vision::{frame_to_bgr_mat, GanResolution, PersonSegmenter, PoseEstimator, TryOnGan};
 
 use crate::{App, AppError};
@@ -24,10 +24,11 @@ pub const POSE_MODEL: &str = "pose_landmark_lite";
 /// The try-on GAN; without it try-on shows the plain composite.
 pub const GAN_MODEL: &str = "tryon_gan";
 
-/// The selected garment and the garments already read from disk (by image hash).
+/// The selected garment (its SKU and the garment in the variant's size) and the garments
+/// already read from disk (by image hash).
 #[derive(Default)]
 pub(crate) struct TryOnState {
-    selected: Option<(String, Arc<Garment>)>,
+    selected: Option<(String, Worn)>,
     cache: HashMap<String, Arc<Garment>>,
 }
 
@@ -66,27 +67,62 @@ pub fn garment_assets_dir(config: &Config) -> PathBuf {
     config.store.database.parent().unwrap_or(Path::new(".")).join("assets/garments")
 }
 
-/// Demo garments drawn in code for the demo catalog's apparel, one image per colour.
-const DEMO_GARMENTS: &[(&str, GarmentKind, &[(&str, [u8; 3])])] = &[
-    ("VT-TEE-ORBIT", GarmentKind::Top, &[("Chalk", [225, 228, 230]), ("Ink", [70, 40, 30]), ("Moss", [60, 110, 80])]),
-    ("VT-HOOD-DRIFT", GarmentKind::Outerwear, &[("Fog", [170, 165, 160]), ("Ember", [40, 70, 200])]),
-    ("VT-DRS-LUMEN", GarmentKind::Dress, &[("Sage", [130, 165, 140]), ("Midnight", [80, 40, 35])]),
+/// The demo apparel per colour: the product photo that dresses it (in `store.demo_packshots`)
+/// and the colour of the garment drawn in code when that photo is absent or refused.
+type DemoColour = (&'static str, Option<&'static str>, [u8; 3]);
+const DEMO_GARMENTS: &[(&str, GarmentKind, &[DemoColour])] = &[
+    (
+        "VT-TEE-ORBIT",
+        GarmentKind::Top,
+        &[("Chalk", Some("solidus_ror_ringer.jpeg"), [225, 228, 230]), ("Ink", Some("solidus_dark_tee.png"), [70, 40, 30]), ("Moss", None, [60, 110, 80])],
+    ),
+    ("VT-HOOD-DRIFT", GarmentKind::Outerwear, &[("Coal", Some("solidus_hoodie_black_1.png"), [40, 40, 40]), ("Ember", None, [40, 70, 200])]),
+    ("VT-DRS-LUMEN", GarmentKind::Dress, &[("Sage", None, [130, 165, 140]), ("Midnight", None, [80, 40, 35])]),
 ];
 
-/// Registers the demo garments when the store has none; returns how many variants got one.
-pub(crate) fn seed_demo_garments(store: &mut Store, assets: &Path) -> Result<usize, String> {
-    if !store.garments().map_err(|e| e.to_string())?.is_empty() {
-        return Ok(0);
-    }
+/// Where a garment drawn in code came from (earlier versions wrote "demo").
+const DRAWN_SOURCES: [&str; 2] = ["demo drawing", "demo"];
+
+/// Dresses the demo apparel: into a store without garments, each colour from its product photo
+/// in `packshots` (cut out as `vitrine garments add` does) or else drawn; in a store that has
+/// garments, only drawn demo garments whose photo has since appeared are replaced. Returns how
+/// many variants got a garment.
+pub(crate) fn seed_demo_garments(store: &mut Store, assets: &Path, packshots: &Path) -> Result<usize, String> {
+    let existing: HashMap<String, String> = store.garments().map_err(|e| e.to_string())?.into_iter().map(|g| (g.sku, g.source)).collect();
+    let fresh = existing.is_empty();
     let products = store.products().map_err(|e| e.to_string())?;
     let mut added = 0;
     for (code, kind, colours) in DEMO_GARMENTS {
         let Some(product) = products.iter().find(|p| p.code == *code) else { continue };
-        for (colour, bgr) in *colours {
-            let garment = demo::draw(*kind, *bgr).map_err(|e| e.to_string())?;
+        for (colour, packshot, bgr) in *colours {
+            let variants: Vec<_> = product
+                .variants
+                .iter()
+                .filter(|v| v.colour.as_deref() == Some(*colour))
+                .filter(|v| fresh || existing.get(&v.sku).is_some_and(|s| DRAWN_SOURCES.contains(&s.as_str())))
+                .collect();
+            if variants.is_empty() {
+                continue;
+            }
+            let photo = packshot.and_then(|file| {
+                let path = packshots.join(file);
+                let bytes = std::fs::read(&path).ok()?;
+                match Garment::from_photo(&bytes, *kind) {
+                    Ok(garment) => Some((garment, format!("demo packshot {file}"))),
+                    Err(e) => {
+                        warn!(photo = %path.display(), error = %e, "demo packshot refused; the garment stays drawn");
+                        None
+                    }
+                }
+            });
+            let (garment, source) = match photo {
+                Some(found) => found,
+                None if fresh => (demo::draw(*kind, *bgr).map_err(|e| e.to_string())?, DRAWN_SOURCES[0].to_string()),
+                None => continue,
+            };
             let png = garment.to_png().map_err(|e| e.to_string())?;
             let landmarks = garment.landmarks_json();
-            for variant in product.variants.iter().filter(|v| v.colour.as_deref() == Some(*colour)) {
+            for variant in variants {
                 let new = NewGarment {
                     sku: &variant.sku,
                     kind: kind.as_str(),
@@ -94,7 +130,7 @@ pub(crate) fn seed_demo_garments(store: &mut Store, assets: &Path) -> Result<usi
                     width: garment.width() as u32,
                     height: garment.height() as u32,
                     landmarks: &landmarks,
-                    source: "demo",
+                    source: &source,
                 };
                 store.add_garment(assets, &new).map_err(|e| e.to_string())?;
                 added += 1;
@@ -202,31 +238,39 @@ impl App {
         Ok(garment)
     }
 
-    /// Selects the garment the mirror shows (`None`: none). Takes effect on the next frame.
+    /// Selects the garment the mirror shows (`None`: none), fitted in the variant's size.
+    /// Takes effect on the next frame.
     pub fn set_garment(&self, sku: Option<&str>) -> Result<(), AppError> {
         let selected = match sku {
-            Some(sku) => Some((sku.to_owned(), self.load_garment(sku)?)),
+            Some(sku) => Some((sku.to_owned(), self.worn(sku)?)),
             None => None,
         };
-        let garment = selected.as_ref().map(|(_, g)| g.clone());
+        let worn = selected.as_ref().map(|(_, w)| w.clone());
         self.tryon.lock().unwrap_or_else(|e| e.into_inner()).selected = selected;
-        self.push_garment(garment);
+        self.push_garment(worn);
         Ok(())
+    }
+
+    /// A variant's garment in the variant's size.
+    pub fn worn(&self, sku: &str) -> Result<Worn, AppError> {
+        let garment = self.load_garment(sku)?;
+        let size = self.with_store(|store| Ok(store.garment(sku)?.and_then(|r| r.size)))?;
+        Ok(Worn::new(garment, size.as_deref()))
     }
 
     pub fn selected_garment(&self) -> Option<String> {
         self.tryon.lock().unwrap_or_else(|e| e.into_inner()).selected.as_ref().map(|(s, _)| s.clone())
     }
 
-    fn push_garment(&self, garment: Option<Arc<Garment>>) {
+    fn push_garment(&self, worn: Option<Worn>) {
         if let Some(runner) = self.mirror.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            runner.set_garment(garment);
+            runner.set_garment(worn);
         }
     }
 
     /// After the mirror (re)starts: show the garment that was selected.
     pub(crate) fn restore_garment(&self) {
-        let garment = self.tryon.lock().unwrap_or_else(|e| e.into_inner()).selected.as_ref().map(|(_, g)| g.clone());
+        let garment = self.tryon.lock().unwrap_or_else(|e| e.into_inner()).selected.as_ref().map(|(_, w)| w.clone());
         if garment.is_some() {
             self.push_garment(garment);
         }
@@ -267,13 +311,13 @@ impl App {
             .as_ref()
             .and_then(|r| r.last_input())
             .ok_or_else(|| AppError::Invalid("the mirror is not running".into()))?;
-        let garment = self
+        let worn = self
             .tryon
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .selected
             .as_ref()
-            .map(|(_, g)| g.clone())
+            .map(|(_, w)| w.clone())
             .ok_or_else(|| AppError::Invalid("no garment selected".into()))?;
         let mut bgr = Mat::default();
         frame_to_bgr_mat(&frame, &mut bgr).map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -281,18 +325,19 @@ impl App {
             let unflipped = bgr.clone();
             core::flip(&unflipped, &mut bgr, 1).map_err(cv)?;
         }
-        render_look(self, &bgr, garment)
+        render_look(self, &bgr, worn)
     }
 }
 
 /// The still: one plain render (no filtering: a single frame) and, with the GAN, its
-/// refinement at the still size.
-pub fn render_look(app: &App, bgr: &Mat, garment: Arc<Garment>) -> Result<Look, AppError> {
+/// refinement at the still size, kept only when none of the shopper's own print shows
+/// through it (otherwise the plain still is the look).
+pub fn render_look(app: &App, bgr: &Mat, worn: Worn) -> Result<Look, AppError> {
     let invalid = |e: &dyn std::fmt::Display| AppError::Invalid(e.to_string());
     let mut segmenter = PersonSegmenter::new(app.registry(), &app.config.mirror.segmentation_model).map_err(|e| invalid(&e))?;
     let mut tryon = app.tryon_engine(0).ok_or_else(|| AppError::Invalid("try-on needs the pose model".into()))?;
     tryon.set_filtering(false);
-    tryon.set_garment(Some(garment)).map_err(|e| invalid(&e))?;
+    tryon.set_garment(Some(worn)).map_err(|e| invalid(&e))?;
     let start = std::time::Instant::now();
     let mask = segmenter.segment_bgr(bgr).map_err(|e| invalid(&e))?;
     let mut plain = bgr.try_clone().map_err(cv)?;
@@ -300,15 +345,31 @@ pub fn render_look(app: &App, bgr: &Mat, garment: Arc<Garment>) -> Result<Look, 
     let plain_ms = start.elapsed().as_secs_f64() * 1000.0;
     let quality = 92;
     let (refined_jpeg, refined_ms) = match (&outcome, app.tryon_gan()) {
-        (Outcome::Dressed { rendered, .. }, Some(mut gan)) => {
+        (Outcome::Dressed { rendered, body, .. }, Some(mut gan)) => {
             let t = std::time::Instant::now();
             let refined = vitrine_tryon::refine(&mut gan, bgr, rendered, GanResolution::Still).map_err(|e| invalid(&e))?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
-            (Some(encode_jpeg(&refined, quality)?), Some(ms))
+            let leak = refined_leak(bgr, &refined, rendered, body, &mask).map_err(|e| invalid(&e))?;
+            if vitrine_tryon::refinement_keeps_print(leak) {
+                (Some(encode_jpeg(&refined, quality)?), Some(ms))
+            } else {
+                info!(leak = leak.0 / leak.1.max(1e-9), "the refined still shows the shopper's own print; the plain one is the look");
+                (None, Some(ms))
+            }
         }
         _ => (None, None),
     };
     Ok(Look { plain_jpeg: encode_jpeg(&plain, quality)?, refined_jpeg, prompt: outcome.prompt(), plain_ms, refined_ms })
+}
+
+/// How much of the shopper's own print the refined still carries (sums; see
+/// [`vitrine_tryon::measure::print_leak`]).
+fn refined_leak(bgr: &Mat, refined: &Mat, rendered: &vitrine_tryon::Rendered, body: &vitrine_tryon::Body, mask: &vitrine_vision::PersonMask) -> vitrine_tryon::Result<(f64, f64)> {
+    use vitrine_tryon::measure;
+    let person = measure::mask_at_frame_size(mask, bgr)?;
+    let flat = measure::flat_render(bgr, rendered)?;
+    let region = measure::garment_interior(bgr, rendered, body, &person)?;
+    measure::print_leak(bgr, refined, &flat, &region, body)
 }
 
 /// Where looks are written once a shopper says yes to saving one: `looks/` beside the
@@ -387,6 +448,44 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_apparel_is_dressed_from_product_photos_once_they_are_there() {
+        let packshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/media/garments");
+        if !packshots.is_dir() {
+            return eprintln!("shared packshots missing; skipped");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // First start without the photos: every colour drawn.
+        let mut cfg = config(dir.path());
+        cfg.store.demo_packshots = dir.path().join("no-photos");
+        let app = App::start(cfg.clone());
+        let sources = |app: &App| -> HashMap<String, String> {
+            app.with_store(|s| Ok(s.garments()?.into_iter().map(|g| (g.sku, g.source)).collect())).unwrap()
+        };
+        assert!(sources(&app).values().all(|s| s == "demo drawing"));
+        // A store's own garment on a drawn colour is never replaced.
+        let own = std::fs::read(packshots.join("solidus_long_sleeve_tee.png")).unwrap();
+        app.add_garment(&own, "own.png", "VT-TEE-ORBIT-L-INK", GarmentKind::Top).unwrap();
+        drop(app);
+        // The photos appear (setup copied them): the drawn colours that have one are cut from it.
+        cfg.store.demo_packshots = packshots.clone();
+        let app = App::start(cfg.clone());
+        let after = sources(&app);
+        assert_eq!(after["VT-TEE-ORBIT-M-INK"], "demo packshot solidus_dark_tee.png");
+        assert_eq!(after["VT-TEE-ORBIT-S-CHK"], "demo packshot solidus_ror_ringer.jpeg");
+        assert_eq!(after["VT-HOOD-DRIFT-M-COL"], "demo packshot solidus_hoodie_black_1.png");
+        assert_eq!(after["VT-TEE-ORBIT-L-INK"], "own.png");
+        assert_eq!(after["VT-DRS-LUMEN-M-SGE"], "demo drawing", "no dress photo: drawn");
+        // The photo garment is not the drawing it replaced.
+        let ink = app.load_garment("VT-TEE-ORBIT-M-INK").unwrap();
+        let moss = app.load_garment("VT-TEE-ORBIT-M-MOS").unwrap();
+        assert_ne!(ink.landmarks_json(), moss.landmarks_json());
+        drop(app);
+        // A further start changes nothing.
+        let app = App::start(cfg);
+        assert_eq!(sources(&app), after);
+    }
+
+    #[test]
     fn a_refused_photo_leaves_no_garment_and_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = config(dir.path());
@@ -409,10 +508,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = App::start(config(dir.path()));
         let bgr = imgcodecs::imread(path.to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
-        let look = render_look(&app, &bgr, app.load_garment("VT-TEE-ORBIT-M-INK").unwrap()).unwrap();
+        let look = render_look(&app, &bgr, app.worn("VT-TEE-ORBIT-M-INK").unwrap()).unwrap();
         assert_eq!(look.prompt, None);
         assert_eq!(&look.plain_jpeg[..2], &[0xFF, 0xD8]);
-        assert_eq!(look.refined_jpeg.is_some(), app.tryon_gan().is_some());
+        // The GAN ran when it is there; its still is kept only when it shows none of the old print.
+        assert_eq!(look.refined_ms.is_some(), app.tryon_gan().is_some());
+        assert!(look.refined_jpeg.as_ref().is_none_or(|j| j[..2] == [0xFF, 0xD8]));
     }
 
     #[test]

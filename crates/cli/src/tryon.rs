@@ -14,6 +14,7 @@ use vitrine_app::App;
 use vitrine_capture::{CaptureOptions, FrameSource, VideoSource};
 use vitrine_config::{BackgroundMode, Config};
 use vitrine_garment::{demo, Garment, GarmentKind};
+use vitrine_tryon::Worn;
 use vitrine_vision::frame_to_bgr_mat;
 
 #[derive(Args)]
@@ -114,7 +115,7 @@ pub fn bench(mut config: Config, args: BenchArgs) -> Result<()> {
         if !pipeline.has_tryon() {
             bail!("try-on needs the segmentation and pose models (see `vitrine models`)");
         }
-        pipeline.set_garment(Some(garment.clone()))?;
+        pipeline.set_garment(Some(Worn::new(garment.clone(), None)))?;
         for frame in frames.iter().cycle().take(10) {
             pipeline.process(frame)?;
         }
@@ -162,7 +163,7 @@ pub fn bench(mut config: Config, args: BenchArgs) -> Result<()> {
     let mut still_plain = Vec::new();
     let mut still_gan = Vec::new();
     for _ in 0..5 {
-        let look = vitrine_app::render_look(&app, &bgr, garment.clone())?;
+        let look = vitrine_app::render_look(&app, &bgr, Worn::new(garment.clone(), None))?;
         still_plain.push(look.plain_ms);
         if let Some(ms) = look.refined_ms {
             still_gan.push(ms);

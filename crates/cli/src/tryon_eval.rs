@@ -24,8 +24,9 @@ use vitrine_app::App;
 use vitrine_capture::{CaptureOptions, FrameSource, VideoSource};
 use vitrine_config::Config;
 use vitrine_garment::{demo, Garment, GarmentKind, GarmentLandmarks};
-use vitrine_tryon::{Body, Outcome, Rendered, TryOn, TryOnTimings};
-use vitrine_vision::{evaluate_restoration, frame_to_bgr_mat, GanResolution, PersonMask, PersonSegmenter};
+use vitrine_tryon::measure::{flat_render, full_mask, garment_interior, mask_at_frame_size, print_leak, torso_silhouette};
+use vitrine_tryon::{Body, Outcome, Rendered, TryOn, TryOnTimings, Worn};
+use vitrine_vision::{evaluate_restoration, frame_to_bgr_mat, GanResolution, PersonSegmenter};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -183,7 +184,7 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
     let (mut gan_des, mut gan_leak) = (Vec::new(), (0.0, 0.0));
     let mut sheet_rows = Vec::new();
     for (gi, (gname, garment)) in garments.iter().enumerate() {
-        tryon.set_garment(Some(garment.clone()))?;
+        tryon.set_garment(Some(Worn::new(garment.clone(), None)))?;
         for path in &photos {
             let input = opencv::imgcodecs::imread(path.to_str().context("path")?, opencv::imgcodecs::IMREAD_COLOR)?;
             let mask = seg.segment_bgr(&input)?;
@@ -260,7 +261,7 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
     // Hands and forearms should stay visible: a short-sleeved garment, where there is one.
     let short = garments.iter().find(|(n, _)| n.contains("tee") && !n.contains("long")).unwrap_or(&garments[0]);
     println!("hands in front, in {}", short.0);
-    tryon.set_garment(Some(short.1.clone()))?;
+    tryon.set_garment(Some(Worn::new(short.1.clone(), None)))?;
     hands_measure(&mut tryon, &mut seg, &clips, &mut fig, args.dump.as_deref())?;
     jitter_measures(&mut tryon, &mut seg, &args.people, &clips, &mut fig)?;
 
@@ -334,76 +335,17 @@ fn score_photo(input: &Mat, out: &Mat, rendered: &Rendered, body: &Body, person:
     Ok(PhotoScore { ssim_outside, iou, iou_pose, delta_e, leak })
 }
 
-/// The frame with the warped garment laid on by the render's alpha, unlit: what the garment
-/// itself looks like there.
-fn flat_render(input: &Mat, rendered: &Rendered) -> Result<Mat> {
-    let mut flat = input.try_clone()?;
-    let roi = rendered.roi;
-    let mut target = Mat::roi_mut(&mut flat, roi)?;
-    let (wd, ad) = (rendered.warped.data_bytes()?, rendered.alpha.data_bytes()?);
-    for y in 0..roi.height as usize {
-        let row = target.at_row_mut::<core::Vec3b>(y as i32)?;
-        for (x, px) in row.iter_mut().enumerate() {
-            let i = y * roi.width as usize + x;
-            let a = ad[i] as f32 / 255.0;
-            for c in 0..3 {
-                px[c] = (wd[i * 4 + c] as f32 * a + px[c] as f32 * (1.0 - a) + 0.5) as u8;
-            }
-        }
-    }
-    Ok(flat)
-}
-
 /// ΔE of `out` against the unlit garment, and the print-leak sums (numerator, denominator),
 /// over the garment's fully opaque interior within the torso silhouette.
 fn colour_and_leak(input: &Mat, out: &Mat, rendered: &Rendered, body: &Body, person: &Mat) -> Result<(f64, (f64, f64))> {
     let flat = flat_render(input, rendered)?;
-    let solid = full_mask(&rendered.alpha, rendered.roi, input, 250)?;
-    let mut interior = Mat::default();
-    let kernel = imgproc::get_structuring_element(imgproc::MORPH_ELLIPSE, Size::new(7, 7), Point::new(-1, -1))?;
-    imgproc::erode_def(&solid, &mut interior, &kernel)?;
-    let torso = torso_silhouette(person, body)?;
-    let mut region = Mat::default();
-    core::bitwise_and_def(&interior, &torso, &mut region)?;
+    let region = garment_interior(input, rendered, body, person)?;
     let de = delta_e(mean_lab_where(out, &region)?, mean_lab_where(&flat, &region)?);
-    // Fine detail: each image less its blur at a tenth of the shoulder width.
-    let sigma = (body.shoulder_width() as f64 / 24.0).max(2.0);
-    let detail = |m: &Mat| -> Result<Mat> {
-        let (mut g, mut f, mut b, mut d) = (Mat::default(), Mat::default(), Mat::default(), Mat::default());
-        imgproc::cvt_color_def(m, &mut g, imgproc::COLOR_BGR2GRAY)?;
-        g.convert_to(&mut f, core::CV_32F, 1.0, 0.0)?;
-        imgproc::gaussian_blur(&f, &mut b, Size::new(0, 0), sigma, 0.0, core::BORDER_REFLECT)?;
-        core::subtract_def(&f, &b, &mut d)?;
-        Ok(d)
-    };
-    let (d_in, d_out, d_flat) = (detail(input)?, detail(out)?, detail(&flat)?);
-    let (a, b, c, m) = (d_in.data_typed::<f32>()?, d_out.data_typed::<f32>()?, d_flat.data_typed::<f32>()?, region.data_bytes()?);
-    let (mut num, mut den) = (0f64, 0f64);
-    for i in 0..m.len() {
-        if m[i] == 0 {
-            continue;
-        }
-        // What the output adds beyond the garment's own detail, projected on the shopper's.
-        let added = (b[i] - c[i]) as f64;
-        num += added * a[i] as f64;
-        den += (a[i] as f64).powi(2);
-    }
-    Ok((de, (num.max(0.0), den)))
+    Ok((de, print_leak(input, out, &flat, &region, body)?))
 }
 
 fn delta_e(a: [f64; 3], b: [f64; 3]) -> f64 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
-}
-
-/// The person mask at frame size, 0/255.
-fn mask_at_frame_size(mask: &PersonMask, frame: &Mat) -> Result<Mat> {
-    let mut small = Mat::new_rows_cols_with_default(mask.height as i32, mask.width as i32, core::CV_8UC1, Scalar::all(0.0))?;
-    for (d, &p) in small.data_bytes_mut()?.iter_mut().zip(&mask.data) {
-        *d = if p >= 0.5 { 255 } else { 0 };
-    }
-    let mut full = Mat::default();
-    imgproc::resize(&small, &mut full, frame.size()?, 0.0, 0.0, imgproc::INTER_NEAREST)?;
-    Ok(full)
 }
 
 /// The garment without its sleeves (alpha ≥ 128), frame size.
@@ -414,27 +356,6 @@ fn garment_body_mask(rendered: &Rendered, frame: &Mat) -> Result<Mat> {
     core::bitwise_not_def(&sleeves, &mut not_sleeves)?;
     core::bitwise_and_def(&with_sleeves, &not_sleeves, &mut body)?;
     Ok(body)
-}
-
-/// The shopper's torso silhouette: the person mask less the head and the arms (capsules
-/// along the pose's arms), 0/255.
-fn torso_silhouette(person: &Mat, body: &Body) -> Result<Mat> {
-    let mut torso = person.try_clone()?;
-    let sw = body.shoulder_width();
-    let p = |v: (f32, f32)| Point::new(v.0 as i32, v.1 as i32);
-    imgproc::circle(&mut torso, p(body.nose), (0.45 * sw) as i32, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
-    for (i, (shoulder, elbow, wrist)) in
-        [(body.shoulder_left, body.elbow_left, body.wrist_left), (body.shoulder_right, body.elbow_right, body.wrist_right)].into_iter().enumerate()
-    {
-        if !body.arms_visible[i] {
-            continue;
-        }
-        let upper = (shoulder.0 + (elbow.0 - shoulder.0) * 0.35, shoulder.1 + (elbow.1 - shoulder.1) * 0.35);
-        imgproc::line(&mut torso, p(upper), p(elbow), Scalar::all(0.0), (0.3 * sw) as i32, imgproc::LINE_8, 0)?;
-        imgproc::line(&mut torso, p(elbow), p(wrist), Scalar::all(0.0), (0.26 * sw) as i32, imgproc::LINE_8, 0)?;
-        imgproc::circle(&mut torso, p(wrist), (0.2 * sw) as i32, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
-    }
-    Ok(torso)
 }
 
 /// The torso quadrilateral from pose, widened from the joints to the body's edge (a tenth
@@ -468,15 +389,6 @@ fn band_iou(garment: &Mat, torso: &Mat, body: &Body) -> Result<f64> {
         union += (a || b) as usize;
     }
     Ok(if union == 0 { 0.0 } else { inter as f64 / union as f64 })
-}
-
-/// The ROI alpha pasted into a frame-size 0/255 mask (alpha ≥ `threshold`).
-fn full_mask(alpha: &Mat, roi: Rect, frame: &Mat, threshold: u8) -> Result<Mat> {
-    let mut full = Mat::new_rows_cols_with_default(frame.rows(), frame.cols(), core::CV_8UC1, Scalar::all(0.0))?;
-    let mut bin = Mat::default();
-    imgproc::threshold(alpha, &mut bin, threshold as f64 - 1.0, 255.0, imgproc::THRESH_BINARY)?;
-    bin.copy_to(&mut Mat::roi_mut(&mut full, roi)?)?;
-    Ok(full)
 }
 
 fn lab(bgr: [f64; 3]) -> Result<[f64; 3]> {
@@ -693,7 +605,7 @@ fn paired_measure(tryon: &mut TryOn, seg: &mut PersonSegmenter, clips: &[Clip], 
         let Ok((chosen, body)) = tryon.locate(a, &mask, 0.0, &mut TryOnTimings::default())? else { continue };
         let person = mask_at_frame_size(&chosen.mask, a)?;
         let Some(packshot) = packshot_from_frame(a, &person, &body)? else { continue };
-        tryon.set_garment(Some(Arc::new(packshot)))?;
+        tryon.set_garment(Some(Worn::new(Arc::new(packshot), None)))?;
         let step = (0.5 * clip.fps).max(1.0) as usize;
         let mut later: Vec<usize> = (first + clip.fps as usize..clip.frames.len()).step_by(step).collect();
         later.insert(0, first);

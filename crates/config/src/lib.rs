@@ -77,11 +77,14 @@ pub struct StoreConfig {
     pub database: PathBuf,
     /// Seed a demo catalog into an empty database.
     pub seed_demo: bool,
+    /// Product photos that dress the demo apparel (setup puts the team's packshots here);
+    /// colours without one get a garment drawn in code.
+    pub demo_packshots: PathBuf,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { database: PathBuf::from("var/vitrine.db"), seed_demo: true }
+        Self { database: PathBuf::from("var/vitrine.db"), seed_demo: true, demo_packshots: PathBuf::from("var/demo/garments") }
     }
 }
 

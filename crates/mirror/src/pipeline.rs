@@ -8,7 +8,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use vitrine_config::BackgroundMode;
 use vitrine_frame::{CaptureTime, Frame};
-use vitrine_tryon::{TryOn, TryOnPrompt, TryOnTimings};
+use vitrine_tryon::{FitNote, TryOn, TryOnPrompt, TryOnTimings, Worn};
 use vitrine_vision::{frame_to_bgr_mat, PersonSegmenter};
 
 use crate::MirrorError;
@@ -53,6 +53,8 @@ pub struct EncodedFrame {
     pub timings: StageTimings,
     /// What the shopper is asked to do when a garment is selected but cannot be shown.
     pub prompt: Option<TryOnPrompt>,
+    /// Whether the chosen size looks tight or loose on the shopper.
+    pub fit: Option<FitNote>,
 }
 
 pub struct MirrorPipeline {
@@ -115,9 +117,9 @@ impl MirrorPipeline {
     }
 
     /// Selects the garment to try on, or none.
-    pub fn set_garment(&mut self, garment: Option<std::sync::Arc<vitrine_garment::Garment>>) -> Result<(), MirrorError> {
+    pub fn set_garment(&mut self, worn: Option<Worn>) -> Result<(), MirrorError> {
         if let Some(tryon) = self.tryon.as_mut() {
-            tryon.set_garment(garment)?;
+            tryon.set_garment(worn)?;
         }
         Ok(())
     }
@@ -149,7 +151,7 @@ impl MirrorPipeline {
         }
         let dressing = self.dressing();
         let segment = self.options.background != BackgroundMode::Off || dressing;
-        let mut prompt = None;
+        let (mut prompt, mut fit) = (None, None);
         let composited = match self.segmenter.as_mut().filter(|_| segment) {
             Some(segmenter) => {
                 segmenter.prepare_bgr(&self.frame)?;
@@ -168,6 +170,7 @@ impl MirrorPipeline {
                 if let Some(tryon) = self.tryon.as_mut().filter(|_| dressing) {
                     let seconds = frame.captured.instant.duration_since(self.epoch).as_secs_f64();
                     prompt = tryon.apply(&mut self.out, &mask, seconds, &mut timings.tryon)?.prompt();
+                    fit = tryon.fit_note().filter(|_| prompt.is_none());
                 }
                 true
             }
@@ -194,6 +197,7 @@ impl MirrorPipeline {
             captured: frame.captured,
             timings,
             prompt,
+            fit,
         })
     }
 

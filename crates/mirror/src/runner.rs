@@ -10,8 +10,7 @@ use tracing::warn;
 use vitrine_capture::{CaptureHandle, CaptureStats, SourceStatus};
 use vitrine_config::BackgroundMode;
 use vitrine_frame::Frame;
-use vitrine_garment::Garment;
-use vitrine_tryon::TryOnPrompt;
+use vitrine_tryon::{FitNote, TryOnPrompt, Worn};
 
 use crate::{EncodedFrame, FrameBoard, MirrorPipeline, StageTimings};
 
@@ -32,10 +31,13 @@ pub struct MirrorStats {
     /// What the shopper is asked to do when the garment cannot be shown (with its message).
     pub tryon_prompt: Option<TryOnPrompt>,
     pub tryon_message: Option<&'static str>,
+    /// Whether the chosen size looks tight or loose (with its message).
+    pub fit: Option<FitNote>,
+    pub fit_message: Option<&'static str>,
 }
 
 /// The garment the mirror thread should show, with a change counter so it notices.
-type GarmentSlot = Arc<Mutex<(u64, Option<Arc<Garment>>)>>;
+type GarmentSlot = Arc<Mutex<(u64, Option<Worn>)>>;
 
 pub struct MirrorRunner {
     board: Arc<FrameBoard<EncodedFrame>>,
@@ -94,6 +96,8 @@ impl MirrorRunner {
                                 s.garment_selected = garment.lock().unwrap_or_else(|e| e.into_inner()).1.is_some();
                                 s.tryon_prompt = encoded.prompt;
                                 s.tryon_message = encoded.prompt.map(TryOnPrompt::message);
+                                s.fit = encoded.fit;
+                                s.fit_message = encoded.fit.map(FitNote::message);
                                 window_frames += 1;
                                 let elapsed = window_start.elapsed().as_secs_f64();
                                 if elapsed >= 1.0 {
@@ -127,10 +131,11 @@ impl MirrorRunner {
         *self.background.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Selects the garment to try on (or none); the mirror thread picks it up next frame.
-    pub fn set_garment(&self, garment: Option<Arc<Garment>>) {
+    /// Selects the garment to try on, in its size (or none); the mirror thread picks it up
+    /// next frame.
+    pub fn set_garment(&self, worn: Option<Worn>) {
         let mut slot = self.garment.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = (slot.0 + 1, garment);
+        *slot = (slot.0 + 1, worn);
     }
 
     /// The newest input frame (unmirrored, as captured), for a still of the look.

@@ -84,10 +84,10 @@ const PRODUCTS: &[DemoProduct] = &[
     },
     DemoProduct {
         code: "VT-HOOD-DRIFT",
-        name: "Drift Zip Hoodie",
+        name: "Drift Hoodie",
         category: "apparel",
         sizes: &["S", "M", "L"],
-        colours: &[("Fog", "FOG"), ("Ember", "EMB")],
+        colours: &[("Coal", "COL"), ("Ember", "EMB")],
         price_cents: 5400,
         cost_cents: 2150,
         barcoded: true,

@@ -14,6 +14,7 @@
 //! instead of a garment.
 
 mod filter;
+pub mod measure;
 mod person;
 mod render;
 mod tps;
@@ -64,6 +65,47 @@ impl TryOnPrompt {
             Self::FaceTheMirror => "Face the mirror to see the garment",
             Self::StepBack => "Step back a little so your shoulders are in view",
         }
+    }
+}
+
+/// How the chosen size sits on the shopper, when it is clearly off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitNote {
+    Tight,
+    Loose,
+}
+
+impl FitNote {
+    /// From the garment's chest width over the shopper's (see [`TIGHT_EASE`], [`LOOSE_EASE`]).
+    pub fn from_ease(ease: f32) -> Option<Self> {
+        if ease < TIGHT_EASE {
+            Some(Self::Tight)
+        } else if ease > LOOSE_EASE {
+            Some(Self::Loose)
+        } else {
+            None
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Tight => "This size looks tight on you: try a size up",
+            Self::Loose => "This size looks loose on you: try a size down",
+        }
+    }
+}
+
+/// A garment as the shopper wears it: which one, and in which size (`None`: fitted as M).
+#[derive(Debug, Clone)]
+pub struct Worn {
+    pub garment: Arc<Garment>,
+    pub size: Option<String>,
+}
+
+impl Worn {
+    pub fn new(garment: Arc<Garment>, size: Option<&str>) -> Self {
+        Self { garment, size: size.map(str::to_owned) }
     }
 }
 
@@ -178,6 +220,8 @@ const MIN_SHOULDER_VISIBILITY: f32 = 0.5;
 const MIN_SHOULDER_TO_EARS: f32 = 1.3;
 /// The nose at least this many shoulder widths above the shoulder line.
 const MIN_NOSE_ABOVE_SHOULDERS: f32 = 0.3;
+/// Weight of the newest frame in the running ease (about a second at camera rate).
+const EASE_SMOOTHING: f32 = 0.05;
 
 /// What became of one frame.
 #[derive(Debug, Clone)]
@@ -203,8 +247,9 @@ pub struct TryOn {
     filter: PointFilter,
     filtering: bool,
     garment: Option<render::Prepared>,
-    /// The chosen size's chest width over M's (see [`size_scale`]).
-    size_scale: f32,
+    /// The garment's chest width over the shopper's, averaged over recent frames (one
+    /// frame's silhouette is noisy).
+    ease: Option<f32>,
     refiner: Option<Refiner>,
 }
 
@@ -217,7 +262,7 @@ struct Refiner {
 
 impl TryOn {
     pub fn new(pose: PoseEstimator) -> Self {
-        Self { pose, filter: PointFilter::new(OneEuroParams::default()), filtering: true, garment: None, size_scale: 1.0, refiner: None }
+        Self { pose, filter: PointFilter::new(OneEuroParams::default()), filtering: true, garment: None, ease: None, refiner: None }
     }
 
     /// Adds GAN refinement to the live path, on every `every`-th frame (1 = all).
@@ -230,18 +275,17 @@ impl TryOn {
         self.refiner.is_some()
     }
 
-    /// Selects the garment to show (or none); the landmark filter starts afresh.
-    pub fn set_garment(&mut self, garment: Option<Arc<Garment>>) -> Result<()> {
-        let scale = self.size_scale;
-        self.garment = garment.map(|g| render::Prepared::new(g, scale)).transpose()?;
+    /// Selects the garment to show, in its size (or none); the landmark filter starts afresh.
+    pub fn set_garment(&mut self, worn: Option<Worn>) -> Result<()> {
+        self.garment = worn.map(|w| render::Prepared::new(w.garment, size_scale(w.size.as_deref()))).transpose()?;
         self.filter.reset();
+        self.ease = None;
         Ok(())
     }
 
-    /// Fits the garment as this size (`None`: as M); takes effect with the next
-    /// [`Self::set_garment`].
-    pub fn set_size(&mut self, size: Option<&str>) {
-        self.size_scale = size_scale(size);
+    /// Whether the chosen size looks tight or loose on the shopper seen lately.
+    pub fn fit_note(&self) -> Option<FitNote> {
+        self.ease.and_then(FitNote::from_ease)
     }
 
     pub fn garment(&self) -> Option<&Arc<Garment>> {
@@ -367,6 +411,9 @@ impl TryOn {
             *bgr = refine(&mut refiner.gan, &original, &rendered, GanResolution::Live)?;
             timings.gan_ms = ms_since(t);
         }
+        if let Some(e) = rendered.ease {
+            self.ease = Some(self.ease.map_or(e, |avg| avg + EASE_SMOOTHING * (e - avg)));
+        }
         Ok(Outcome::Dressed { people: chosen.people, body, rendered })
     }
 }
@@ -444,7 +491,7 @@ mod tests {
         let registry = registry();
         let photo = people(name)?;
         let (mut seg, mut tryon) = engine(&registry);
-        tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
+        tryon.set_garment(Some(Worn::new(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()), None))).unwrap();
         let mask = seg.segment_bgr(&photo).unwrap();
         let mut out = photo.try_clone().unwrap();
         let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
@@ -481,7 +528,7 @@ mod tests {
     fn an_empty_room_asks_the_shopper_to_step_in() {
         let registry = registry();
         let (mut seg, mut tryon) = engine(&registry);
-        tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
+        tryon.set_garment(Some(Worn::new(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()), None))).unwrap();
         let mut empty = Mat::new_rows_cols_with_default(360, 640, core::CV_8UC3, Scalar::new(180.0, 170.0, 160.0, 0.0)).unwrap();
         let mask = seg.segment_bgr(&empty).unwrap();
         let outcome = tryon.apply(&mut empty, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
@@ -495,7 +542,7 @@ mod tests {
         let registry = registry();
         let Some(photo) = people("intel_face-demographics-3people_frame.jpg") else { return eprintln!("shared media missing; skipped") };
         let (mut seg, mut tryon) = engine(&registry);
-        tryon.set_garment(Some(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()))).unwrap();
+        tryon.set_garment(Some(Worn::new(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()), None))).unwrap();
         let mask = seg.segment_bgr(&photo).unwrap();
         let joined = choose_person(&mask).expect("people in view");
         let chosen = separate_joined(&joined).unwrap_or(joined);

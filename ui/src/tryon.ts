@@ -181,6 +181,8 @@ export function tryOnPanel(): TryOnPanel {
     selected = sku;
     renderCards();
     showSelected();
+    // The tray has just moved aside and its cards re-flowed: keep the one tapped in view.
+    carousel.querySelector(".garment-card.selected")?.scrollIntoView({ block: "nearest", inline: "nearest" });
     say("");
     return queue(async () => {
       if (mine !== selectSeq) return;

@@ -535,6 +535,36 @@ mod tests {
         assert_eq!(outcome.prompt(), Some(TryOnPrompt::StepIntoView));
     }
 
+    /// Arms across the chest hide its width and a turned shopper's shoulders look narrow: the
+    /// mirror then says nothing about the size, rather than "loose" from a false measure.
+    #[test]
+    fn the_fit_is_judged_only_when_the_chest_is_seen() {
+        let registry = registry();
+        let ease_on = |photo: &Mat| {
+            // A fresh engine each time: the landmark filter must not carry one photo into the next.
+            let (mut seg, mut tryon) = engine(&registry);
+            tryon.set_garment(Some(Worn::new(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()), None))).unwrap();
+            let mask = seg.segment_bgr(photo).unwrap();
+            let mut out = photo.try_clone().unwrap();
+            match tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap() {
+                Outcome::Dressed { rendered, .. } => rendered.ease,
+                other => panic!("not dressed: {other:?}"),
+            }
+        };
+        let Some(facing) = people("tfjs_pose.jpg") else { return eprintln!("shared media missing; skipped") };
+        let ease = ease_on(&facing).expect("facing the mirror, arms out: the fit is judged");
+        assert!((0.8..1.6).contains(&ease), "ease {ease}");
+
+        // Frame 32 of the squat clip: turned, forearms held across the chest.
+        let clip = repo_root().join("../shared/data/media/videos/tfjs_pose_squats_pexels-4838220.mp4");
+        let mut video = opencv::videoio::VideoCapture::from_file(clip.to_str().unwrap(), opencv::videoio::CAP_ANY).unwrap();
+        let mut frame = Mat::default();
+        for _ in 0..=32 {
+            assert!(video.read(&mut frame).unwrap(), "the squat clip has 33 frames");
+        }
+        assert_eq!(ease_on(&frame), None, "arms across a turned chest");
+    }
+
     /// On this frame the three people's masks join at the shoulders: the whole part gives no
     /// pose, the central band between the dips of the heads does.
     #[test]

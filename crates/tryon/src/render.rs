@@ -525,10 +525,19 @@ fn own_clothing_end(
 
 /// Half-widths (to the wearer's right, to their left) of the shopper's silhouette across the
 /// body at `centre`, stopping at the mask's edge or at an arm; `None` when a walk runs out.
-fn silhouette_half_widths(person: &Mat, centre: (f32, f32), across: (f32, f32), limit: f32, arms: &[(Capsule, ArmSpan)]) -> Option<(f32, f32)> {
+/// Also says whether both walks ended at the body's edge or at an arm hanging beside it,
+/// rather than at an arm held in front of the chest (met within `in_front` of the centre).
+fn silhouette_half_widths(
+    person: &Mat,
+    centre: (f32, f32),
+    across: (f32, f32),
+    limit: f32,
+    in_front: f32,
+    arms: &[(Capsule, ArmSpan)],
+) -> Option<(f32, f32, bool)> {
     let (w, h) = (person.cols(), person.rows());
     let data = person.data_bytes().ok()?;
-    let walk = |sign: f32| -> Option<f32> {
+    let walk = |sign: f32| -> Option<(f32, bool)> {
         let mut r = 0.0;
         while r < limit {
             let p = (centre.0 + sign * across.0 * r, centre.1 + sign * across.1 * r);
@@ -536,14 +545,18 @@ fn silhouette_half_widths(person: &Mat, centre: (f32, f32), across: (f32, f32), 
             if x < 0 || y < 0 || x >= w || y >= h {
                 return None;
             }
-            if data[(y * w + x) as usize] < 128 || arms.iter().any(|&((a, b, rad), _)| segment_distance(p, a, b) < rad) {
-                return Some(r);
+            if data[(y * w + x) as usize] < 128 {
+                return Some((r, true));
+            }
+            if arms.iter().any(|&((a, b, rad), _)| segment_distance(p, a, b) < rad) {
+                return Some((r, false));
             }
             r += 1.0;
         }
         None
     };
-    Some((walk(-1.0)?, walk(1.0)?))
+    let ((a, a_edge), (b, b_edge)) = (walk(-1.0)?, walk(1.0)?);
+    Some((a, b, (a_edge || a >= in_front) && (b_edge || b >= in_front)))
 }
 
 /// Chest width of a size over the reference size (M): one size step is about 5 % of chest
@@ -567,6 +580,9 @@ const SIZE_STEP: f32 = 0.05;
 pub const TIGHT_EASE: f32 = 1.02;
 /// ...and one more than this much wider looks loose.
 pub const LOOSE_EASE: f32 = 1.3;
+/// Torso length over shoulder width above which the shopper is taken to stand turned (facing
+/// the mirror it is about 1.2 to 1.6).
+const TURNED_TORSO: f32 = 1.9;
 /// The garment never follows the silhouette out further than this many times its own width.
 const MAX_STRETCH: f32 = 1.35;
 /// A sleeve is drawn at least this many shoulder widths wide (an arm is about 0.3).
@@ -678,9 +694,11 @@ impl Fit {
             let chest = coords(l.armpit_left).1.max(0.35 * torso);
             for (left, right, depth) in [(5usize, 6usize, chest), (7, 8, 0.92 * torso)] {
                 let centre = spine(depth);
-                let Some((sil_r, sil_l)) = silhouette_half_widths(person, centre, across, 1.2 * sw, &arms) else { continue };
+                let Some((sil_r, sil_l, at_edges)) = silhouette_half_widths(person, centre, across, 1.2 * sw, 0.3 * sw, &arms) else { continue };
                 let (g_l, g_r) = (dot(sub(pairs[left].0, centre), across), -dot(sub(pairs[right].0, centre), across));
-                if left == 5 {
+                // The fit is judged only on a shopper facing the mirror with the chest in
+                // view: turned, the shoulders look narrow; arms across the chest hide its width.
+                if left == 5 && at_edges && torso / sw <= TURNED_TORSO {
                     ease = Some((g_l + g_r) / (sil_l + sil_r).max(1.0));
                 }
                 for (idx, g, sil, sign) in [(left, g_l, sil_l, 1.0f32), (right, g_r, sil_r, -1.0f32)] {

@@ -178,12 +178,14 @@ impl Driver {
         let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", setup.tauri_driver.display()));
         let mut driver = Self { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // tauri-driver forwards to WebKitWebDriver, which it starts beside itself: a session
+        // asked for before both listen fails with a connection error (seen on a loaded machine).
+        while TcpStream::connect(("127.0.0.1", port)).is_err() || TcpStream::connect(("127.0.0.1", native_port)).is_err() {
             if let Ok(Some(status)) = driver.child.try_wait() {
                 panic!("tauri-driver exited at start ({status}):\n{}", driver.log_tail(4000));
             }
             if Instant::now() > deadline {
-                panic!("tauri-driver did not listen on port {port} within 20 s:\n{}", driver.log_tail(4000));
+                panic!("tauri-driver and WebKitWebDriver did not listen on ports {port}, {native_port} within 20 s:\n{}", driver.log_tail(4000));
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -22,6 +22,8 @@ use crate::{App, AppError};
 /// Registry names of the shelf models.
 const DETECTOR: &str = "shelf_detector";
 const EMBEDDER: &str = "product_embedding";
+/// People in view are told apart from products with the mirror's segmenter.
+const PEOPLE: &str = "selfie_segmentation";
 /// Unconfirmed scans kept (with their frames); the oldest goes first.
 const MAX_PENDING: usize = 4;
 /// Frames sampled from a video sweep.
@@ -77,7 +79,12 @@ impl App {
                 Ok(rt) => vitrine_labels::LabelReader::load(rt, &self.config.inference.models_dir).map_err(|e| warn!(error = %e, "shelf scans without label reading")).ok(),
                 Err(_) => None,
             };
-            state.scanner = Some(ShelfScanner::new(detector, embedder, labels));
+            let mut scanner = ShelfScanner::new(detector, embedder, labels);
+            match vitrine_vision::PersonSegmenter::new(self.registry(), PEOPLE) {
+                Ok(people) => scanner = scanner.with_people(people),
+                Err(e) => warn!(error = %e, "shelf scans cannot tell people from products"),
+            }
+            state.scanner = Some(scanner);
         }
         job(state.scanner.as_mut().expect("built above"), &mut state.pending)
     }

@@ -2,7 +2,7 @@
 //! result on a [`FrameBoard`]. Frames that arrive while it is busy are dropped, not queued.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,9 @@ type GarmentSlot = Arc<Mutex<(u64, Option<Worn>)>>;
 
 pub struct MirrorRunner {
     board: Arc<FrameBoard<EncodedFrame>>,
-    capture: Arc<Mutex<CaptureHandle>>,
+    /// Read-locked by everyone (the mirror thread waits for frames under it, status readers
+    /// must not queue behind that wait); write-locked only to stop it.
+    capture: Arc<RwLock<CaptureHandle>>,
     background: Arc<Mutex<BackgroundMode>>,
     stats: Arc<Mutex<MirrorStats>>,
     garment: GarmentSlot,
@@ -54,7 +56,7 @@ pub struct MirrorRunner {
 impl MirrorRunner {
     pub fn spawn(capture: CaptureHandle, mut pipeline: MirrorPipeline) -> Self {
         let board = Arc::new(FrameBoard::default());
-        let capture = Arc::new(Mutex::new(capture));
+        let capture = Arc::new(RwLock::new(capture));
         let background = Arc::new(Mutex::new(pipeline.options().background));
         let stats = Arc::new(Mutex::new(MirrorStats::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -71,7 +73,7 @@ impl MirrorRunner {
                     let mut window_start = Instant::now();
                     let mut window_frames = 0u32;
                     while !stop.load(Ordering::SeqCst) {
-                        let frame = capture.lock().unwrap_or_else(|e| e.into_inner()).latest(Duration::from_millis(200));
+                        let frame = capture.read().unwrap_or_else(|e| e.into_inner()).latest(Duration::from_millis(200));
                         let Some(frame) = frame else { continue };
                         pipeline.set_background(*background.lock().unwrap_or_else(|e| e.into_inner()));
                         let selected = {
@@ -86,7 +88,7 @@ impl MirrorRunner {
                         }
                         let result = pipeline.process(&frame);
                         *last_input.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame);
-                        let capture_stats = capture.lock().unwrap_or_else(|e| e.into_inner()).stats();
+                        let capture_stats = capture.read().unwrap_or_else(|e| e.into_inner()).stats();
                         let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
                         (s.captured, s.dropped, s.skipped) = (capture_stats.captured, capture_stats.dropped, capture_stats.skipped);
                         match result {
@@ -148,11 +150,11 @@ impl MirrorRunner {
     }
 
     pub fn capture_stats(&self) -> CaptureStats {
-        self.capture.lock().unwrap_or_else(|e| e.into_inner()).stats()
+        self.capture.read().unwrap_or_else(|e| e.into_inner()).stats()
     }
 
     pub fn source_status(&self) -> SourceStatus {
-        self.capture.lock().unwrap_or_else(|e| e.into_inner()).status()
+        self.capture.read().unwrap_or_else(|e| e.into_inner()).status()
     }
 
     /// Stops capture and processing and forgets the last frame.
@@ -161,7 +163,7 @@ impl MirrorRunner {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        self.capture.lock().unwrap_or_else(|e| e.into_inner()).stop();
+        self.capture.write().unwrap_or_else(|e| e.into_inner()).stop();
         self.board.clear();
         *self.last_input.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }

@@ -68,6 +68,9 @@ impl Detection {
     pub fn centre_x(&self) -> f32 {
         (self.bbox[0] + self.bbox[2]) / 2.0
     }
+    pub fn centre_y(&self) -> f32 {
+        (self.bbox[1] + self.bbox[3]) / 2.0
+    }
 }
 
 fn area(r: &[f32; 4]) -> f32 {

@@ -25,6 +25,7 @@ mod quality;
 mod recognise;
 mod report;
 mod scan;
+mod shelves;
 pub mod structure;
 
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub use planogram::{ExpectedFacings, Misplaced, Planogram, PlanogramDiff, Planog
 pub use quality::{assess as assess_quality, ImageQuality, BLURRY_BELOW, DARK_BELOW};
 pub use recognise::{LookMatch, ProductEmbedder, ProductGallery};
 pub use report::*;
+pub use shelves::{keep_on_shelves, OnShelves, ShelfRow};
 pub use scan::{row_location, ScanOptions, ScanRequest, ShelfScan, ShelfScanner};
 
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,7 @@ pub enum Confidence {
 pub enum QualityFlag {
     Blurry,
     Dark,
-    /// No shelf-edge labels and fewer than three products: probably not a shelf.
+    /// No row of products standing on a shelf edge, and no line of shelf-edge labels.
     NoShelfFound,
 }
 
@@ -31,7 +31,7 @@ impl QualityFlag {
         match self {
             Self::Blurry => "too blurred to read (hold the camera still, or move closer)",
             Self::Dark => "too dark (more light, or no lens cover)",
-            Self::NoShelfFound => "no shelf found (no shelf-edge labels and hardly any products)",
+            Self::NoShelfFound => "no shelf in view: point the camera at a shelf, its edge across the picture",
         }
     }
 }
@@ -234,6 +234,13 @@ pub struct ShelfReport {
     pub input: String,
     pub location: Option<String>,
     pub confidence: Confidence,
+    /// False when no frame showed a shelf (products in a row on a shelf edge, or a line of
+    /// shelf-edge labels); then nothing is counted.
+    #[serde(default)]
+    pub is_shelf: bool,
+    /// Product boxes on the shelves, over all frames.
+    #[serde(default)]
+    pub products_detected: usize,
     /// Why the confidence is not high, skipped frames, and anything else the clerk should know.
     pub notes: Vec<String>,
     pub frames: Vec<FrameReport>,

@@ -71,6 +71,7 @@ pub struct ShelfScanner {
     detector: ShelfDetector,
     embedder: Option<ProductEmbedder>,
     labels: Option<LabelReader>,
+    people: Option<vitrine_vision::PersonSegmenter>,
     pub options: ScanOptions,
 }
 
@@ -78,7 +79,28 @@ impl ShelfScanner {
     /// The embedder and label reader are optional: without them, slots are named by label
     /// or look only as far as the remaining parts allow, and the report says so.
     pub fn new(detector: ShelfDetector, embedder: Option<ProductEmbedder>, labels: Option<LabelReader>) -> Self {
-        Self { detector, embedder, labels, options: ScanOptions::default() }
+        Self { detector, embedder, labels, people: None, options: ScanOptions::default() }
+    }
+
+    /// With a person segmenter, boxes on people (a shopper in the aisle, a clerk pointing the
+    /// camera at someone) are never counted as products.
+    pub fn with_people(mut self, people: vitrine_vision::PersonSegmenter) -> Self {
+        self.people = Some(people);
+        self
+    }
+
+    /// Detections that stand on a shelf and not on a person.
+    fn on_shelves(&mut self, bgr: &Mat, grey: &Mat, found: Vec<Detection>) -> Result<crate::shelves::OnShelves, ShelfError> {
+        let person = match self.people.as_mut() {
+            Some(seg) => Some(seg.segment_bgr(bgr)?),
+            None => None,
+        };
+        let (w, h) = (bgr.cols().max(1) as f32, bgr.rows().max(1) as f32);
+        let found = found
+            .into_iter()
+            .filter(|d| person.as_ref().is_none_or(|m| m.coverage(d.bbox[0] / w, d.bbox[1] / h, d.bbox[2] / w, d.bbox[3] / h) < crate::shelves::MAX_PERSON_COVER))
+            .collect();
+        crate::shelves::keep_on_shelves(grey, found)
     }
 
     pub fn embedder(&mut self) -> Option<&mut ProductEmbedder> {
@@ -86,9 +108,13 @@ impl ShelfScanner {
     }
 
     /// Detections only, for a live overlay.
+    /// Only what stands on a shelf: a frame with no shelf in it draws nothing.
     pub fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, ShelfError> {
         let bgr = crate::input::frame_to_bgr(frame)?;
-        self.detector.detect_bgr(&bgr)
+        let found = self.detector.detect_bgr(&bgr)?;
+        let mut grey = Mat::default();
+        opencv::imgproc::cvt_color(&bgr, &mut grey, opencv::imgproc::COLOR_BGR2GRAY, 0)?;
+        Ok(self.on_shelves(&bgr, &grey, found)?.detections)
     }
 
     pub fn detector(&mut self) -> &mut ShelfDetector {
@@ -165,10 +191,11 @@ impl ShelfScanner {
             let t = Instant::now();
             let threshold = self.detector.threshold;
             let found: Vec<Detection> = self.detector.run_prepared()?.into_iter().filter(|d| d.score >= threshold).collect();
-            report.detections = snap_labels_to_cards(&grey, found)?;
+            let on_shelves = self.on_shelves(bgr, &grey, snap_labels_to_cards(&grey, found)?)?;
+            let is_shelf = on_shelves.is_shelf();
+            report.detections = on_shelves.detections;
             timings.detector_ms = ms(t);
-            let count = |c| report.detections.iter().filter(|d| d.class == c).count();
-            if count(DetectionClass::ShelfLabel) == 0 && count(DetectionClass::Product) < 3 {
+            if !is_shelf {
                 report.flags.push(QualityFlag::NoShelfFound);
             } else {
                 report.rows = self.structure(bgr, &report.detections, ctx, &mut timings)?;
@@ -526,11 +553,15 @@ fn merge(
     for f in &frames {
         timings.add(&f.timings);
     }
+    let products_detected = frames.iter().map(|f| f.detections.iter().filter(|d| d.class == DetectionClass::Product).count()).sum();
+    let is_shelf = frames.iter().any(|f| f.skipped.is_none() && f.flags.is_empty());
     ShelfReport {
         scan_id,
         input,
         location: location.map(str::to_owned),
         confidence,
+        is_shelf,
+        products_detected,
         notes,
         frames,
         facings,
@@ -591,6 +622,7 @@ mod tests {
         let registry = registry();
         let labels = LabelReader::load(&runtime(), &repo_root().join("models")).unwrap();
         ShelfScanner::new(ShelfDetector::new(&registry, "shelf_detector").unwrap(), Some(ProductEmbedder::new(&registry, "product_embedding").unwrap()), Some(labels))
+            .with_people(vitrine_vision::PersonSegmenter::new(&registry, "selfie_segmentation").unwrap())
     }
 
     fn cents(price: &Value) -> i64 {
@@ -730,6 +762,32 @@ mod tests {
             }
         }
         assert!(right * 10 >= total * 7, "{right} of {total} SKUs counted exactly");
+    }
+
+    /// Real photos with no shelf in them (people outdoors, on a beach, in front of a flag): the
+    /// detector, trained on renders, boxes "products" and "gaps" on them; none may reach the
+    /// report or the live overlay, and the clerk is told to point the camera at a shelf.
+    #[test]
+    fn real_photos_without_a_shelf_count_nothing() {
+        let people = repo_root().join("../shared/data/media/people");
+        let Ok(entries) = std::fs::read_dir(&people) else { return eprintln!("shared media missing; skipped") };
+        let mut photos: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+        photos.sort();
+        let mut scanner = scanner();
+        let (catalog, gallery) = (ShelfCatalog::default(), ProductGallery::default());
+        let mut raw = 0;
+        for photo in &photos {
+            let image = opencv::imgcodecs::imread(photo.to_str().unwrap(), opencv::imgcodecs::IMREAD_COLOR).unwrap();
+            raw += scanner.detector().detect_bgr(&image).unwrap().len();
+            let r = scanner.scan(request(one(image.try_clone().unwrap()), &catalog, &gallery, None)).unwrap().report;
+            assert!(!r.is_shelf && r.products_detected == 0 && r.facings.is_empty() && r.gaps.is_empty(), "{}: {:?}", photo.display(), r.frames[0].detections);
+            assert!(r.notes.iter().any(|n| n.contains("point the camera at a shelf") || n.contains("blurred")), "{}: {:?}", photo.display(), r.notes);
+            let bytes = image.data_bytes().unwrap().to_vec();
+            let frame = vitrine_frame::Frame::new(image.cols() as u32, image.rows() as u32, vitrine_frame::PixelFormat::Bgr8, bytes).unwrap();
+            assert!(scanner.detect(&frame).unwrap().is_empty(), "{}: the live overlay draws boxes", photo.display());
+        }
+        // The photos do fool the bare detector (else this test would prove nothing).
+        assert!(raw >= photos.len(), "{raw} raw boxes on {} photos", photos.len());
     }
 
     /// Bad input never crashes a scan: a corrupt photo is skipped and said so, a black frame

@@ -69,6 +69,7 @@ describe("report formatting", () => {
   it("detection summary counts each class", () => {
     const d = (cls: "product" | "gap" | "shelf-label") => ({ class: cls, bbox: [0, 0, 1, 1] as [number, number, number, number], score: 1 });
     expect(detectionSummary([d("product"), d("product"), d("gap"), d("shelf-label")])).toBe("2 products · 1 gap · 1 label");
+    expect(detectionSummary([])).toBe("No shelf in view: point the camera at a shelf");
   });
   it("tables", () => {
     expect(facingRows(report)).toEqual([

@@ -33,6 +33,8 @@ export function countByClass(detections: Detection[]): Record<DetectionClass, nu
 
 /** "12 products · 1 gap · 7 labels" */
 export function detectionSummary(detections: Detection[]): string {
+  // The backend keeps only what stands on a shelf: nothing at all means no shelf in view.
+  if (detections.length === 0) return "No shelf in view: point the camera at a shelf";
   const c = countByClass(detections);
   const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
   return [n(c.product, "product", "products"), n(c.gap, "gap", "gaps"), n(c["shelf-label"], "label", "labels")].join(" · ");

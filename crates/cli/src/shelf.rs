@@ -337,7 +337,8 @@ pub fn bench(config: Config, args: BenchShelfArgs) -> Result<()> {
     );
     let boxes: Vec<[f32; 4]> = fixture.products.iter().map(|p| [p.r#box[0] * sx, p.r#box[1] * sy, p.r#box[2] * sx, p.r#box[3] * sy]).collect();
     let gallery = ProductGallery::from_references(fixture.products.iter().map(|p| p.sku.clone()).zip(embedder.embed_boxes(&frame, &boxes)?));
-    let mut scanner = ShelfScanner::new(detector, Some(embedder), Some(labels));
+    // As the kiosk scans: people told apart from products.
+    let mut scanner = ShelfScanner::new(detector, Some(embedder), Some(labels)).with_people(vitrine_vision::PersonSegmenter::new(app.registry(), "selfie_segmentation")?);
     println!("shelf bench: {} at 1920x1080, {} runs after a warm-up", args.input.display(), args.runs);
 
     let mut all: Vec<StageTimings> = Vec::new();

@@ -183,15 +183,21 @@ impl App {
 
     /// Starts capture and the mirror pipeline (no-op when already running).
     pub fn start_mirror(&self) -> Result<(), AppError> {
+        if self.mirror.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            return Ok(());
+        }
+        let spec = self.source_spec()?;
+        // Built before taking the slot: status readers (the page polls) never wait behind it.
+        info!(source = %spec, "building the mirror pipeline");
+        let pipeline = self.mirror_pipeline();
         let mut slot = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_some() {
             return Ok(());
         }
-        let spec = self.source_spec()?;
         let options = self.capture_options();
         let open_spec = spec.clone();
         let capture = CaptureHandle::spawn(spec.to_string(), Duration::from_secs(2), move || vitrine_capture::open(&open_spec, &options));
-        *slot = Some(MirrorRunner::spawn(capture, self.mirror_pipeline()));
+        *slot = Some(MirrorRunner::spawn(capture, pipeline));
         drop(slot);
         self.restore_garment();
         info!(source = %spec, "mirror started");

@@ -185,16 +185,20 @@ impl ShelfScanner {
             report.flags.push(QualityFlag::Blurry);
         }
         if report.flags.is_empty() {
-            let t = Instant::now();
-            self.detector.prepare(bgr)?;
-            timings.letterbox_ms = ms(t);
-            let t = Instant::now();
-            let threshold = self.detector.threshold;
-            let found: Vec<Detection> = self.detector.run_prepared()?.into_iter().filter(|d| d.score >= threshold).collect();
+            let detect_start = Instant::now();
+            let found: Vec<Detection> = if (bgr.cols() as i64) * (bgr.rows() as i64) > crate::detect::TILE_ABOVE_PIXELS {
+                self.detector.detect_tiled(bgr)?
+            } else {
+                let t = Instant::now();
+                self.detector.prepare(bgr)?;
+                timings.letterbox_ms = ms(t);
+                let threshold = self.detector.threshold;
+                self.detector.run_prepared()?.into_iter().filter(|d| d.score >= threshold).collect()
+            };
             let on_shelves = self.on_shelves(bgr, &grey, snap_labels_to_cards(&grey, found)?)?;
             let is_shelf = on_shelves.is_shelf();
             report.detections = on_shelves.detections;
-            timings.detector_ms = ms(t);
+            timings.detector_ms = ms(detect_start) - timings.letterbox_ms;
             if !is_shelf {
                 report.flags.push(QualityFlag::NoShelfFound);
             } else {

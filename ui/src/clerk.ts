@@ -119,8 +119,8 @@ function shelfScanView(ended: (err: CommandError) => void) {
     ),
     source,
     message,
-    h("div", { class: "shelf-canvas-wrap" }, canvas),
-    found,
+    // The readout sits on the picture, where the clerk is looking (and never below the fold).
+    h("div", { class: "shelf-canvas-wrap" }, canvas, found),
   );
   const result = h("div", { id: "shelf-result", class: "shelf-result", hidden: true });
   const el = h("div", { id: "shelf-scan-view", class: "shelf-scan" }, live, result);
@@ -147,6 +147,7 @@ function shelfScanView(ended: (err: CommandError) => void) {
         canvas.dataset.boxes = String(v.detections.length);
         found.textContent = v.detect_error ? `No boxes: ${v.detect_error}` : `${detectionSummary(v.detections)} (${v.detect_ms.toFixed(0)} ms)`;
         found.classList.toggle("error", v.detect_error !== null);
+        found.classList.toggle("no-shelf", v.detect_error === null && v.detections.length === 0);
         img.src = `data:image/jpeg;base64,${v.jpeg_base64}`;
       } catch (err) {
         if (!active) return;

@@ -680,7 +680,7 @@ impl Fit {
             if garment.kind != GarmentKind::Dress {
                 let chest = spine(SHOULDER_LIFT * sw + 0.55 * torso);
                 let limit = hem_depth + OWN_HEM_REACH * torso;
-                if let Some(reach) = own_clothing_end(frame, person, chest, &spine, across, 0.28 * sw, hem_depth, limit, &arms) {
+                if let Some(reach) = own_clothing_end(frame, person, chest, spine, across, 0.28 * sw, hem_depth, limit, &arms) {
                     let extra = reach - hem_depth;
                     if extra > 0.0 {
                         for idx in [7, 8] {

@@ -525,8 +525,8 @@ fn own_clothing_end(
 
 /// Half-widths (to the wearer's right, to their left) of the shopper's silhouette across the
 /// body at `centre`, stopping at the mask's edge or at an arm; `None` when a walk runs out.
-/// Also says whether both walks ended at the body's edge or at an arm hanging beside it,
-/// rather than at an arm held in front of the chest (met within `in_front` of the centre).
+/// Also says whether both walks were clear of arms held in front of the chest (met within
+/// `in_front` of the centre): only then is the width a fair measure of the chest.
 fn silhouette_half_widths(
     person: &Mat,
     centre: (f32, f32),
@@ -537,8 +537,12 @@ fn silhouette_half_widths(
 ) -> Option<(f32, f32, bool)> {
     let (w, h) = (person.cols(), person.rows());
     let data = person.data_bytes().ok()?;
+    // An arm met near the centre is held in front of the chest: the walk goes on past it to
+    // the body's edge (the chest is there behind it); one met further out hangs beside the
+    // body, and the torso ends there.
     let walk = |sign: f32| -> Option<(f32, bool)> {
         let mut r = 0.0;
+        let mut clear = true;
         while r < limit {
             let p = (centre.0 + sign * across.0 * r, centre.1 + sign * across.1 * r);
             let (x, y) = (p.0 as i32, p.1 as i32);
@@ -546,17 +550,20 @@ fn silhouette_half_widths(
                 return None;
             }
             if data[(y * w + x) as usize] < 128 {
-                return Some((r, true));
+                return Some((r, clear));
             }
             if arms.iter().any(|&((a, b, rad), _)| segment_distance(p, a, b) < rad) {
-                return Some((r, false));
+                if r >= in_front {
+                    return Some((r, clear));
+                }
+                clear = false;
             }
             r += 1.0;
         }
         None
     };
-    let ((a, a_edge), (b, b_edge)) = (walk(-1.0)?, walk(1.0)?);
-    Some((a, b, (a_edge || a >= in_front) && (b_edge || b >= in_front)))
+    let ((a, a_clear), (b, b_clear)) = (walk(-1.0)?, walk(1.0)?);
+    Some((a, b, a_clear && b_clear))
 }
 
 /// Chest width of a size over the reference size (M): one size step is about 5 % of chest

@@ -416,8 +416,23 @@ pub mod webdriver {
         el.text().await.map_err(|e| format!("text of {css}: {e}"))
     }
 
+    /// Clicks an element, first scrolled into view as a person would swipe to it (WebKit's
+    /// driver does not scroll inside a scrolling carousel, and neither does `scrollIntoView`
+    /// under scroll snapping).
     pub async fn click(c: &Client, css: &str) -> Res {
-        find(c, css).await?.click().await.map_err(|e| format!("click {css}: {e}"))
+        let el = find(c, css).await?;
+        // Every scrolling ancestor (a carousel) brings the element inside its box.
+        let script = "const e = arguments[0];
+            for (let p = e.parentElement; p; p = p.parentElement) {
+              const s = getComputedStyle(p);
+              if (!/(auto|scroll)/.test(s.overflowX + s.overflowY)) continue;
+              const er = e.getBoundingClientRect(), pr = p.getBoundingClientRect();
+              // To the box's start edge: scroll snapping then settles on the card holding it.
+              if (er.right > pr.right || er.left < pr.left) p.scrollLeft += er.left - pr.left - 8;
+              if (er.bottom > pr.bottom || er.top < pr.top) p.scrollTop += er.top - pr.top - 8;
+            }";
+        c.execute(script, vec![serde_json::to_value(&el).map_err(|e| e.to_string())?]).await.map_err(|e| format!("scroll to {css}: {e}"))?;
+        el.click().await.map_err(|e| format!("click {css}: {e}"))
     }
 
     /// Polls `check` (Ok(Some) = done) every 250 ms until `timeout`; the last observation goes

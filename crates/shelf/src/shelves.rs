@@ -116,12 +116,8 @@ fn edge_support(edges: &Mat, scale: f32, x: [f32; 2], y: [f32; 2], band: f32) ->
     hit as f32 / (x1 - x0 + 1) as f32
 }
 
-fn median(mut v: Vec<f32>) -> f32 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f32::total_cmp);
-    v[v.len() / 2]
+fn median(v: Vec<f32>) -> f32 {
+    crate::structure::median(v).unwrap_or(0.0)
 }
 
 /// Products grouped by where their bottoms are, top to bottom.
@@ -153,7 +149,7 @@ fn rows_in(group: &[Detection], labels: &[Detection], edges: &Mat, scale: f32) -
     let mut runs: Vec<Vec<Detection>> = Vec::new();
     for d in by_x {
         let near = runs.last().and_then(|r| r.last()).is_some_and(|p: &Detection| {
-            let w = median(vec![p.width(), d.width()]);
+            let w = p.width().max(d.width());
             d.bbox[0] - p.bbox[2] <= ROW_MAX_SPACING * w
         });
         if near {
@@ -164,54 +160,39 @@ fn rows_in(group: &[Detection], labels: &[Detection], edges: &Mat, scale: f32) -
     }
     let mut rows = Vec::new();
     for run in runs {
-        let heights: Vec<f32> = run.iter().map(Detection::height).collect();
-        let h = median(heights.clone());
+        let h = median(run.iter().map(Detection::height).collect());
         let similar: Vec<&Detection> = run.iter().filter(|d| d.height() <= ROW_HEIGHT_SPREAD * h && d.height() * ROW_HEIGHT_SPREAD >= h).collect();
         let x = [similar.iter().map(|d| d.bbox[0]).fold(f32::INFINITY, f32::min), similar.iter().map(|d| d.bbox[2]).fold(f32::NEG_INFINITY, f32::max)];
-        let labelled = labels.iter().filter(|l| l.centre_x() >= x[0] && l.centre_x() <= x[1] && l.bbox[1] >= run_bottom(&similar) - 0.3 * h && l.bbox[1] <= run_bottom(&similar) + 0.8 * h).count();
+        let run_bottom = median(similar.iter().map(|d| d.bbox[3]).collect());
+        let labelled = labels.iter().filter(|l| l.centre_x() >= x[0] && l.centre_x() <= x[1] && l.bbox[1] >= run_bottom - 0.3 * h && l.bbox[1] <= run_bottom + 0.8 * h).count();
         if similar.len() < MIN_ROW_PRODUCTS && !(similar.len() >= 2 && labelled >= 1) {
             continue;
         }
-        // The shelf's front edge under the products: a least-squares line through their
-        // bottoms (a shelf photographed at an angle slopes).
-        let n = similar.len() as f32;
-        let mx = similar.iter().map(|d| d.centre_x()).sum::<f32>() / n;
-        let my = similar.iter().map(|d| d.bbox[3]).sum::<f32>() / n;
-        let sxx: f32 = similar.iter().map(|d| (d.centre_x() - mx).powi(2)).sum();
-        let sxy: f32 = similar.iter().map(|d| (d.centre_x() - mx) * (d.bbox[3] - my)).sum();
-        let slope = if sxx > 1.0 { (sxy / sxx).clamp(-0.4, 0.4) } else { 0.0 };
-        let bottom = [my + slope * (x[0] - mx), my + slope * (x[1] - mx)];
-        // The shelf's front edge: the straightest horizontal edge near the bottoms (the boxes'
-        // bottoms are a little off), in a thin band. It must run under the products and on
-        // past them, across most of a scan photo; an edge that happens to pass under a few
-        // boxes (a neckline, a belt, a hem) does not.
+        // The shelf's front edge: first a least-squares line through the products' bottoms (a
+        // shelf photographed at an angle slopes), then the straightest horizontal edge near it
+        // (the boxes' bottoms are a little off), in a thin band. It must run under the products
+        // and on past them, across most of a scan photo; an edge that happens to pass under a
+        // few boxes (a neckline, a belt, a hem) does not.
+        let (a, slope) = crate::structure::fit_line(&similar, |d| d.bbox[3], 0.4);
+        let bottom = [a + slope * x[0], a + slope * x[1]];
         let frame_w = edges.cols() as f32 / scale;
         let band = 1.0 / scale;
-        let mut best = (0.0f32, 0.0f32);
         let step = 1.0 / scale;
+        let mut best_span = 0.0f32;
         let mut offset = -0.2 * h;
         while offset <= 0.2 * h {
             let line = [bottom[0] + offset, bottom[1] + offset];
-            let support = edge_support(edges, scale, x, line, band);
-            if support >= MIN_EDGE_SUPPORT {
+            if edge_support(edges, scale, x, line, band) >= MIN_EDGE_SUPPORT {
                 let along = [line[0] - slope * x[0], line[0] + slope * (frame_w - 1.0 - x[0])];
-                let span = edge_support(edges, scale, [0.0, frame_w - 1.0], along, band);
-                if span > best.1 {
-                    best = (support, span);
-                }
+                best_span = best_span.max(edge_support(edges, scale, [0.0, frame_w - 1.0], along, band));
             }
             offset += step;
         }
-        let span = best.1;
-        if span >= MIN_SHELF_SPAN || labelled >= 2 {
+        if best_span >= MIN_SHELF_SPAN || labelled >= 2 {
             rows.push(ShelfRow { x, bottom, product_height: h });
         }
     }
     rows
-}
-
-fn run_bottom(run: &[&Detection]) -> f32 {
-    median(run.iter().map(|d| d.bbox[3]).collect())
 }
 
 /// Finds the shelf rows and keeps only what belongs to them: products standing on a row,

@@ -30,7 +30,7 @@ pub struct SlotLayout {
     pub gaps: Vec<usize>,
 }
 
-fn median(mut v: Vec<f32>) -> Option<f32> {
+pub(crate) fn median(mut v: Vec<f32>) -> Option<f32> {
     if v.is_empty() {
         return None;
     }
@@ -38,16 +38,22 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
     Some(v[v.len() / 2])
 }
 
-/// Least-squares line `y = a + b x` through the labels' (centre x, top y).
-fn label_line(labels: &[&Detection]) -> (f32, f32) {
-    let n = labels.len() as f32;
-    let mx = labels.iter().map(|d| d.centre_x()).sum::<f32>() / n;
-    let my = labels.iter().map(|d| d.bbox[1]).sum::<f32>() / n;
-    let sxx: f32 = labels.iter().map(|d| (d.centre_x() - mx).powi(2)).sum();
-    let sxy: f32 = labels.iter().map(|d| (d.centre_x() - mx) * (d.bbox[1] - my)).sum();
-    // A shelf is never steeper than 1 in 2 in a usable photo; clamp a bad fit.
-    let b = if sxx > 1.0 { (sxy / sxx).clamp(-0.5, 0.5) } else { 0.0 };
+/// Least-squares line `y = a + b x` through the boxes' (centre x, `y_of` box), its slope
+/// clamped to `±max_slope` (a bad fit on a few boxes must not tilt a shelf).
+pub(crate) fn fit_line<'a>(boxes: &[&'a Detection], y_of: impl Fn(&'a Detection) -> f32, max_slope: f32) -> (f32, f32) {
+    let n = boxes.len() as f32;
+    let mx = boxes.iter().map(|d| d.centre_x()).sum::<f32>() / n;
+    let my = boxes.iter().map(|&d| y_of(d)).sum::<f32>() / n;
+    let sxx: f32 = boxes.iter().map(|d| (d.centre_x() - mx).powi(2)).sum();
+    let sxy: f32 = boxes.iter().map(|&d| (d.centre_x() - mx) * (y_of(d) - my)).sum();
+    let b = if sxx > 1.0 { (sxy / sxx).clamp(-max_slope, max_slope) } else { 0.0 };
     (my - b * mx, b)
+}
+
+/// The labels' line through their (centre x, top y). A shelf is never steeper than 1 in 2
+/// in a usable photo.
+fn label_line(labels: &[&Detection]) -> (f32, f32) {
+    fit_line(labels, |d| d.bbox[1], 0.5)
 }
 
 /// Groups detections into rows and slots. `frame_width` bounds the last slot.

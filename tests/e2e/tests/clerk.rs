@@ -78,23 +78,38 @@ fn parse_counts(text: &str) -> Vec<(String, i64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clerk_scans_the_demo_shelf_confirms_and_the_manager_sees_the_counts() {
     let Some(setup) = setup_or_skip("clerk_scans_the_demo_shelf_confirms_and_the_manager_sees_the_counts") else { return };
+    // No camera: the clerk screen falls back to the demo shelf and says so.
+    let setup = &setup;
+    with_clerk_kiosk(setup, "clerk", "camera:7", |c| async move {
+        let result = clerk_flow(&c, setup).await;
+        (c, result)
+    })
+    .await;
+}
+
+/// Runs `flow` against a fresh kiosk on `source`, with its own HOME and database; always
+/// closes the session and ends the processes, and puts the kiosk's log into any failure.
+async fn with_clerk_kiosk<F, Fut>(setup: &Setup, name: &str, source: &str, flow: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = (Client, Res)>,
+{
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let env = private_env(home.path());
     let config = home.path().join("vitrine.toml");
     std::fs::write(&config, format!("[store]\ndatabase = {:?}\n", data.path().join("e2e.db").display().to_string())).unwrap();
-    // No camera: the clerk screen falls back to the demo shelf and says so.
-    let args = setup.kiosk_args("camera:7", &config, None);
-    let mut driver = Driver::start(&setup, &env, setup.out_dir.join("clerk.log"));
-    let client = match connect(&driver, &setup, &args).await {
+    let args = setup.kiosk_args(source, &config, None);
+    let mut driver = Driver::start(setup, &env, setup.out_dir.join(format!("{name}.log")));
+    let client = match connect(&driver, setup, &args).await {
         Ok(c) => c,
         Err(e) => panic!("{e}\n{}", driver.log_tail(6000)),
     };
-    let result = clerk_flow(&client, &setup).await;
+    let (client, result) = flow(client).await;
     let _ = client.close().await;
     driver.stop();
     if let Err(e) = result {
-        panic!("clerk: {e}\n{}", driver.log_tail(8000));
+        panic!("{name}: {e}\n{}", driver.log_tail(8000));
     }
 }
 
@@ -106,23 +121,12 @@ async fn a_person_instead_of_a_shelf_draws_no_boxes() {
     let Ok(clip) = setup.root.join("../shared/data/media/videos/tfjs_pose_squats_pexels-4838220.mp4").canonicalize() else {
         return eprintln!("skipping: the shared squats clip is missing");
     };
-    let home = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let env = private_env(home.path());
-    let config = home.path().join("vitrine.toml");
-    std::fs::write(&config, format!("[store]\ndatabase = {:?}\n", data.path().join("e2e.db").display().to_string())).unwrap();
-    let args = setup.kiosk_args(&format!("video:{}", clip.display()), &config, None);
-    let mut driver = Driver::start(&setup, &env, setup.out_dir.join("clerk-person.log"));
-    let client = match connect(&driver, &setup, &args).await {
-        Ok(c) => c,
-        Err(e) => panic!("{e}\n{}", driver.log_tail(6000)),
-    };
-    let result = person_flow(&client, &setup).await;
-    let _ = client.close().await;
-    driver.stop();
-    if let Err(e) = result {
-        panic!("clerk on a person: {e}\n{}", driver.log_tail(8000));
-    }
+    let setup = &setup;
+    with_clerk_kiosk(setup, "clerk-person", &format!("video:{}", clip.display()), |c| async move {
+        let result = person_flow(&c, setup).await;
+        (c, result)
+    })
+    .await;
 }
 
 async fn person_flow(c: &Client, setup: &Setup) -> Res {

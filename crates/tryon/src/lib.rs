@@ -586,4 +586,42 @@ mod tests {
         let chest = mid(body.shoulder_left, body.shoulder_right).0 / photo.cols() as f32;
         assert!((0.3..0.7).contains(&chest), "dressed someone off centre: {chest}");
     }
+
+    /// intel_asl_book: a long, loose yellow hoodie. The new top is carried out over it where it
+    /// would show beside and below the new garment, rather than framing it.
+    #[test]
+    fn a_looser_longer_own_top_does_not_show_around_the_new_one() {
+        let registry = registry();
+        let Some(photo) = people("intel_asl_book_frame.jpg") else { return eprintln!("shared media missing; skipped") };
+        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_long_sleeve_tee.png")).unwrap();
+        let (mut seg, mut tryon) = engine(&registry);
+        tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
+        let mask = seg.segment_bgr(&photo).unwrap();
+        let mut out = photo.try_clone().unwrap();
+        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        let Outcome::Dressed { body, .. } = outcome else { panic!("not dressed: {outcome:?}") };
+        // Hoodie yellow from the shoulder line down (the new top has long sleeves), away from
+        // the hands (its cuffs around them stay, as hands do).
+        let sw = dist(body.shoulder_left, body.shoulder_right);
+        let yellow = |image: &Mat| {
+            let y0 = body.shoulder_right.1.min(body.shoulder_left.1) as i32;
+            let mut n = 0;
+            for y in y0.max(0)..image.rows() {
+                for x in 0..image.cols() {
+                    let p = (x as f32, y as f32);
+                    if dist(p, body.wrist_left) < 0.3 * sw || dist(p, body.wrist_right) < 0.3 * sw {
+                        continue;
+                    }
+                    let p = image.at_2d::<opencv::core::Vec3b>(y, x).unwrap();
+                    let (b, g, r) = (p[0] as i32, p[1] as i32, p[2] as i32);
+                    n += (r > 100 && r - b > 70 && g - b > 35 && g <= r) as usize;
+                }
+            }
+            n
+        };
+        let (before, after) = (yellow(&photo), yellow(&out));
+        eprintln!("hoodie pixels below the shoulders: {before} -> {after}");
+        assert!(before > 5_000, "the photo shows the hoodie: {before}");
+        assert!((after as f64) < 0.07 * before as f64, "{after} of {before} hoodie pixels still show");
+    }
 }

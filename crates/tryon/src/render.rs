@@ -157,6 +157,9 @@ impl Prepared {
                 *a = ((g as f32 * pd[i] as f32 / 255.0) * (1.0 - keep)) as u8;
             }
         }
+        if let Some(top) = fit.own_top {
+            cover_own_top(&top, &fit, roi, &frame_roi, &person, skin.as_ref(), &front, &mut warped, &mut alpha)?;
+        }
         // Soft seams: the alpha's edge feathered over a few pixels, except against what is in front.
         let mut soft = Mat::default();
         let k = ((fit.sw / 40.0) as i32 | 1).clamp(3, 9);
@@ -205,6 +208,143 @@ impl Prepared {
         imgproc::resize(&self.person_small, &mut self.person, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
         Ok(())
     }
+}
+
+/// How far (share of shoulder width) beyond the garment the shopper's own top is covered.
+const OWN_TOP_COVER: f32 = 0.3;
+
+/// Where the shopper's own top would show beside or below the new garment (theirs is looser
+/// or longer), within [`OWN_TOP_COVER`] of it, the garment is carried out over it: each such
+/// pixel takes the garment's nearest opaque pixel (the room's shading is applied later, as
+/// on the rest of the garment). Their own sleeve past the new garment's sleeve stays (a top
+/// worn over it), and so do skin, hands and the head.
+#[allow(clippy::too_many_arguments)]
+fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, skin: Option<&SkinTone>, front: &Mat, warped: &mut Mat, alpha: &mut Mat) -> Result<()> {
+    let (rw, rh) = (roi.width as usize, roi.height as usize);
+    let reach = OWN_TOP_COVER * fit.sw;
+    let nearest = nearest_seeds(alpha.data_bytes()?, rw, rh);
+    let (fd, pd, frd) = (frame.data_bytes()?, person.data_bytes()?, front.data_bytes()?);
+    // Not below the hem: a longer top of theirs is what the hem itself was carried down over.
+    let (neck, lowest) = (fit.neckline[1].1, fit.hem_depth);
+    // Where the garment may be carried (whatever the colour), and where the own top is seen.
+    let mut allowed = vec![false; rw * rh];
+    let mut seen = Mat::new_size_with_default(roi.size(), core::CV_8UC1, Scalar::all(0.0))?;
+    let sd = seen.data_bytes_mut()?;
+    for (i, &(_, d2)) in nearest.iter().enumerate() {
+        if d2 == 0 || d2 as f32 > reach * reach || pd[i] < 128 || frd[i] > 0 {
+            continue;
+        }
+        let bgr = &fd[i * 3..i * 3 + 3];
+        if skin.is_some_and(|s| s.matches(bgr)) {
+            continue;
+        }
+        let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
+        let depth = dot(sub(p, fit.origin), fit.down);
+        if depth < neck || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || in_any(p, &fit.hands) {
+            continue;
+        }
+        let own_sleeve = fit.arms.iter().any(|&((a, b, r), span)| {
+            segment_distance(p, a, b) < r && span.start + dot(sub(p, a), unit(sub(b, a))).max(0.0) >= span.sleeve_reach
+        });
+        if own_sleeve {
+            continue;
+        }
+        allowed[i] = true;
+        if top.matches(&[bgr[0] as f32, bgr[1] as f32, bgr[2] as f32]) {
+            sd[i] = 255;
+        }
+    }
+    // Specks (trousers or a backdrop that happen to match) go; holes (a check's other
+    // colour, a print) close.
+    let k = ((fit.sw / 25.0) as i32 | 1).clamp(3, 9);
+    let kernel = imgproc::get_structuring_element(imgproc::MORPH_ELLIPSE, Size::new(k, k), core::Point::new(-1, -1))?;
+    let (mut opened, mut solid) = (Mat::default(), Mat::default());
+    imgproc::morphology_ex_def(&seen, &mut opened, imgproc::MORPH_OPEN, &kernel)?;
+    imgproc::morphology_ex_def(&opened, &mut solid, imgproc::MORPH_CLOSE, &kernel)?;
+    let covered: Vec<(usize, usize)> =
+        solid.data_bytes()?.iter().enumerate().filter(|&(i, &m)| m > 0 && allowed[i]).map(|(i, _)| (i, nearest[i].0 as usize)).collect();
+    if covered.is_empty() {
+        return Ok(());
+    }
+    // The colour comes from the garment smoothed along its edge, so that a seam or a fold
+    // ending there is not drawn out into streaks.
+    let mut premultiplied = warped.try_clone()?;
+    for px in premultiplied.data_bytes_mut()?.chunks_exact_mut(4) {
+        for c in 0..3 {
+            px[c] = (px[c] as u16 * px[3] as u16 / 255) as u8;
+        }
+    }
+    let mut smooth = Mat::default();
+    let k = ((fit.sw / 8.0) as i32 | 1).clamp(3, 61);
+    imgproc::blur_def(&premultiplied, &mut smooth, Size::new(k, k))?;
+    let sm = smooth.data_bytes()?;
+    let wd = warped.data_bytes_mut()?;
+    for &(i, seed) in &covered {
+        // Premultiplied by the blur: divided back by the alpha it averaged.
+        let a = (sm[seed * 4 + 3] as f32).max(1.0) / 255.0;
+        for c in 0..3 {
+            wd[i * 4 + c] = (sm[seed * 4 + c] as f32 / a).min(255.0) as u8;
+        }
+        wd[i * 4 + 3] = 255;
+    }
+    let ad = alpha.data_bytes_mut()?;
+    for &(i, _) in &covered {
+        ad[i] = 255;
+    }
+    Ok(())
+}
+
+/// For each pixel of a `w`×`h` alpha, the nearest opaque pixel (alpha ≥ 128) and the squared
+/// distance to it, `(u32::MAX, u32::MAX)` where there is none: two raster passes over the 8
+/// neighbours, close to exact at the few tens of pixels this is used for.
+fn nearest_seeds(alpha: &[u8], w: usize, h: usize) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = alpha.iter().enumerate().map(|(i, &a)| if a >= 128 { (i as u32, 0) } else { (u32::MAX, u32::MAX) }).collect();
+    let relax = |out: &mut [(u32, u32)], i: usize, j: usize| {
+        let s = out[j].0;
+        if s == u32::MAX {
+            return;
+        }
+        let (dx, dy) = ((i % w) as i64 - (s as usize % w) as i64, (i / w) as i64 - (s as usize / w) as i64);
+        let d2 = (dx * dx + dy * dy) as u32;
+        if d2 < out[i].1 {
+            out[i] = (s, d2);
+        }
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if x > 0 {
+                relax(&mut out, i, i - 1);
+            }
+            if y > 0 {
+                relax(&mut out, i, i - w);
+                if x > 0 {
+                    relax(&mut out, i, i - w - 1);
+                }
+                if x + 1 < w {
+                    relax(&mut out, i, i - w + 1);
+                }
+            }
+        }
+    }
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let i = y * w + x;
+            if x + 1 < w {
+                relax(&mut out, i, i + 1);
+            }
+            if y + 1 < h {
+                relax(&mut out, i, i + w);
+                if x + 1 < w {
+                    relax(&mut out, i, i + w + 1);
+                }
+                if x > 0 {
+                    relax(&mut out, i, i + w - 1);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `top` (BGRA) laid over `base` (BGRA) in place; `cover` gains top's alpha.
@@ -376,6 +516,8 @@ struct Fit {
     sleeve_chains: [Option<SleeveChain>; 2],
     /// The garment's chest width over the shopper's (from the mask), when the mask gives it.
     ease: Option<f32>,
+    /// The shopper's own top, when the chest gave a sample.
+    own_top: Option<OwnTop>,
 }
 
 /// A segment with a radius: (from, to, radius), frame pixels.
@@ -465,62 +607,97 @@ impl SleeveChain {
 
 /// How far (share of the torso) below its own hem a top may be drawn down over the shopper's
 /// longer clothing.
-const OWN_HEM_REACH: f32 = 0.35;
+const OWN_HEM_REACH: f32 = 0.55;
 
-/// The depth down to which the shopper's own top goes: from `from` down to `limit`, rows
-/// across the body (half-width `half`) whose pixels mostly match the colour at `chest`; `None`
-/// without a usable chest sample. Arms and hands are left out of both.
-#[allow(clippy::too_many_arguments)]
-fn own_clothing_end(
-    frame: &Mat,
-    person: &Mat,
-    chest: (f32, f32),
-    spine: impl Fn(f32) -> (f32, f32),
-    across: (f32, f32),
-    half: f32,
-    from: f32,
-    limit: f32,
-    arms: &[(Capsule, ArmSpan)],
-) -> Option<f32> {
-    let (w, h) = (frame.cols(), frame.rows());
-    let (fd, pd) = (frame.data_bytes().ok()?, person.data_bytes().ok()?);
-    let on_arm = |p: (f32, f32)| arms.iter().any(|&((a, b, r), _)| segment_distance(p, a, b) < r);
-    let pixel = |p: (f32, f32)| -> Option<[f32; 3]> {
-        let (x, y) = (p.0 as i32, p.1 as i32);
-        if x < 0 || y < 0 || x >= w || y >= h || pd[(y * w + x) as usize] < 128 || on_arm(p) {
+/// The colour of the shopper's own top, sampled at the chest: what their clothing looks like
+/// wherever it shows (below the new hem, beside the new garment).
+#[derive(Debug, Clone, Copy)]
+struct OwnTop {
+    colour: [f32; 3],
+}
+
+impl OwnTop {
+    /// The per-channel median over a few rows (half-width `half`) across the body around
+    /// `chest`; arms and hands are left out. `None` without a usable sample.
+    fn sample(frame: &Mat, person: &Mat, chest: (f32, f32), across: (f32, f32), half: f32, arms: &[(Capsule, ArmSpan)]) -> Option<Self> {
+        let mut sample = Vec::new();
+        for dy in [-0.1f32, 0.0, 0.1] {
+            sample.extend(body_row(frame, person, (chest.0 - across.1 * dy * half * 3.0, chest.1 + across.0 * dy * half * 3.0), across, half, arms));
+        }
+        if sample.len() < 20 {
             return None;
         }
-        let i = (y * w + x) as usize * 3;
-        Some([fd[i] as f32, fd[i + 1] as f32, fd[i + 2] as f32])
-    };
-    let row = |c: (f32, f32)| -> Vec<[f32; 3]> {
-        (-10..=10).filter_map(|k| pixel((c.0 + across.0 * half * k as f32 / 10.0, c.1 + across.1 * half * k as f32 / 10.0))).collect()
-    };
-    // The chest colour: the per-channel median over a few rows around `chest`.
-    let mut sample = Vec::new();
-    for dy in [-0.1f32, 0.0, 0.1] {
-        sample.extend(row((chest.0 - across.1 * dy * half * 3.0, chest.1 + across.0 * dy * half * 3.0)));
+        let median = |c: usize| {
+            let mut v: Vec<f32> = sample.iter().map(|p| p[c]).collect();
+            v.sort_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        Some(Self { colour: [median(0), median(1), median(2)] })
     }
-    if sample.len() < 20 {
-        return None;
+
+    /// Whether a BGR pixel looks like the same clothing: about the same hue and saturation
+    /// (chromaticity, which shading leaves alone) and a brightness within what folds and the
+    /// room's light make of it. Trousers usually differ far more in one or the other.
+    fn matches(&self, px: &[f32; 3]) -> bool {
+        let chromaticity = |p: &[f32; 3]| {
+            let sum = p[0] + p[1] + p[2] + 3.0 * DARK_OFFSET;
+            [(p[0] + DARK_OFFSET) / sum, (p[1] + DARK_OFFSET) / sum, (p[2] + DARK_OFFSET) / sum]
+        };
+        let (a, b) = (chromaticity(px), chromaticity(&self.colour));
+        let luma = |p: &[f32; 3]| 0.114 * p[0] + 0.587 * p[1] + 0.299 * p[2] + DARK_OFFSET;
+        let ratio = luma(px) / luma(&self.colour);
+        (0..3).map(|c| (a[c] - b[c]).powi(2)).sum::<f32>().sqrt() < OWN_TOP_CHROMATICITY && (OWN_TOP_SHADING.0..=OWN_TOP_SHADING.1).contains(&ratio)
     }
-    let median = |c: usize| {
-        let mut v: Vec<f32> = sample.iter().map(|p| p[c]).collect();
-        v.sort_by(f32::total_cmp);
-        v[v.len() / 2]
-    };
-    let reference = [median(0), median(1), median(2)];
-    // Tolerance for shading and print: generous, as trousers usually differ far more.
-    let near = |p: &[f32; 3]| (0..3).map(|c| (p[c] - reference[c]).powi(2)).sum::<f32>().sqrt() < 45.0;
-    let mut depth = from;
-    while depth < limit {
-        let pixels = row(spine(depth));
-        if pixels.len() < 6 || pixels.iter().filter(|p| near(p)).count() * 2 < pixels.len() {
-            break;
+
+    /// The depth down to which the top goes: from `from` down to `limit`, rows across the body
+    /// whose pixels mostly match.
+    #[allow(clippy::too_many_arguments)]
+    fn end(
+        &self,
+        frame: &Mat,
+        person: &Mat,
+        spine: impl Fn(f32) -> (f32, f32),
+        across: (f32, f32),
+        half: f32,
+        from: f32,
+        limit: f32,
+        arms: &[(Capsule, ArmSpan)],
+    ) -> f32 {
+        let mut depth = from;
+        while depth < limit {
+            let pixels = body_row(frame, person, spine(depth), across, half, arms);
+            if pixels.len() < 6 || pixels.iter().filter(|p| self.matches(p)).count() * 2 < pixels.len() {
+                break;
+            }
+            depth += 2.0;
         }
-        depth += 2.0;
+        depth
     }
-    Some(depth)
+}
+
+/// How far a pixel's chromaticity may be from the own top's and still be that top.
+const OWN_TOP_CHROMATICITY: f32 = 0.035;
+/// Its brightness over the top's, from the deepest fold to the brightest highlight.
+const OWN_TOP_SHADING: (f32, f32) = (0.6, 1.5);
+/// Added to every channel (levels) so that near-black pixels' noise does not read as colour.
+const DARK_OFFSET: f32 = 12.0;
+
+/// The shopper's pixels (BGR) on a row across the body at `c`, 21 samples over `half` either
+/// side, leaving out the backdrop and arms.
+fn body_row(frame: &Mat, person: &Mat, c: (f32, f32), across: (f32, f32), half: f32, arms: &[(Capsule, ArmSpan)]) -> Vec<[f32; 3]> {
+    let (w, h) = (frame.cols(), frame.rows());
+    let (Ok(fd), Ok(pd)) = (frame.data_bytes(), person.data_bytes()) else { return Vec::new() };
+    (-10..=10)
+        .filter_map(|k| {
+            let p = (c.0 + across.0 * half * k as f32 / 10.0, c.1 + across.1 * half * k as f32 / 10.0);
+            let (x, y) = (p.0 as i32, p.1 as i32);
+            if x < 0 || y < 0 || x >= w || y >= h || pd[(y * w + x) as usize] < 128 || arms.iter().any(|&((a, b, r), _)| segment_distance(p, a, b) < r) {
+                return None;
+            }
+            let i = (y * w + x) as usize * 3;
+            Some([fd[i] as f32, fd[i + 1] as f32, fd[i + 2] as f32])
+        })
+        .collect()
 }
 
 /// Half-widths (to the wearer's right, to their left) of the shopper's silhouette across the
@@ -676,7 +853,7 @@ impl Fit {
         // The body follows the shopper's silhouette: where their torso (or the clothes they
         // have on) is wider than the garment, its sides go out to it, so nothing of their own
         // clothing sticks out beside the new one.
-        let mut ease = None;
+        let (mut ease, mut own_top) = (None, None);
         if let Some((person, frame)) = seen {
             let spine = |depth: f32| {
                 let f = ((depth - SHOULDER_LIFT * sw) / torso).clamp(0.0, 1.3);
@@ -684,10 +861,11 @@ impl Fit {
             };
             // A top over a longer top would leave the old hem showing below the new one: the
             // new hem goes down over what still looks like the chest's clothing.
+            own_top = OwnTop::sample(frame, person, spine(SHOULDER_LIFT * sw + 0.55 * torso), across, 0.28 * sw, &arms);
             if garment.kind != GarmentKind::Dress {
-                let chest = spine(SHOULDER_LIFT * sw + 0.55 * torso);
                 let limit = hem_depth + OWN_HEM_REACH * torso;
-                if let Some(reach) = own_clothing_end(frame, person, chest, spine, across, 0.28 * sw, hem_depth, limit, &arms) {
+                if let Some(top) = own_top {
+                    let reach = top.end(frame, person, spine, across, 0.28 * sw, hem_depth, limit, &arms);
                     let extra = reach - hem_depth;
                     if extra > 0.0 {
                         for idx in [7, 8] {
@@ -750,7 +928,7 @@ impl Fit {
 
         let neckline = [coords(l.neck_right), coords(l.neck_centre), coords(l.neck_left)];
         let (targets, sources) = pairs.into_iter().map(|(t, s)| (t, (s.x, s.y))).unzip();
-        Self { targets, sources, sw, origin, across, down, neckline, hem_depth, nose: body.nose, arms, hands, skin_reach, sleeve_chains, ease }
+        Self { targets, sources, sw, origin, across, down, neckline, hem_depth, nose: body.nose, arms, hands, skin_reach, sleeve_chains, ease, own_top }
     }
 
     /// How much (0..=1) of the frame to keep at `p` instead of the garment; `sleeve` is the

@@ -465,6 +465,15 @@ fn shading(frame: &Mat, person: &Mat, warped: &Mat, fit: &Fit, roi: Rect) -> Res
     let alpha: Vec<u8> = warped.data_bytes()?.chunks_exact(4).map(|p| if p[3] > 127 { 255 } else { 0 }).collect();
     let alpha = Mat::new_rows_cols_with_data(roi.height, roi.width, &alpha)?;
     imgproc::distance_transform_def(&alpha, &mut inside, imgproc::DIST_L2, 3)?;
+    // Light moves about on the garment but leaves its own colour on average: the gain over the
+    // garment is brought to a mean of one (the power and the clamps above lean it one way).
+    let on_garment: Vec<f32> = gain.data_typed::<f32>()?.iter().zip(alpha.data_bytes()?).filter(|&(_, &a)| a > 0).map(|(&g, _)| g).collect();
+    if !on_garment.is_empty() {
+        let mean = on_garment.iter().sum::<f32>() / on_garment.len() as f32;
+        for g in gain.data_typed_mut::<f32>()? {
+            *g /= mean.max(0.5);
+        }
+    }
     let band = (fit.sw / 14.0).max(2.0);
     let rw = roi.width as usize;
     let (hem_d, neck) = (fit.hem_depth, fit.neckline);

@@ -624,4 +624,31 @@ mod tests {
         assert!(before > 5_000, "the photo shows the hoodie: {before}");
         assert!((after as f64) < 0.07 * before as f64, "{after} of {before} hoodie pixels still show");
     }
+
+    /// intel_asl_bird: a long grey tee over dark grey trousers, alike in colour. The new top's
+    /// hem is carried down only over the tee, not on over the trousers to the frame's edge.
+    #[test]
+    fn the_new_hem_stops_where_the_own_top_ends() {
+        let registry = registry();
+        let Some(photo) = people("intel_asl_bird_frame.jpg") else { return eprintln!("shared media missing; skipped") };
+        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_long_sleeve_tee.png")).unwrap();
+        let (mut seg, mut tryon) = engine(&registry);
+        tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
+        let mask = seg.segment_bgr(&photo).unwrap();
+        let mut out = photo.try_clone().unwrap();
+        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
+        let Outcome::Dressed { body, rendered, .. } = outcome else { panic!("not dressed: {outcome:?}") };
+        // The body's hem, between the hips (the sleeves reach the wrists, lower down).
+        let alpha = &rendered.alpha;
+        let (x0, x1) = (body.hip_right.0.min(body.hip_left.0) as i32 - rendered.roi.x, body.hip_right.0.max(body.hip_left.0) as i32 - rendered.roi.x);
+        let across = (x0.max(0)..x1.min(alpha.cols())).collect::<Vec<_>>();
+        let lowest = (0..alpha.rows()).rev().find(|&y| across.iter().filter(|&&x| *alpha.at_2d::<u8>(y, x).unwrap() >= 128).count() * 2 > across.len()).unwrap();
+        let hem = rendered.roi.y + lowest;
+        let (shoulders, hips) = (mid(body.shoulder_left, body.shoulder_right).1, mid(body.hip_left, body.hip_right).1);
+        // The tee ends about 0.9 torso lengths below the hips BlazePose gives here; the
+        // trousers fill the last quarter torso of the frame.
+        let above_bottom = (photo.rows() - hem) as f32 / (hips - shoulders);
+        eprintln!("hem at {hem} of {}: {above_bottom:.2} torso above the frame's bottom", photo.rows());
+        assert!(above_bottom > 0.4, "the hem runs on over the trousers to {above_bottom:.2} torso above the frame's bottom");
+    }
 }

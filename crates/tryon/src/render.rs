@@ -212,6 +212,8 @@ impl Prepared {
 
 /// How far (share of shoulder width) beyond the garment the shopper's own top is covered.
 const OWN_TOP_COVER: f32 = 0.3;
+/// The smallest piece of it covered: a square of this share of the shoulder width.
+const OWN_TOP_MIN_PIECE: f32 = 0.2;
 
 /// Where the shopper's own top would show beside or below the new garment (theirs is looser
 /// or longer), within [`OWN_TOP_COVER`] of it, the garment is carried out over it: each such
@@ -261,8 +263,26 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
     let (mut opened, mut solid) = (Mat::default(), Mat::default());
     imgproc::morphology_ex_def(&seen, &mut opened, imgproc::MORPH_OPEN, &kernel)?;
     imgproc::morphology_ex_def(&opened, &mut solid, imgproc::MORPH_CLOSE, &kernel)?;
-    let covered: Vec<(usize, usize)> =
-        solid.data_bytes()?.iter().enumerate().filter(|&(i, &m)| m > 0 && allowed[i]).map(|(i, _)| (i, nearest[i].0 as usize)).collect();
+    for (m, &ok) in solid.data_bytes_mut()?.iter_mut().zip(&allowed) {
+        if !ok {
+            *m = 0;
+        }
+    }
+    // Scraps, and pieces cut off from the garment (by an arm, say), would read as stains on
+    // the shopper's own clothes: only pieces of some size that touch the garment are covered.
+    let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
+    imgproc::connected_components_with_stats(&solid, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
+    let labels = labels.data_typed::<i32>()?;
+    let mut touching = vec![false; stats.rows().max(1) as usize];
+    for (&l, &(_, d2)) in labels.iter().zip(&nearest) {
+        if l > 0 && d2 <= 2 {
+            touching[l as usize] = true;
+        }
+    }
+    let min_area = (OWN_TOP_MIN_PIECE * fit.sw).powi(2) as i32;
+    let keep: Vec<bool> =
+        (0..stats.rows()).map(|r| touching[r as usize] && stats.at_2d::<i32>(r, imgproc::CC_STAT_AREA).is_ok_and(|&a| a >= min_area)).collect();
+    let covered: Vec<(usize, usize)> = labels.iter().enumerate().filter(|&(_, &l)| keep[l as usize]).map(|(i, _)| (i, nearest[i].0 as usize)).collect();
     if covered.is_empty() {
         return Ok(());
     }
@@ -626,22 +646,44 @@ struct OwnTop {
 }
 
 impl OwnTop {
-    /// The per-channel median over a few rows (half-width `half`) across the body around
-    /// `chest`; arms and hands are left out. `None` without a usable sample.
-    fn sample(frame: &Mat, person: &Mat, chest: (f32, f32), across: (f32, f32), half: f32, arms: &[(Capsule, ArmSpan)]) -> Option<Self> {
-        let mut sample = Vec::new();
-        for dy in [-0.1f32, 0.0, 0.1] {
-            sample.extend(body_row(frame, person, (chest.0 - across.1 * dy * half * 3.0, chest.1 + across.0 * dy * half * 3.0), across, half, arms));
+    /// The colour the body shows at chest height: per-channel medians over a few rows
+    /// (half-width `half`) across the body at mid-chest, upper chest and belly (`at`: share of
+    /// the torso → point on the spine), the first that matches nearly as many of all the
+    /// sampled pixels as the best does, so hands or a lanyard held across one depth do not
+    /// decide it. Arms and hands are left out. `None` without a usable sample.
+    fn sample(
+        frame: &Mat,
+        person: &Mat,
+        at: impl Fn(f32) -> (f32, f32),
+        across: (f32, f32),
+        half: f32,
+        in_front: &[Capsule],
+        skin: Option<&SkinTone>,
+    ) -> Option<Self> {
+        let mut all = Vec::new();
+        let mut candidates = Vec::new();
+        for f in [0.55f32, 0.35, 0.75] {
+            let centre = at(f);
+            let mut sample = Vec::new();
+            for dy in [-0.1f32, 0.0, 0.1] {
+                sample.extend(body_row(frame, person, (centre.0 - across.1 * dy * half * 3.0, centre.1 + across.0 * dy * half * 3.0), across, half, in_front, skin));
+            }
+            if sample.len() < 20 {
+                continue;
+            }
+            let median = |c: usize| {
+                let mut v: Vec<f32> = sample.iter().map(|p| p[c]).collect();
+                v.sort_by(f32::total_cmp);
+                v[v.len() / 2]
+            };
+            candidates.push(Self { colour: [median(0), median(1), median(2)] });
+            all.extend(sample);
         }
-        if sample.len() < 20 {
-            return None;
-        }
-        let median = |c: usize| {
-            let mut v: Vec<f32> = sample.iter().map(|p| p[c]).collect();
-            v.sort_by(f32::total_cmp);
-            v[v.len() / 2]
-        };
-        Some(Self { colour: [median(0), median(1), median(2)] })
+        // Mid-chest unless hands or a lanyard spoil it (a darker belly would take in dark
+        // trousers too).
+        let scores: Vec<usize> = candidates.iter().map(|c| all.iter().filter(|p| c.matches(p)).count()).collect();
+        let best = scores.iter().copied().max()?;
+        candidates.into_iter().zip(scores).find(|&(_, n)| n * 20 >= best * 19).map(|(c, _)| c)
     }
 
     /// Whether a BGR pixel looks like the same clothing: about the same hue and saturation
@@ -670,11 +712,12 @@ impl OwnTop {
         half: f32,
         from: f32,
         limit: f32,
-        arms: &[(Capsule, ArmSpan)],
+        in_front: &[Capsule],
+        skin: Option<&SkinTone>,
     ) -> f32 {
         let mut depth = from;
         while depth < limit {
-            let pixels = body_row(frame, person, spine(depth), across, half, arms);
+            let pixels = body_row(frame, person, spine(depth), across, half, in_front, skin);
             if pixels.len() < 6 || pixels.iter().filter(|p| self.matches(p)).count() * 2 < pixels.len() {
                 break;
             }
@@ -692,18 +735,22 @@ const OWN_TOP_SHADING: (f32, f32) = (0.6, 1.5);
 const DARK_OFFSET: f32 = 12.0;
 
 /// The shopper's pixels (BGR) on a row across the body at `c`, 21 samples over `half` either
-/// side, leaving out the backdrop and arms.
-fn body_row(frame: &Mat, person: &Mat, c: (f32, f32), across: (f32, f32), half: f32, arms: &[(Capsule, ArmSpan)]) -> Vec<[f32; 3]> {
+/// side, leaving out the backdrop, what is held in front (arms, hands) and skin (hands the
+/// pose misplaced).
+fn body_row(frame: &Mat, person: &Mat, c: (f32, f32), across: (f32, f32), half: f32, in_front: &[Capsule], skin: Option<&SkinTone>) -> Vec<[f32; 3]> {
     let (w, h) = (frame.cols(), frame.rows());
     let (Ok(fd), Ok(pd)) = (frame.data_bytes(), person.data_bytes()) else { return Vec::new() };
     (-10..=10)
         .filter_map(|k| {
             let p = (c.0 + across.0 * half * k as f32 / 10.0, c.1 + across.1 * half * k as f32 / 10.0);
             let (x, y) = (p.0 as i32, p.1 as i32);
-            if x < 0 || y < 0 || x >= w || y >= h || pd[(y * w + x) as usize] < 128 || arms.iter().any(|&((a, b, r), _)| segment_distance(p, a, b) < r) {
+            if x < 0 || y < 0 || x >= w || y >= h || pd[(y * w + x) as usize] < 128 || in_any(p, in_front) {
                 return None;
             }
             let i = (y * w + x) as usize * 3;
+            if skin.is_some_and(|s| s.matches(&fd[i..i + 3])) {
+                return None;
+            }
             Some([fd[i] as f32, fd[i + 1] as f32, fd[i + 2] as f32])
         })
         .collect()
@@ -864,17 +911,22 @@ impl Fit {
         // clothing sticks out beside the new one.
         let (mut ease, mut own_top) = (None, None);
         if let Some((person, frame)) = seen {
+            // Down the spine and on past the hips (the own top's walk goes below them).
             let spine = |depth: f32| {
-                let f = ((depth - SHOULDER_LIFT * sw) / torso).clamp(0.0, 1.3);
+                let f = ((depth - SHOULDER_LIFT * sw) / torso).max(0.0);
                 (shoulders.0 + (hips.0 - shoulders.0) * f, shoulders.1 + (hips.1 - shoulders.1) * f)
             };
             // A top over a longer top would leave the old hem showing below the new one: the
             // new hem goes down over what still looks like the chest's clothing.
-            own_top = OwnTop::sample(frame, person, spine(SHOULDER_LIFT * sw + 0.55 * torso), across, 0.28 * sw, &arms);
+            let in_front: Vec<Capsule> = arms.iter().map(|&(c, _)| c).chain(hands.iter().copied()).collect();
+            let skin = SkinTone::from_face(frame, body.nose, 0.18 * sw).ok().flatten();
+            own_top = OwnTop::sample(frame, person, |f| spine(SHOULDER_LIFT * sw + f * torso), across, 0.28 * sw, &in_front, skin.as_ref());
             if garment.kind != GarmentKind::Dress {
-                let limit = hem_depth + OWN_HEM_REACH * torso;
+                // Hips BlazePose guessed (often at the elbows when the hands are up) would
+                // keep the reach short of a top that goes on down.
+                let limit = hem_depth + OWN_HEM_REACH * torso.max(PLAUSIBLE_TORSO * sw);
                 if let Some(top) = own_top {
-                    let reach = top.end(frame, person, spine, across, 0.28 * sw, hem_depth, limit, &arms);
+                    let reach = top.end(frame, person, spine, across, 0.28 * sw, hem_depth, limit, &in_front, skin.as_ref());
                     let extra = reach - hem_depth;
                     if extra > 0.0 {
                         for idx in [7, 8] {

@@ -222,17 +222,27 @@ const OWN_TOP_MIN_PIECE: f32 = 0.2;
 /// worn over it), and so do skin, hands and the head.
 #[allow(clippy::too_many_arguments)]
 fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, skin: Option<&SkinTone>, front: &Mat, warped: &mut Mat, alpha: &mut Mat) -> Result<()> {
-    let (rw, rh) = (roi.width as usize, roi.height as usize);
-    let reach = OWN_TOP_COVER * fit.sw;
-    let nearest = nearest_seeds(alpha.data_bytes()?, rw, rh);
-    let (fd, pd, frd) = (frame.data_bytes()?, person.data_bytes()?, front.data_bytes()?);
+    // Where to cover is decided on a coarser grid (a close shopper's ROI is most of a 720p
+    // frame); the covering itself is per pixel.
+    let step = ((roi.width.max(roi.height) as f32 / COVER_GRID).ceil() as i32).max(1);
+    let small = Size::new((roi.width + step - 1) / step, (roi.height + step - 1) / step);
+    let shrink = |m: &Mat| -> Result<Mat> {
+        let mut out = Mat::default();
+        imgproc::resize(m, &mut out, small, 0.0, 0.0, imgproc::INTER_NEAREST)?;
+        Ok(out)
+    };
+    let (alpha_s, frame_s, person_s, front_s) = (shrink(alpha)?, shrink(frame)?, shrink(person)?, shrink(front)?);
+    let (sw_, sh_) = (small.width as usize, small.height as usize);
+    let nearest = nearest_seeds(alpha_s.data_bytes()?, sw_, sh_);
+    let (fd, pd, frd) = (frame_s.data_bytes()?, person_s.data_bytes()?, front_s.data_bytes()?);
+    let reach = OWN_TOP_COVER * fit.sw / step as f32;
     // Not below the hem: a longer top of theirs is what the hem itself was carried down over.
     let (neck, lowest) = (fit.neckline[1].1, fit.hem_depth);
     // Where the garment may be carried (whatever the colour), and where the own top is seen.
-    let mut allowed = vec![false; rw * rh];
-    let mut seen = Mat::new_size_with_default(roi.size(), core::CV_8UC1, Scalar::all(0.0))?;
+    let mut allowed = vec![false; sw_ * sh_];
+    let mut seen = Mat::new_size_with_default(small, core::CV_8UC1, Scalar::all(0.0))?;
     let sd = seen.data_bytes_mut()?;
-    for (i, &(_, d2)) in nearest.iter().enumerate() {
+    for (i, &(_, _, d2)) in nearest.iter().enumerate() {
         if d2 == 0 || d2 as f32 > reach * reach || pd[i] < 128 || frd[i] > 0 {
             continue;
         }
@@ -240,7 +250,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
         if skin.is_some_and(|s| s.matches(bgr)) {
             continue;
         }
-        let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
+        let p = (roi.x as f32 + ((i % sw_) as f32 + 0.5) * step as f32, roi.y as f32 + ((i / sw_) as f32 + 0.5) * step as f32);
         let depth = dot(sub(p, fit.origin), fit.down);
         if depth < neck || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || in_any(p, &fit.hands) {
             continue;
@@ -258,7 +268,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
     }
     // Specks (trousers or a backdrop that happen to match) go; holes (a check's other
     // colour, a print) close.
-    let k = ((fit.sw / 25.0) as i32 | 1).clamp(3, 9);
+    let k = (((fit.sw / 25.0) as i32 / step) | 1).clamp(3, 9);
     let kernel = imgproc::get_structuring_element(imgproc::MORPH_ELLIPSE, Size::new(k, k), core::Point::new(-1, -1))?;
     let (mut opened, mut solid) = (Mat::default(), Mat::default());
     imgproc::morphology_ex_def(&seen, &mut opened, imgproc::MORPH_OPEN, &kernel)?;
@@ -274,16 +284,15 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
     imgproc::connected_components_with_stats(&solid, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
     let labels = labels.data_typed::<i32>()?;
     let mut touching = vec![false; stats.rows().max(1) as usize];
-    for (&l, &(_, d2)) in labels.iter().zip(&nearest) {
+    for (&l, &(_, _, d2)) in labels.iter().zip(&nearest) {
         if l > 0 && d2 <= 2 {
             touching[l as usize] = true;
         }
     }
-    let min_area = (OWN_TOP_MIN_PIECE * fit.sw).powi(2) as i32;
+    let min_area = (OWN_TOP_MIN_PIECE * fit.sw / step as f32).powi(2) as i32;
     let keep: Vec<bool> =
         (0..stats.rows()).map(|r| touching[r as usize] && stats.at_2d::<i32>(r, imgproc::CC_STAT_AREA).is_ok_and(|&a| a >= min_area)).collect();
-    let covered: Vec<(usize, usize)> = labels.iter().enumerate().filter(|&(_, &l)| keep[l as usize]).map(|(i, _)| (i, nearest[i].0 as usize)).collect();
-    if covered.is_empty() {
+    if !keep.iter().any(|&k| k) {
         return Ok(());
     }
     // The colour comes from the garment smoothed along its edge, so that a seam or a fold
@@ -298,51 +307,69 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
     let k = ((fit.sw / 8.0) as i32 | 1).clamp(3, 61);
     imgproc::blur_def(&premultiplied, &mut smooth, Size::new(k, k))?;
     let sm = smooth.data_bytes()?;
+    let (full_p, full_f) = (person.data_bytes()?, front.data_bytes()?);
+    let (rw, rh) = (roi.width as usize, roi.height as usize);
+    let step = step as usize;
     let wd = warped.data_bytes_mut()?;
-    for &(i, seed) in &covered {
-        // Premultiplied by the blur: divided back by the alpha it averaged.
-        let a = (sm[seed * 4 + 3] as f32).max(1.0) / 255.0;
-        for c in 0..3 {
-            wd[i * 4 + c] = (sm[seed * 4 + c] as f32 / a).min(255.0) as u8;
-        }
-        wd[i * 4 + 3] = 255;
-    }
     let ad = alpha.data_bytes_mut()?;
-    for &(i, _) in &covered {
-        ad[i] = 255;
+    for y in 0..rh {
+        for x in 0..rw {
+            let (i, j) = (y * rw + x, (y / step) * sw_ + x / step);
+            if !keep[labels[j] as usize] || ad[i] >= 128 || full_p[i] < 128 || full_f[i] > 0 {
+                continue;
+            }
+            let (sx, sy, _) = nearest[j];
+            let seed = ((sy as usize * step + step / 2).min(rh - 1)) * rw + (sx as usize * step + step / 2).min(rw - 1);
+            // Premultiplied by the blur: divided back by the alpha it averaged.
+            let a = sm[seed * 4 + 3] as f32;
+            if a < 1.0 {
+                continue;
+            }
+            for c in 0..3 {
+                wd[i * 4 + c] = (sm[seed * 4 + c] as f32 * 255.0 / a).min(255.0) as u8;
+            }
+            wd[i * 4 + 3] = 255;
+            ad[i] = 255;
+        }
     }
     Ok(())
 }
 
-/// For each pixel of a `w`×`h` alpha, the nearest opaque pixel (alpha ≥ 128) and the squared
-/// distance to it, `(u32::MAX, u32::MAX)` where there is none: two raster passes over the 8
-/// neighbours, close to exact at the few tens of pixels this is used for.
-fn nearest_seeds(alpha: &[u8], w: usize, h: usize) -> Vec<(u32, u32)> {
-    let mut out: Vec<(u32, u32)> = alpha.iter().enumerate().map(|(i, &a)| if a >= 128 { (i as u32, 0) } else { (u32::MAX, u32::MAX) }).collect();
-    let relax = |out: &mut [(u32, u32)], i: usize, j: usize| {
-        let s = out[j].0;
-        if s == u32::MAX {
+/// The grid `cover_own_top` decides on: the ROI's long side in at most this many cells.
+const COVER_GRID: f32 = 240.0;
+
+/// For each pixel of a `w`×`h` alpha, the nearest opaque pixel (alpha ≥ 128) as (x, y) and
+/// the squared distance to it, `u32::MAX` for all three where there is none: two raster passes
+/// over the 8 neighbours, close to exact at the few tens of pixels this is used for.
+fn nearest_seeds(alpha: &[u8], w: usize, h: usize) -> Vec<(u32, u32, u32)> {
+    const NONE: (u32, u32, u32) = (u32::MAX, u32::MAX, u32::MAX);
+    let mut out: Vec<(u32, u32, u32)> =
+        alpha.iter().enumerate().map(|(i, &a)| if a >= 128 { ((i % w) as u32, (i / w) as u32, 0) } else { NONE }).collect();
+    let relax = |out: &mut [(u32, u32, u32)], x: usize, y: usize, j: usize| {
+        let (sx, sy, _) = out[j];
+        if sx == u32::MAX {
             return;
         }
-        let (dx, dy) = ((i % w) as i64 - (s as usize % w) as i64, (i / w) as i64 - (s as usize / w) as i64);
+        let (dx, dy) = (x as i64 - sx as i64, y as i64 - sy as i64);
         let d2 = (dx * dx + dy * dy) as u32;
-        if d2 < out[i].1 {
-            out[i] = (s, d2);
+        let i = y * w + x;
+        if d2 < out[i].2 {
+            out[i] = (sx, sy, d2);
         }
     };
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
             if x > 0 {
-                relax(&mut out, i, i - 1);
+                relax(&mut out, x, y, i - 1);
             }
             if y > 0 {
-                relax(&mut out, i, i - w);
+                relax(&mut out, x, y, i - w);
                 if x > 0 {
-                    relax(&mut out, i, i - w - 1);
+                    relax(&mut out, x, y, i - w - 1);
                 }
                 if x + 1 < w {
-                    relax(&mut out, i, i - w + 1);
+                    relax(&mut out, x, y, i - w + 1);
                 }
             }
         }
@@ -351,15 +378,15 @@ fn nearest_seeds(alpha: &[u8], w: usize, h: usize) -> Vec<(u32, u32)> {
         for x in (0..w).rev() {
             let i = y * w + x;
             if x + 1 < w {
-                relax(&mut out, i, i + 1);
+                relax(&mut out, x, y, i + 1);
             }
             if y + 1 < h {
-                relax(&mut out, i, i + w);
+                relax(&mut out, x, y, i + w);
                 if x + 1 < w {
-                    relax(&mut out, i, i + w + 1);
+                    relax(&mut out, x, y, i + w + 1);
                 }
                 if x > 0 {
-                    relax(&mut out, i, i + w - 1);
+                    relax(&mut out, x, y, i + w - 1);
                 }
             }
         }

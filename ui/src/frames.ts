@@ -60,8 +60,10 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * fetch → decode → paint → ask for the next frame, one request in flight at a
- * time. 204: ask again at once. 503: show the body, retry after 1 s.
+ * fetch → decode → paint, with the next frame asked for as soon as this one's headers
+ * say its seq: the next frame's wait and transfer overlap this one's decode and paint,
+ * so at most two requests are in flight. 204: ask again at once. 503: show the body,
+ * retry after 1 s.
  */
 export class FrameLoop {
   private controller: AbortController | null = null;
@@ -99,10 +101,15 @@ export class FrameLoop {
     const url = d.url ?? ((after: number) => frameUrl(after));
     const retryMs = d.retryMs ?? 1000;
 
+    const ask = (after: number) => d.fetch(url(after), { signal, cache: "no-store" });
+    // The request already made for the next frame, if any.
+    let next: Promise<Response> | null = null;
     while (!signal.aborted) {
       let res: Response;
       try {
-        res = await d.fetch(url(this.lastSeq), { signal, cache: "no-store" });
+        const pending = next ?? ask(this.lastSeq);
+        next = null;
+        res = await pending;
       } catch (err) {
         if (signal.aborted) break;
         d.problem(`Frame stream unavailable: ${err instanceof Error ? err.message : String(err)}`);
@@ -127,6 +134,11 @@ export class FrameLoop {
       }
 
       const meta = parseFrameHeaders(res.headers);
+      if (meta) {
+        next = ask(meta.seq);
+        // Its failure is handled where it is awaited; until then it must not go unhandled.
+        next.catch(() => {});
+      }
       let bitmap: ImageBitmap | null = null;
       try {
         const blob = await res.blob();

@@ -52,6 +52,8 @@ pub(crate) struct Prepared {
     sleeve_layers: [Option<Mat>; 2],
     /// Each sleeve's area in garment pixels (wearer's left, right).
     sleeve_areas: [f32; 2],
+    /// Each sleeve's furthest pixel from its shoulder point, garment pixels.
+    sleeve_radii: [f32; 2],
     /// Chest width of the chosen size over the reference size's (1 for M or no size).
     size_scale: f32,
     person: Mat,
@@ -79,10 +81,17 @@ impl Prepared {
             l.sleeve_left.is_some().then(|| layer(&parts.sleeve_left)).transpose()?,
             l.sleeve_right.is_some().then(|| layer(&parts.sleeve_right)).transpose()?,
         ];
+        // How far each sleeve reaches from its shoulder point, in garment pixels.
+        let radius = |mask: &Mat, shoulder: Point| -> Result<f32> {
+            let w = mask.cols() as usize;
+            Ok(mask.data_bytes()?.iter().enumerate().filter(|&(_, &m)| m > 0).map(|(i, _)| Point::new((i % w) as f32, (i / w) as f32).dist(shoulder)).fold(0.0, f32::max))
+        };
+        let sleeve_radii = [radius(&parts.sleeve_left, l.shoulder_left)?, radius(&parts.sleeve_right, l.shoulder_right)?];
         Ok(Self {
             torso_layer: layer(&torso_mask)?,
             sleeve_layers,
             sleeve_areas: [left_area as f32, right_area as f32],
+            sleeve_radii,
             garment,
             size_scale,
             person: Mat::default(),
@@ -117,11 +126,11 @@ impl Prepared {
         let mut sleeves = Mat::new_size_with_default(roi.size(), core::CV_8UC1, Scalar::all(0.0))?;
         // Sleeves over the body, each warped along its own arm (or with the body when the
         // arm is not seen).
-        for (layer, chain) in self.sleeve_layers.iter().zip(&fit.sleeve_chains) {
+        for ((layer, chain), radius) in self.sleeve_layers.iter().zip(&fit.sleeve_chains).zip(self.sleeve_radii) {
             let Some(layer) = layer else { continue };
             let sleeve = match chain {
                 Some(chain) => {
-                    let (mx, my) = chain.maps(roi)?;
+                    let (mx, my) = chain.maps(roi, radius * chain.along.max(chain.across) + 2.0)?;
                     remap(layer, &mx, &my)?
                 }
                 None => remap(layer, &map_x, &map_y)?,
@@ -628,9 +637,10 @@ struct SleeveChain {
 }
 
 impl SleeveChain {
-    /// For every ROI pixel, where in the garment to sample: the position along the nearest
-    /// bone and the offset across it, carried into the garment's sleeve axis.
-    fn maps(&self, roi: Rect) -> Result<(Mat, Mat)> {
+    /// For every ROI pixel within `reach` of the chain, where in the garment to sample: the
+    /// position along the nearest bone and the offset across it, carried into the garment's
+    /// sleeve axis. Pixels further off sample nothing (-1): the sleeve does not reach them.
+    fn maps(&self, roi: Rect, reach: f32) -> Result<(Mat, Mat)> {
         let [p0, p1, p2] = self.points;
         let bones = [(p0, p1, 0.0), (p1, p2, dist(p0, p1))];
         let mut mx = Mat::new_size_with_default(roi.size(), core::CV_32FC1, Scalar::all(-1.0))?;
@@ -638,8 +648,13 @@ impl SleeveChain {
         let ys = my.data_typed_mut::<f32>()?;
         let xs = mx.data_typed_mut::<f32>()?;
         let rw = roi.width as usize;
+        let (bx0, bx1) = (p0.0.min(p1.0).min(p2.0) - reach, p0.0.max(p1.0).max(p2.0) + reach);
+        let (by0, by1) = (p0.1.min(p1.1).min(p2.1) - reach, p0.1.max(p1.1).max(p2.1) + reach);
         for (i, (ox, oy)) in xs.iter_mut().zip(ys.iter_mut()).enumerate() {
             let q = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
+            if q.0 < bx0 || q.0 > bx1 || q.1 < by0 || q.1 > by1 {
+                continue;
+            }
             let mut best = (f32::MAX, 0.0f32, 0.0f32);
             for (k, &(a, b, start)) in bones.iter().enumerate() {
                 let len = dist(a, b).max(1e-3);

@@ -587,19 +587,26 @@ mod tests {
         assert!((0.3..0.7).contains(&chest), "dressed someone off centre: {chest}");
     }
 
+    /// The photo with the shared long-sleeve tee packshot on: the frame, the body and the render.
+    fn in_long_sleeve_tee(registry: &Registry, photo: &Mat) -> (Mat, Body, Rendered) {
+        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_long_sleeve_tee.png")).unwrap();
+        let (mut seg, mut tryon) = engine(registry);
+        tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
+        let mask = seg.segment_bgr(photo).unwrap();
+        let mut out = photo.try_clone().unwrap();
+        match tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap() {
+            Outcome::Dressed { body, rendered, .. } => (out, body, rendered),
+            other => panic!("not dressed: {other:?}"),
+        }
+    }
+
     /// intel_asl_book: a long, loose yellow hoodie. The new top is carried out over it where it
     /// would show beside and below the new garment, rather than framing it.
     #[test]
     fn a_looser_longer_own_top_does_not_show_around_the_new_one() {
         let registry = registry();
         let Some(photo) = people("intel_asl_book_frame.jpg") else { return eprintln!("shared media missing; skipped") };
-        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_long_sleeve_tee.png")).unwrap();
-        let (mut seg, mut tryon) = engine(&registry);
-        tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
-        let mask = seg.segment_bgr(&photo).unwrap();
-        let mut out = photo.try_clone().unwrap();
-        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
-        let Outcome::Dressed { body, .. } = outcome else { panic!("not dressed: {outcome:?}") };
+        let (out, body, _) = in_long_sleeve_tee(&registry, &photo);
         // Hoodie yellow from the shoulder line down (the new top has long sleeves), away from
         // the hands (its cuffs around them stay, as hands do).
         let sw = dist(body.shoulder_left, body.shoulder_right);
@@ -631,13 +638,7 @@ mod tests {
     fn the_new_hem_stops_where_the_own_top_ends() {
         let registry = registry();
         let Some(photo) = people("intel_asl_bird_frame.jpg") else { return eprintln!("shared media missing; skipped") };
-        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_long_sleeve_tee.png")).unwrap();
-        let (mut seg, mut tryon) = engine(&registry);
-        tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
-        let mask = seg.segment_bgr(&photo).unwrap();
-        let mut out = photo.try_clone().unwrap();
-        let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap();
-        let Outcome::Dressed { body, rendered, .. } = outcome else { panic!("not dressed: {outcome:?}") };
+        let (_, body, rendered) = in_long_sleeve_tee(&registry, &photo);
         // The body's hem, between the hips (the sleeves reach the wrists, lower down).
         let alpha = &rendered.alpha;
         let (x0, x1) = (body.hip_right.0.min(body.hip_left.0) as i32 - rendered.roi.x, body.hip_right.0.max(body.hip_left.0) as i32 - rendered.roi.x);

@@ -211,23 +211,31 @@ impl ShelfScanner {
     }
 
     fn structure(&mut self, bgr: &Mat, dets: &[Detection], ctx: &FrameContext<'_>, timings: &mut StageTimings) -> Result<Vec<RowReport>, ShelfError> {
-        // Looks of every product, in one batched pass.
-        let t = Instant::now();
+        // Looks of every product (one batched pass) and every label (read once), side by side:
+        // neither model keeps two cores busy on its own.
         let products: Vec<usize> = (0..dets.len()).filter(|&i| dets[i].class == DetectionClass::Product).collect();
-        let mut looks: BTreeMap<usize, (Vec<f32>, Vec<LookMatch>)> = BTreeMap::new();
-        if let (Some(embedder), false) = (self.embedder.as_mut(), ctx.gallery.is_empty()) {
-            let boxes: Vec<[f32; 4]> = products.iter().map(|&i| dets[i].bbox).collect();
-            for (&i, emb) in products.iter().zip(embedder.embed_boxes(bgr, &boxes)?) {
-                let top = ctx.gallery.top_k(&emb, self.options.top_k);
-                looks.insert(i, (emb, top));
-            }
-        }
-        timings.recognition_ms = ms(t);
-
-        // Every label read once, all from the one frame.
-        let t = Instant::now();
-        let labels = self.read_labels(bgr, dets)?;
-        timings.labels_ms = ms(t);
+        let top_k = self.options.top_k;
+        let (embedder, reader) = (self.embedder.as_mut().filter(|_| !ctx.gallery.is_empty()), self.labels.as_mut());
+        let (looks, labels) = std::thread::scope(|scope| {
+            let looks = scope.spawn(|| -> Result<_, ShelfError> {
+                let t = Instant::now();
+                let mut looks: BTreeMap<usize, (Vec<f32>, Vec<LookMatch>)> = BTreeMap::new();
+                if let Some(embedder) = embedder {
+                    let boxes: Vec<[f32; 4]> = products.iter().map(|&i| dets[i].bbox).collect();
+                    for (&i, emb) in products.iter().zip(embedder.embed_boxes(bgr, &boxes)?) {
+                        let top = ctx.gallery.top_k(&emb, top_k);
+                        looks.insert(i, (emb, top));
+                    }
+                }
+                Ok((looks, ms(t)))
+            });
+            let t = Instant::now();
+            let labels = read_labels(reader, bgr, dets).map(|l| (l, ms(t)));
+            (looks.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), labels)
+        });
+        let (looks, recognition_ms) = looks?;
+        let (labels, labels_ms) = labels?;
+        (timings.recognition_ms, timings.labels_ms) = (recognition_ms, labels_ms);
 
         let t = Instant::now();
         let layout = structure::layout(dets, bgr.cols() as f32);
@@ -244,29 +252,6 @@ impl ShelfScanner {
             .collect();
         timings.structure_ms = ms(t);
         Ok(rows)
-    }
-
-    fn read_labels(&mut self, bgr: &Mat, dets: &[Detection]) -> Result<BTreeMap<usize, LabelSeen>, ShelfError> {
-        let found: Vec<(usize, &Detection)> = dets.iter().enumerate().filter(|(_, d)| d.class == DetectionClass::ShelfLabel).collect();
-        let seen = |d: &Detection| LabelSeen { bbox: d.bbox, score: d.score, barcode: None, price_cents: None, text: Vec::new(), legible: true };
-        let Some(reader) = self.labels.as_mut() else {
-            return Ok(found.into_iter().map(|(i, d)| (i, seen(d))).collect());
-        };
-        // The reader adds its own margin around each box.
-        let regions: Vec<[f32; 4]> = found.iter().map(|(_, d)| d.bbox).collect();
-        let readings = reader.read_many(bgr, &regions).map_err(|e| ShelfError::Label(e.to_string()))?;
-        Ok(found
-            .into_iter()
-            .zip(readings)
-            .map(|((i, d), reading)| {
-                let mut label = seen(d);
-                label.barcode = reading.barcode.map(|b| b.digits);
-                label.price_cents = reading.price.map(|p| p.cents);
-                label.text = reading.text.into_iter().map(|l| l.text).collect();
-                label.legible = reading.legible;
-                (i, label)
-            })
-            .collect())
     }
 
     fn slot_report(
@@ -330,6 +315,30 @@ struct FrameContext<'a> {
     planogram: Option<&'a Planogram>,
     catalog: &'a ShelfCatalog,
     gallery: &'a ProductGallery,
+}
+
+/// Every shelf label among `dets` read (with a reader) or kept as seen (without one).
+fn read_labels(reader: Option<&mut LabelReader>, bgr: &Mat, dets: &[Detection]) -> Result<BTreeMap<usize, LabelSeen>, ShelfError> {
+    let found: Vec<(usize, &Detection)> = dets.iter().enumerate().filter(|(_, d)| d.class == DetectionClass::ShelfLabel).collect();
+    let seen = |d: &Detection| LabelSeen { bbox: d.bbox, score: d.score, barcode: None, price_cents: None, text: Vec::new(), legible: true };
+    let Some(reader) = reader else {
+        return Ok(found.into_iter().map(|(i, d)| (i, seen(d))).collect());
+    };
+    // The reader adds its own margin around each box.
+    let regions: Vec<[f32; 4]> = found.iter().map(|(_, d)| d.bbox).collect();
+    let readings = reader.read_many(bgr, &regions).map_err(|e| ShelfError::Label(e.to_string()))?;
+    Ok(found
+        .into_iter()
+        .zip(readings)
+        .map(|((i, d), reading)| {
+            let mut label = seen(d);
+            label.barcode = reading.barcode.map(|b| b.digits);
+            label.price_cents = reading.price.map(|p| p.cents);
+            label.text = reading.text.into_iter().map(|l| l.text).collect();
+            label.legible = reading.legible;
+            (i, label)
+        })
+        .collect())
 }
 
 /// Label boxes moved onto their cards (see [`crate::card`]); two boxes of one card that

@@ -56,8 +56,13 @@ where
 async fn shopper_sees_a_live_blurred_mirror_and_nothing_is_saved() {
     let Some(setup) = setup_or_skip("shopper_sees_a_live_blurred_mirror_and_nothing_is_saved") else { return };
     let _serial = SERIAL.lock().await;
-    let clip = setup.root.join("../shared/data/media/videos/intel_asl_book.mp4");
-    let clip = clip.canonicalize().unwrap_or_else(|_| panic!("test clip {} is missing", clip.display()));
+    // The team's clip where `../shared` is beside the checkout, else the demo clip setup renders.
+    let candidates = [setup.root.join("../shared/data/media/videos/intel_asl_book.mp4"), setup.root.join("var/demo/astronaut_720p.mp4")];
+    let Some(clip) = candidates.iter().find_map(|c| c.canonicalize().ok()) else {
+        eprintln!("skipping the mirror test: neither {} nor {} is there (scripts/setup.sh renders the second)", candidates[0].display(), candidates[1].display());
+        return;
+    };
+    eprintln!("mirror test clip: {}", clip.display());
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let env = private_env(home.path());

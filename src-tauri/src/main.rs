@@ -44,7 +44,8 @@ struct Cli {
 }
 
 fn main() {
-    vitrine_app::init_logging();
+    // The kiosk runs as a service: what it does goes to the journal.
+    vitrine_app::init_logging("info");
     let cli = Cli::parse();
     let mut config = match cli.overrides.load() {
         Ok(config) => config,

@@ -67,10 +67,10 @@ impl Overrides {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level.
-pub fn init_logging() {
+/// Logs to stderr from `level` up (`warn`, `info`, `debug`…); `RUST_LOG` overrides it.
+pub fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ort=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},ort=warn")));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -18,6 +18,10 @@ use vitrine_app::Overrides;
 #[derive(Parser)]
 #[command(name = "vitrine", version, about = "Vitrine edge kiosk: mirror, shelf scan and stock, headless")]
 struct Cli {
+    /// More on stderr: -v what each step does, -vv debugging detail (warnings only without;
+    /// RUST_LOG overrides both).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(flatten)]
     overrides: Overrides,
     #[command(subcommand)]
@@ -122,8 +126,12 @@ enum BenchCommand {
 }
 
 fn main() -> Result<()> {
-    vitrine_app::init_logging();
     let cli = Cli::parse();
+    vitrine_app::init_logging(match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    });
     let config = cli.overrides.load()?;
     match cli.command {
         Command::Models { runs } => commands::models(config, runs),

@@ -540,17 +540,7 @@ mod tests {
     #[test]
     fn the_fit_is_judged_only_when_the_chest_is_seen() {
         let registry = registry();
-        let ease_on = |photo: &Mat| {
-            // A fresh engine each time: the landmark filter must not carry one photo into the next.
-            let (mut seg, mut tryon) = engine(&registry);
-            tryon.set_garment(Some(Worn::new(Arc::new(demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()), None))).unwrap();
-            let mask = seg.segment_bgr(photo).unwrap();
-            let mut out = photo.try_clone().unwrap();
-            match tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap() {
-                Outcome::Dressed { rendered, .. } => rendered.ease,
-                other => panic!("not dressed: {other:?}"),
-            }
-        };
+        let ease_on = |photo: &Mat| dressed_in(&registry, photo, demo::draw(GarmentKind::Top, [30, 30, 200]).unwrap()).2.ease;
         let Some(facing) = people("tfjs_pose.jpg") else { return eprintln!("shared media missing; skipped") };
         let ease = ease_on(&facing).expect("facing the mirror, arms out: the fit is judged");
         assert!((0.8..1.6).contains(&ease), "ease {ease}");
@@ -587,17 +577,23 @@ mod tests {
         assert!((0.3..0.7).contains(&chest), "dressed someone off centre: {chest}");
     }
 
-    /// The photo with the shared long-sleeve tee packshot on: the frame, the body and the render.
-    fn in_long_sleeve_tee(registry: &Registry, photo: &Mat) -> (Mat, Body, Rendered) {
-        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_long_sleeve_tee.png")).unwrap();
+    /// The photo with `garment` on, from a fresh engine (the landmark filter must not carry
+    /// one photo into the next): the frame, the body and the render.
+    fn dressed_in(registry: &Registry, photo: &Mat, garment: Garment) -> (Mat, Body, Rendered) {
         let (mut seg, mut tryon) = engine(registry);
-        tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
+        tryon.set_garment(Some(Worn::new(Arc::new(garment), None))).unwrap();
         let mask = seg.segment_bgr(photo).unwrap();
         let mut out = photo.try_clone().unwrap();
         match tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default()).unwrap() {
             Outcome::Dressed { body, rendered, .. } => (out, body, rendered),
             other => panic!("not dressed: {other:?}"),
         }
+    }
+
+    /// The photo with the shared long-sleeve tee packshot on.
+    fn in_long_sleeve_tee(registry: &Registry, photo: &Mat) -> (Mat, Body, Rendered) {
+        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_long_sleeve_tee.png")).unwrap();
+        dressed_in(registry, photo, Garment::from_photo(&packshot, GarmentKind::Top).unwrap())
     }
 
     /// intel_asl_book: a long, loose yellow hoodie. The new top is carried out over it where it

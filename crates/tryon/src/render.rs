@@ -142,7 +142,6 @@ impl Prepared {
         let t = Instant::now();
         let person = Mat::roi(&self.person, roi)?.try_clone()?;
         let frame_roi = Mat::roi(bgr, roi)?.try_clone()?;
-        let skin = SkinTone::from_face(bgr, body.nose, 0.18 * fit.sw)?;
         let mut alpha = Mat::new_size_with_default(roi.size(), core::CV_8UC1, Scalar::all(0.0))?;
         // What stands in front of the garment (head, hands, bare forearms): its edge stays
         // sharp, as an occluder's does in a photo, instead of being feathered into.
@@ -158,7 +157,7 @@ impl Prepared {
                     continue;
                 }
                 let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
-                let skin_here = skin.as_ref().is_some_and(|s| s.matches(&fd[i * 3..i * 3 + 3]));
+                let skin_here = fit.skin.as_ref().is_some_and(|s| s.matches(&fd[i * 3..i * 3 + 3]));
                 let keep = fit.keep_frame(p, sd[i], skin_here);
                 if keep >= 1.0 {
                     fr[i] = 255;
@@ -167,7 +166,7 @@ impl Prepared {
             }
         }
         if let Some(top) = fit.own_top {
-            cover_own_top(&top, &fit, roi, &frame_roi, &person, skin.as_ref(), &front, &mut warped, &mut alpha)?;
+            cover_own_top(&top, &fit, roi, &frame_roi, &person, &front, &mut warped, &mut alpha)?;
         }
         // Soft seams: the alpha's edge feathered over a few pixels, except against what is in front.
         let mut soft = Mat::default();
@@ -230,7 +229,7 @@ const OWN_TOP_MIN_PIECE: f32 = 0.2;
 /// on the rest of the garment). Their own sleeve past the new garment's sleeve stays (a top
 /// worn over it), and so do skin, hands and the head.
 #[allow(clippy::too_many_arguments)]
-fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, skin: Option<&SkinTone>, front: &Mat, warped: &mut Mat, alpha: &mut Mat) -> Result<()> {
+fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, front: &Mat, warped: &mut Mat, alpha: &mut Mat) -> Result<()> {
     // Where to cover is decided on a coarser grid (a close shopper's ROI is most of a 720p
     // frame); the covering itself is per pixel.
     let step = ((roi.width.max(roi.height) as f32 / COVER_GRID).ceil() as i32).max(1);
@@ -256,7 +255,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
             continue;
         }
         let bgr = &fd[i * 3..i * 3 + 3];
-        if skin.is_some_and(|s| s.matches(bgr)) {
+        if fit.skin.as_ref().is_some_and(|s| s.matches(bgr)) {
             continue;
         }
         let p = (roi.x as f32 + ((i % sw_) as f32 + 0.5) * step as f32, roi.y as f32 + ((i / sw_) as f32 + 0.5) * step as f32);
@@ -264,9 +263,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
         if depth < neck || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || in_any(p, &fit.hands) {
             continue;
         }
-        let own_sleeve = fit.arms.iter().any(|&((a, b, r), span)| {
-            segment_distance(p, a, b) < r && span.start + dot(sub(p, a), unit(sub(b, a))).max(0.0) >= span.sleeve_reach
-        });
+        let own_sleeve = fit.arms.iter().any(|&((a, b, r), span)| segment_distance(p, a, b) < r && span.along(p, a, b) >= span.sleeve_reach);
         if own_sleeve {
             continue;
         }
@@ -423,6 +420,7 @@ fn over(base: &mut Mat, top: &Mat, cover: &mut Mat) -> Result<()> {
 
 /// The shopper's skin colour (Cr, Cb), read off the face: hands and forearms in front of the
 /// body are kept from the frame where they have it.
+#[derive(Debug, Clone, Copy)]
 struct SkinTone {
     cr: f32,
     cb: f32,
@@ -523,9 +521,9 @@ fn shading(frame: &Mat, person: &Mat, warped: &Mat, fit: &Fit, roi: Rect) -> Res
     imgproc::distance_transform_def(&alpha, &mut inside, imgproc::DIST_L2, 3)?;
     // Light moves about on the garment but leaves its own colour on average: the gain over the
     // garment is brought to a mean of one (the power and the clamps above lean it one way).
-    let on_garment: Vec<f32> = gain.data_typed::<f32>()?.iter().zip(alpha.data_bytes()?).filter(|&(_, &a)| a > 0).map(|(&g, _)| g).collect();
-    if !on_garment.is_empty() {
-        let mean = on_garment.iter().sum::<f32>() / on_garment.len() as f32;
+    let (sum, n) = gain.data_typed::<f32>()?.iter().zip(alpha.data_bytes()?).filter(|&(_, &a)| a > 0).fold((0.0f32, 0usize), |(s, n), (&g, _)| (s + g, n + 1));
+    if n > 0 {
+        let mean = sum / n as f32;
         for g in gain.data_typed_mut::<f32>()? {
             *g /= mean.max(0.5);
         }
@@ -583,6 +581,8 @@ struct Fit {
     ease: Option<f32>,
     /// The shopper's own top, when the chest gave a sample.
     own_top: Option<OwnTop>,
+    /// The shopper's skin tone, from the face, when the frame was seen and the face gave it.
+    skin: Option<SkinTone>,
 }
 
 /// A segment with a radius: (from, to, radius), frame pixels.
@@ -594,6 +594,13 @@ type Capsule = ((f32, f32), (f32, f32), f32);
 struct ArmSpan {
     start: f32,
     sleeve_reach: f32,
+}
+
+impl ArmSpan {
+    /// How far along the arm, from the shoulder, `p` lies in this span's capsule `a`–`b`.
+    fn along(&self, p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+        self.start + dot(sub(p, a), unit(sub(b, a))).max(0.0)
+    }
 }
 
 fn sub(a: (f32, f32), b: (f32, f32)) -> (f32, f32) {
@@ -951,7 +958,7 @@ impl Fit {
         // The body follows the shopper's silhouette: where their torso (or the clothes they
         // have on) is wider than the garment, its sides go out to it, so nothing of their own
         // clothing sticks out beside the new one.
-        let (mut ease, mut own_top) = (None, None);
+        let (mut ease, mut own_top, mut skin) = (None, None, None);
         if let Some((person, frame)) = seen {
             // Down the spine and on past the hips (the own top's walk goes below them).
             let spine = |depth: f32| {
@@ -961,7 +968,7 @@ impl Fit {
             // A top over a longer top would leave the old hem showing below the new one: the
             // new hem goes down over what still looks like the chest's clothing.
             let in_front: Vec<Capsule> = arms.iter().map(|&(c, _)| c).chain(hands.iter().copied()).collect();
-            let skin = SkinTone::from_face(frame, body.nose, 0.18 * sw).ok().flatten();
+            skin = SkinTone::from_face(frame, body.nose, 0.18 * sw).ok().flatten();
             own_top = OwnTop::sample(frame, person, |f| spine(SHOULDER_LIFT * sw + f * torso), across, 0.28 * sw, &in_front, skin.as_ref());
             if garment.kind != GarmentKind::Dress {
                 // Hips BlazePose guessed (often at the elbows when the hands are up) would
@@ -1031,7 +1038,7 @@ impl Fit {
 
         let neckline = [coords(l.neck_right), coords(l.neck_centre), coords(l.neck_left)];
         let (targets, sources) = pairs.into_iter().map(|(t, s)| (t, (s.x, s.y))).unzip();
-        Self { targets, sources, sw, origin, across, down, neckline, hem_depth, nose: body.nose, arms, hands, skin_reach, sleeve_chains, ease, own_top }
+        Self { targets, sources, sw, origin, across, down, neckline, hem_depth, nose: body.nose, arms, hands, skin_reach, sleeve_chains, ease, own_top, skin }
     }
 
     /// How much (0..=1) of the frame to keep at `p` instead of the garment; `sleeve` is the
@@ -1068,7 +1075,7 @@ impl Fit {
             if segment_distance(p, a, b) >= r {
                 continue;
             }
-            let along = span.start + dot(sub(p, a), unit(sub(b, a))).max(0.0);
+            let along = span.along(p, a, b);
             arm = arm.max(if along < span.sleeve_reach { 0.0 } else { 1.0 - sleeve as f32 / 255.0 });
         }
         above.max(arm)

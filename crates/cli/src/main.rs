@@ -1,5 +1,6 @@
 //! `vitrine`: every job of the kiosk, headless.
 
+mod backup;
 mod bench;
 mod commands;
 mod garments;
@@ -90,6 +91,10 @@ enum Command {
         #[command(subcommand)]
         which: shelf::Catalog,
     },
+    /// Copy the store's database while the kiosk runs (SQLite's online backup), or list backups.
+    Backup(backup::BackupArgs),
+    /// Put a backup back in place of the store's database (what it holds now is saved first).
+    Restore(backup::RestoreArgs),
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
@@ -150,6 +155,8 @@ fn main() -> Result<()> {
             print!("{}", config.to_toml());
             Ok(())
         }
+        Command::Backup(args) => backup::backup(config, args),
+        Command::Restore(args) => backup::restore(config, args),
         Command::Import { which } => ledger::import(config, which),
         Command::Staff { which } => staff::run(config, which),
         Command::Sync { args, hq } => sync::sync(config, args, hq),

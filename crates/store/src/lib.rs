@@ -11,6 +11,7 @@
 //! Sales and deliveries from the store's other systems come in as CSV feeds
 //! ([`Store::import_feed`]; the columns are documented on [`Feed`]).
 
+mod backup;
 mod feeds;
 mod garments;
 pub mod hlc;
@@ -25,6 +26,10 @@ mod sync;
 
 use std::path::PathBuf;
 
+pub use backup::{
+    backup_database, default_backup_dir, list_backups, new_backup_path, restore_database,
+    BackupReport,
+};
 pub use garments::{GarmentRecord, NewGarment};
 pub use feeds::{days_from_civil, iso8601_utc, Feed, ImportOptions, ImportReport, RowProblem};
 pub use hlc::{Hlc, HlcClock, HlcError};
@@ -82,6 +87,21 @@ pub enum StoreError {
         version: i64,
         source: rusqlite::Error,
     },
+
+    #[error(
+        "migrating {} to schema version {version} failed: {source}; the file was put back as \
+         it was before the upgrade from the backup {}",
+        path.display(), backup.display()
+    )]
+    MigrationRestored {
+        path: PathBuf,
+        version: i64,
+        backup: PathBuf,
+        source: rusqlite::Error,
+    },
+
+    #[error("backup {}: {reason}", path.display())]
+    Backup { path: PathBuf, reason: String },
 
     #[error("unknown variant SKU {0:?}")]
     UnknownVariant(String),

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::backup::Backup;
 use rusqlite::{
     params, CachedStatement, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
     TransactionBehavior,
@@ -17,6 +18,7 @@ use crate::model::{
     CatalogSummary, EventKind, EventOrigin, EventOutcome, Location, NewEvent, NodeIdentity,
     Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
+use crate::backup::{backup_database, default_backup_dir, new_backup_path, run_steps};
 use crate::{seed, Result, StoreError};
 
 /// How long to wait for another process (the CLI next to the kiosk) holding the write lock.
@@ -68,14 +70,29 @@ impl Store {
                 source,
             })?;
         }
-        if path.exists() {
-            preflight(path)?;
-        }
+        Self::open_with(path, MIGRATIONS)
+    }
+
+    pub(crate) fn open_with(path: &Path, migrations: &[&str]) -> Result<Self> {
+        let found = if path.exists() { Some(preflight(path)?) } else { None };
+        let supported = migrations.len() as i64;
+        // An upgrade of a file that holds data starts from a copy, so a step that fails (or a
+        // schema that turns out wrong) never costs the store its ledger.
+        let pre_migration = match found {
+            Some(version) if version > 0 && version < supported => {
+                let target = new_backup_path(
+                    &default_backup_dir(path),
+                    &format!("pre-migration-v{version}-to-v{supported}"),
+                );
+                Some(backup_database(path, &target, &mut |_, _| {})?.path)
+            }
+            _ => None,
+        };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
-        let store = Self::init(conn, path)?;
+        let store = Self::init(conn, path, migrations, pre_migration.as_deref())?;
         // After migrating, so a refused file never had its journal mode switched.
         let mode: String = store
             .conn
@@ -96,15 +113,31 @@ impl Store {
     pub fn open_in_memory() -> Result<Self> {
         let path = Path::new(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| open_error(path, e))?;
-        Self::init(conn, path)
+        Self::init(conn, path, MIGRATIONS, None)
     }
 
-    fn init(mut conn: Connection, path: &Path) -> Result<Self> {
+    fn init(
+        mut conn: Connection,
+        path: &Path,
+        migrations: &[&str],
+        pre_migration: Option<&Path>,
+    ) -> Result<Self> {
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| open_error(path, e))?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(|e| open_error(path, e))?;
-        migrate(&mut conn, path, MIGRATIONS)?;
+        match (migrate(&mut conn, path, migrations), pre_migration) {
+            (Err(StoreError::Migration { version, source, .. }), Some(backup)) => {
+                put_back(&mut conn, path, backup)?;
+                return Err(StoreError::MigrationRestored {
+                    path: path.to_path_buf(),
+                    version,
+                    backup: backup.to_path_buf(),
+                    source,
+                });
+            }
+            (result, _) => result?,
+        }
         // The feed and ledger paths keep a few dozen statements hot.
         conn.set_prepared_statement_cache_capacity(64);
         let identity = conn.query_row(
@@ -555,7 +588,7 @@ pub(crate) fn insert_product(conn: &Connection, product: &Product) -> Result<()>
 }
 
 /// Read-only look at an existing file before anything may write to it.
-fn preflight(path: &Path) -> Result<()> {
+fn preflight(path: &Path) -> Result<i64> {
     let sidecars = ["-wal", "-shm"].map(|suffix| {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
@@ -575,7 +608,30 @@ fn preflight(path: &Path) -> Result<()> {
     verdict
 }
 
-fn inspect_read_only(path: &Path) -> Result<()> {
+/// Copies the pre-migration backup back over a file whose migration failed half-way.
+fn put_back(conn: &mut Connection, path: &Path, backup: &Path) -> Result<()> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let source = Connection::open_with_flags(backup, flags).map_err(|e| open_error(backup, e))?;
+    Backup::new(&source, conn)
+        .map_err(|e| e.to_string())
+        .and_then(|copy| {
+            run_steps(&copy, path, &mut |_, _| {}, -1)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .map_err(|e| StoreError::Backup {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the migration failed and putting back {} failed too ({e}); copy that file \
+                 over the database by hand",
+                backup.display()
+            ),
+        })?;
+    warn!(path = %path.display(), backup = %backup.display(), "migration failed; restored the pre-migration backup");
+    Ok(())
+}
+
+fn inspect_read_only(path: &Path) -> Result<i64> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
@@ -596,7 +652,7 @@ fn inspect_read_only(path: &Path) -> Result<()> {
             detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; "),
         });
     }
-    Ok(())
+    Ok(version)
 }
 
 /// SQLite's "not a database" and "malformed" become [`StoreError::Corrupt`]; the rest
@@ -1287,6 +1343,127 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
+    }
+
+    #[test]
+    fn an_upgrade_starts_from_a_backup_and_a_failed_step_puts_the_file_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = v1_file(dir.path());
+        let before = fs::read(&path).unwrap();
+        let mut broken = MIGRATIONS.to_vec();
+        broken[3] = "CREATE TABLE half_done (x INTEGER); INSERT INTO nowhere VALUES (1);";
+
+        let err = Store::open_with(&path, &broken).unwrap_err();
+
+        let StoreError::MigrationRestored { version, backup, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(*version, 4);
+        assert!(err.to_string().contains("put back"), "{err}");
+        assert_eq!(backup.parent().unwrap(), dir.path().join("backups"));
+        assert!(backup.file_name().unwrap().to_string_lossy().starts_with("pre-migration-v1-to-v"));
+        // The file is at version 1 again with its ledger, not at version 3 half-way.
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        let events: i64 = conn
+            .query_row("SELECT COUNT(*) FROM stock_events", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(events, 5);
+        let hlc_column: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('stock_events') WHERE name = 'hlc'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(hlc_column, 0, "step 2's column must be gone with the restore");
+        drop(conn);
+        assert_eq!(fs::read(backup).unwrap().len(), before.len());
+
+        // With the right steps the same file upgrades, from a second backup.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.catalog_summary().unwrap().events, 5);
+        assert_eq!(crate::list_backups(&dir.path().join("backups")).len(), 2);
+    }
+
+    #[test]
+    fn a_backup_taken_while_another_writer_runs_is_whole_and_restores() {
+        let (dir, path, mut store) = seeded_file();
+        let origin = store.origin("sam");
+        for _ in 0..200 {
+            store
+                .record_event(&NewEvent::now(&origin, EventKind::Received, TEE, BACKROOM, 1))
+                .unwrap();
+        }
+        let before = store.catalog_summary().unwrap().events;
+        let writer_path = path.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer_stop = stop.clone();
+        let writer = std::thread::spawn(move || {
+            let mut store = Store::open(&writer_path).unwrap();
+            let origin = store.origin("ann");
+            let mut written = 0;
+            while !writer_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store
+                    .record_event(&NewEvent::now(&origin, EventKind::Sold, TEE, TEE_SHELF, 1))
+                    .unwrap();
+                written += 1;
+            }
+            written
+        });
+        let target = dir.path().join("saved").join("copy.db");
+        let mut steps = Vec::new();
+
+        let report =
+            crate::backup_database(&path, &target, &mut |done, total| steps.push((done, total)))
+                .unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = writer.join().unwrap();
+
+        assert!(written > 0, "the writer never ran");
+        assert_eq!(report.schema_version, SCHEMA_VERSION);
+        assert!(report.bytes > 0 && report.pages > 0);
+        let (done, total) = *steps.last().unwrap();
+        assert_eq!(done, total, "the last progress report says all pages");
+        let mut copy = Store::open(&target).unwrap();
+        let saved = copy.catalog_summary().unwrap().events;
+        assert!(saved >= before, "{saved} < {before}");
+        assert_eq!(copy.rebuild_stock_from_ledger().unwrap().corrected, 0, "a torn copy");
+        drop(copy);
+        // No second file of the same name, no leftovers.
+        let again = crate::backup_database(&path, &target, &mut |_, _| {}).unwrap_err();
+        assert!(again.to_string().contains("exists already"), "{again}");
+        assert_eq!(only_file_in(&dir.path().join("saved")), ["copy.db"]);
+
+        // Restoring brings the live file back to the copy; what it held first is kept aside.
+        let now = store.catalog_summary().unwrap().events;
+        assert!(now > saved);
+        let (_, safety) =
+            crate::restore_database(&target, &path, &dir.path().join("backups"), &mut |_, _| {})
+                .unwrap();
+        assert_eq!(store.catalog_summary().unwrap().events, saved, "the open handle sees it");
+        let safety = Store::open(safety.unwrap()).unwrap();
+        assert_eq!(safety.catalog_summary().unwrap().events, now);
+    }
+
+    #[test]
+    fn a_bad_backup_is_refused_before_anything_is_touched() {
+        let (dir, path, store) = seeded_file();
+        let events = store.catalog_summary().unwrap().events;
+        let junk = dir.path().join("junk.db");
+        fs::write(&junk, b"not a database at all, just some bytes that are long enough").unwrap();
+
+        let err = crate::restore_database(&junk, &path, &dir.path().join("backups"), &mut |_, _| {})
+            .unwrap_err();
+
+        assert!(matches!(err, StoreError::Corrupt { .. } | StoreError::Open { .. }), "{err}");
+        assert!(err.to_string().contains("junk.db"), "{err}");
+        assert_eq!(store.catalog_summary().unwrap().events, events);
+        assert!(!dir.path().join("backups").exists(), "no safety copy for a refused restore");
+        let missing = crate::restore_database(&dir.path().join("nope.db"), &path, dir.path(), &mut |_, _| {})
+            .unwrap_err();
+        assert!(missing.to_string().contains("no such file"), "{missing}");
     }
 
     #[test]

@@ -91,6 +91,13 @@ enum Command {
         #[command(subcommand)]
         which: shelf::Catalog,
     },
+    /// Check camera, models, ONNX Runtime and providers, database, disk, backups, clock, HQ and
+    /// GPU: a table, then one line of JSON; exit code 1 when something failed.
+    Doctor {
+        /// Only the JSON line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy the store's database while the kiosk runs (SQLite's online backup), or list backups.
     Backup(backup::BackupArgs),
     /// Put a backup back in place of the store's database (what it holds now is saved first).
@@ -153,6 +160,17 @@ fn main() -> Result<()> {
         Command::Eval { which: EvalCommand::Tryon(args) } => tryon_eval::eval(config, args),
         Command::Config => {
             print!("{}", config.to_toml());
+            Ok(())
+        }
+        Command::Doctor { json } => {
+            let report = vitrine_doctor::diagnose(&config);
+            if !json {
+                print!("{}", report.table());
+            }
+            println!("{}", report.json_line());
+            if !report.healthy() {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Backup(args) => backup::backup(config, args),

@@ -59,40 +59,61 @@ impl Provider {
         }
     }
 
-    /// Registers this provider on a session builder, failing loudly (no silent CPU fallback)
-    /// so the caller knows which provider the model really runs on.
-    pub(crate) fn register(self, builder: &mut ort::session::builder::SessionBuilder) -> Result<(), String> {
+    /// Whether the loaded ONNX Runtime library can run this provider, or why not. Call after
+    /// [`crate::Runtime::init`].
+    pub fn availability(self) -> Result<(), String> {
         match self {
             Provider::Cpu => Ok(()),
             Provider::Cuda => {
                 #[cfg(feature = "cuda")]
                 {
                     use ort::ep::ExecutionProvider;
-                    if !ort::ep::CUDA::is_available().unwrap_or(false) {
-                        return Err("not included in this ONNX Runtime library".into());
+                    match ort::ep::CUDA::is_available() {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err("not included in this ONNX Runtime library".into()),
+                        Err(e) => Err(e.to_string()),
                     }
-                    ort::ep::CUDA::default().register(builder).map_err(|e| e.to_string())
                 }
                 #[cfg(not(feature = "cuda"))]
-                {
-                    let _ = builder;
-                    Err("vitrine was built without the `cuda` feature".into())
-                }
+                Err("vitrine was built without the `cuda` feature".into())
             }
             Provider::TensorRt => {
                 #[cfg(feature = "tensorrt")]
                 {
                     use ort::ep::ExecutionProvider;
-                    if !ort::ep::TensorRT::is_available().unwrap_or(false) {
-                        return Err("not included in this ONNX Runtime library".into());
+                    match ort::ep::TensorRT::is_available() {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err("not included in this ONNX Runtime library".into()),
+                        Err(e) => Err(e.to_string()),
                     }
-                    ort::ep::TensorRT::default().register(builder).map_err(|e| e.to_string())
                 }
                 #[cfg(not(feature = "tensorrt"))]
-                {
-                    let _ = builder;
-                    Err("vitrine was built without the `tensorrt` feature".into())
-                }
+                Err("vitrine was built without the `tensorrt` feature".into())
+            }
+        }
+    }
+
+    /// Registers this provider on a session builder, failing loudly (no silent CPU fallback)
+    /// so the caller knows which provider the model really runs on.
+    pub(crate) fn register(self, builder: &mut ort::session::builder::SessionBuilder) -> Result<(), String> {
+        self.availability()?;
+        match self {
+            Provider::Cpu => Ok(()),
+            #[cfg(feature = "cuda")]
+            Provider::Cuda => {
+                use ort::ep::ExecutionProvider;
+                ort::ep::CUDA::default().register(builder).map_err(|e| e.to_string())
+            }
+            #[cfg(feature = "tensorrt")]
+            Provider::TensorRt => {
+                use ort::ep::ExecutionProvider;
+                ort::ep::TensorRT::default().register(builder).map_err(|e| e.to_string())
+            }
+            // Not compiled in: availability() has refused it already.
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = builder;
+                Err(format!("{self} is not in this build"))
             }
         }
     }

@@ -159,6 +159,72 @@ pub fn restore_database(
     Ok((report, safety))
 }
 
+/// What a read-only look at a database file found (for `vitrine doctor`).
+#[derive(Debug, Clone)]
+pub struct DatabaseHealth {
+    pub schema_version: i64,
+    /// `PRAGMA integrity_check`'s findings; empty when the file is sound.
+    pub problems: Vec<String>,
+    pub bytes: u64,
+    pub events: i64,
+    /// Events recorded here that HQ has not acknowledged yet.
+    pub outbox: i64,
+    /// The greatest clock reading this device has stamped or seen, in Unix ms.
+    pub last_clock_ms: Option<u64>,
+}
+
+/// Opens `path` read-only and checks it through (`integrity_check` reads every page and
+/// index). Refuses files that are not SQLite or come from a newer Vitrine, as opening would.
+pub fn inspect_database(path: &Path) -> Result<DatabaseHealth> {
+    if !path.is_file() {
+        return Err(StoreError::Backup {
+            path: path.to_path_buf(),
+            reason: "no such file".into(),
+        });
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_err(path, e))?;
+    let schema_version = user_version(&conn).map_err(|e| corrupt(path, e.to_string()))?;
+    check_version(path, schema_version, SCHEMA_VERSION)?;
+    let problems: Vec<String> = conn
+        .prepare("PRAGMA integrity_check(20)")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(|e| corrupt(path, e.to_string()))?
+        .into_iter()
+        .filter(|line| line != "ok")
+        .collect();
+    let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap_or(0);
+    let (events, outbox) = if schema_version >= 2 {
+        (
+            count("SELECT COUNT(*) FROM stock_events"),
+            count("SELECT COUNT(*) FROM outbox"),
+        )
+    } else {
+        (0, 0)
+    };
+    let last_clock_ms = conn
+        .query_row("SELECT last_hlc FROM node WHERE id = 1", [], |row| {
+            row.get::<_, Option<String>>(0)
+        })
+        .ok()
+        .flatten()
+        .and_then(|text| text.parse::<crate::Hlc>().ok())
+        .map(|hlc| hlc.physical_ms());
+    Ok(DatabaseHealth {
+        schema_version,
+        problems,
+        bytes: fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        events,
+        outbox,
+        last_clock_ms,
+    })
+}
+
 /// Backup files in `dir`, oldest first.
 pub fn list_backups(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<(SystemTime, PathBuf)> = fs::read_dir(dir)

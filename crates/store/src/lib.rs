@@ -27,8 +27,8 @@ mod sync;
 use std::path::PathBuf;
 
 pub use backup::{
-    backup_database, default_backup_dir, list_backups, new_backup_path, restore_database,
-    BackupReport,
+    backup_database, default_backup_dir, inspect_database, list_backups, new_backup_path,
+    restore_database, BackupReport, DatabaseHealth,
 };
 pub use garments::{GarmentRecord, NewGarment};
 pub use feeds::{days_from_civil, iso8601_utc, Feed, ImportOptions, ImportReport, RowProblem};

@@ -115,6 +115,14 @@ fn read_file(path: &Path, key: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| SyncError::Config(format!("cannot read {key} {}: {e}", path.display())))
 }
 
+/// What [`SyncClient::probe`] found.
+#[derive(Debug, Clone, Copy)]
+pub struct HqProbe {
+    pub round_trip: Duration,
+    /// HQ's clock minus this device's, to about a second; `None` when HQ sent no `Date`.
+    pub clock_skew_ms: Option<i64>,
+}
+
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SyncReport {
@@ -253,6 +261,33 @@ impl SyncClient {
         Ok(report)
     }
 
+    /// One authenticated, read-only request (a pull past every cursor), no retries: says
+    /// whether HQ answers and takes this store's token, and how far HQ's clock (its `Date`
+    /// header) is from ours.
+    pub fn probe(&self) -> Result<HqProbe> {
+        let request = PullRequest {
+            protocol: PROTOCOL_VERSION,
+            catalog_cursor: i64::MAX,
+            stock_cursors: Default::default(),
+            limit: 1,
+        };
+        let body = serde_json::to_vec(&request).map_err(|e| SyncError::BadResponse {
+            url: self.settings.hq_url.clone(),
+            reason: format!("cannot encode pull: {e}"),
+        })?;
+        let started = Instant::now();
+        let (_, date): (PullResponse, _) = self.post_with_date(PULL_PATH, &body)?;
+        let round_trip = started.elapsed();
+        let clock_skew_ms = date.and_then(|date| {
+            let hq = date.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64;
+            // The header has whole seconds: compare with our clock half-way through the
+            // request, less the half second the truncation costs on average.
+            let ours = now_ms() - round_trip.as_millis() as i64 / 2;
+            Some(hq + 500 - ours)
+        });
+        Ok(HqProbe { round_trip, clock_skew_ms })
+    }
+
     /// Posts `body`, retrying transient failures with backoff; counts the retries.
     fn send<T: DeserializeOwned + HasProtocol>(&self, path: &str, body: &[u8], retries: &mut u64) -> Result<T> {
         let policy = self.settings.retry;
@@ -293,6 +328,15 @@ impl SyncClient {
     }
 
     fn post<T: DeserializeOwned + HasProtocol>(&self, path: &str, body: &[u8]) -> Result<T> {
+        self.post_with_date(path, body).map(|(answer, _)| answer)
+    }
+
+    /// [`Self::post`], also returning the answer's `Date` header when it has a valid one.
+    fn post_with_date<T: DeserializeOwned + HasProtocol>(
+        &self,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(T, Option<SystemTime>)> {
         let url = format!("{}{path}", self.settings.hq_url);
         let transport = |e: ureq::Error| SyncError::Transport { url: url.clone(), reason: e.to_string() };
         let mut response = self
@@ -303,6 +347,11 @@ impl SyncClient {
             .send(body)
             .map_err(transport)?;
         let status = response.status().as_u16();
+        let date = response
+            .headers()
+            .get("date")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| httpdate::parse_http_date(text).ok());
         let bytes = response
             .body_mut()
             .with_config()
@@ -328,7 +377,7 @@ impl SyncClient {
                 reason: format!("HQ answered in protocol {}, this kiosk speaks {PROTOCOL_VERSION}", answer.protocol()),
             });
         }
-        Ok(answer)
+        Ok((answer, date))
     }
 
     /// Sleeps, waking early (with [`SyncError::Stopped`]) when asked to stop.

@@ -13,7 +13,7 @@
 mod client;
 pub mod protocol;
 
-pub use client::{RetryPolicy, SyncClient, SyncLoop, SyncReport, SyncSettings};
+pub use client::{HqProbe, RetryPolicy, SyncClient, SyncLoop, SyncReport, SyncSettings};
 
 use protocol::ErrorCode;
 

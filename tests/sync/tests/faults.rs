@@ -417,3 +417,41 @@ fn two_stores_hours_apart_keep_event_order_and_stock_right() {
         assert_eq!(store.remote_stock(&sku).unwrap(), vec![("geneva".to_owned(), on_hand)], "{sku}");
     }
 }
+
+#[test]
+fn doctor_checks_hq_and_the_token_against_a_real_hq() {
+    let Some(bins) = setup_or_skip("doctor_checks_hq_and_the_token_against_a_real_hq") else { return };
+    let pg = Postgres::start();
+    let mut hq = Hq::start(&bins, &pg);
+    let secrets = tempfile::tempdir().unwrap();
+    let kiosk = Kiosk::new(&bins, &hq.url(), &hq.issue_token("nice", secrets.path()), &hq.cert(), 500, 5);
+    kiosk.ok(&["store"]);
+    let hq_check = |kiosk: &Kiosk| {
+        let out = kiosk.run(&["doctor", "--json"]);
+        let line = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_owned();
+        let report: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "hq").unwrap().clone();
+        (check, report)
+    };
+
+    let (good, good_report) = hq_check(&kiosk);
+    let wrong = write(&secrets.path().join("wrong-token"), "not-a-token-hq-issued\n");
+    let mut config = std::fs::read_to_string(kiosk.dir.path().join("vitrine.toml")).unwrap();
+    config = config.replace(&format!("{:?}", secrets.path().join("nice.token")), &format!("{wrong:?}"));
+    std::fs::write(kiosk.dir.path().join("vitrine.toml"), &config).unwrap();
+    let (refused, _) = hq_check(&kiosk);
+    hq.kill();
+    let (down, report) = hq_check(&kiosk);
+
+    assert_eq!(good["status"], "ok", "{good}");
+    assert!(good["detail"].as_str().unwrap().contains("takes this store's token"), "{good}");
+    assert_eq!(refused["status"], "fail", "{refused}");
+    assert!(refused["fix"].as_str().unwrap().contains("token issue"), "{refused}");
+    assert_eq!(down["status"], "fail", "{down}");
+    assert!(down["detail"].as_str().unwrap().contains("cannot reach HQ"), "{down}");
+    assert_eq!(report["doctor"]["healthy"], false);
+    // While HQ was up, the clock was compared with HQ's (its Date header).
+    let clock = good_report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "clock").unwrap();
+    assert!(clock["detail"].as_str().unwrap().contains("from HQ"), "{clock}");
+    assert_eq!(clock["status"], "ok", "{clock}");
+}

@@ -107,7 +107,12 @@ impl Manifest {
     pub fn load(path: &Path) -> Result<Self, InferError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| InferError::Io { path: path.to_owned(), source })?;
-        let manifest: Manifest = toml::from_str(&text)
+        Self::parse(&text, path)
+    }
+
+    /// Checks a manifest's text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, InferError> {
+        let manifest: Manifest = toml::from_str(text)
             .map_err(|e| InferError::BadManifest { path: path.to_owned(), reason: e.message().to_owned() })?;
         manifest.check_consistency(path)?;
         Ok(manifest)

@@ -50,12 +50,18 @@ pub struct ExpectedFacings {
 
 impl Planogram {
     pub fn load(path: &Path) -> Result<Self, ShelfError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ShelfError::Planogram { path: path.to_owned(), reason: e.to_string() })?;
+        Self::parse(&text, path)
+    }
+
+    /// A planogram's text: JSON when `path` ends in `.json`, TOML otherwise.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ShelfError> {
         let err = |reason: String| ShelfError::Planogram { path: path.to_owned(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let planogram: Planogram = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-            serde_json::from_str(&text).map_err(|e| err(e.to_string()))?
+            serde_json::from_str(text).map_err(|e| err(e.to_string()))?
         } else {
-            toml::from_str(&text).map_err(|e| err(e.to_string()))?
+            toml::from_str(text).map_err(|e| err(e.to_string()))?
         };
         planogram.validate().map_err(err)?;
         Ok(planogram)

@@ -252,7 +252,7 @@ impl SyncClient {
             report.pull_requests += 1;
             let more = answer.more;
             let hq_hlc = parse_hlc(answer.hq_hlc.as_deref());
-            store.apply_pull(&pulled_changes(answer), hq_hlc.as_ref(), now_ms())?;
+            store.apply_pull(&answer.into_changes(), hq_hlc.as_ref(), now_ms())?;
             if !more {
                 break;
             }
@@ -420,8 +420,11 @@ fn parse_hlc(text: Option<&str>) -> Option<Hlc> {
     })
 }
 
-fn pulled_changes(answer: PullResponse) -> PulledChanges {
-    PulledChanges {
+impl PullResponse {
+    /// What the store applies from this answer (`Store::apply_pull`).
+    pub fn into_changes(self) -> PulledChanges {
+        let answer = self;
+        PulledChanges {
         catalog_cursor: answer.catalog_cursor,
         catalog: answer
             .catalog
@@ -449,6 +452,7 @@ fn pulled_changes(answer: PullResponse) -> PulledChanges {
                 levels: s.levels.into_iter().map(|l| (l.sku, l.on_hand)).collect(),
             })
             .collect(),
+        }
     }
 }
 

@@ -27,3 +27,6 @@ xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --exclude vitrine-
 echo "==> Sync under faults: private PostgreSQL, vitrine-hq, kiosks killed, restarted, cut off"
 cargo test -p vitrine-sync-tests -- --test-threads=1
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p vitrine-e2e -- --test-threads=1
+echo "==> Package: the .deb of this build, installed into a clean Debian 12 root (upgrade, doctor, mirror, remove)"
+scripts/package.sh --debug --out "$TARGET/dist"
+scripts/test-package.sh "$TARGET/dist/vitrine_$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)_$(dpkg --print-architecture).deb"

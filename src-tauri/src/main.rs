@@ -8,7 +8,8 @@
 mod commands;
 mod frames;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use clap::Parser;
 use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
@@ -63,6 +64,13 @@ fn main() {
     info!(source = %config.camera.source, fullscreen = window.fullscreen, "starting the kiosk");
     let app = Arc::new(App::start(config));
 
+    let notifier = Arc::new(vitrine_service::Notifier::from_env());
+    // Only this process speaks for the service; the WebView's helper processes must not.
+    std::env::remove_var("NOTIFY_SOCKET");
+    let watchdog_slot: Arc<Mutex<Option<vitrine_service::WatchdogHandle>>> = Arc::default();
+    let watchdog_app = app.clone();
+    let exit_notifier = notifier.clone();
+    let exit_watchdog = watchdog_slot.clone();
     let protocol_app = app.clone();
     let tauri_app = tauri::Builder::default()
         .manage(app.clone())
@@ -127,6 +135,9 @@ fn main() {
                     .position(f64::from(pos.x) / scale, f64::from(pos.y) / scale);
             }
             builder.build()?;
+            notifier.ready();
+            notifier.status("the kiosk window is up");
+            *watchdog_slot.lock().unwrap_or_else(|e| e.into_inner()) = start_watchdog(notifier.clone(), watchdog_app.clone(), handle.handle().clone());
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -139,8 +150,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    tauri_app.run(|handle, event| {
+    tauri_app.run(move |handle, event| {
         if let RunEvent::Exit = event {
+            exit_notifier.stopping();
+            drop(exit_watchdog.lock().unwrap_or_else(|e| e.into_inner()).take());
             // Stop capture and forget the last frame before the process goes.
             match handle.try_state::<Arc<App>>() {
                 Some(app) => app.stop_mirror(),
@@ -155,4 +168,36 @@ fn main() {
             info!("kiosk closed");
         }
     });
+}
+
+/// Under systemd with `WatchdogSec=`: feeds the watchdog while the mirror pipeline moves and
+/// the window's main loop answers, so a hang restarts the kiosk like a crash does.
+fn start_watchdog(
+    notifier: Arc<vitrine_service::Notifier>,
+    app: Arc<App>,
+    handle: tauri::AppHandle,
+) -> Option<vitrine_service::WatchdogHandle> {
+    let limit = notifier.watchdog()?.max(std::time::Duration::from_secs(4)) / 2;
+    // A task posted to the main loop and not yet run, since when.
+    let posted: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let started = vitrine_service::spawn_watchdog(notifier, move || {
+        app.pipeline_alive(limit)?;
+        let mut pending = posted.lock().unwrap_or_else(|e| e.into_inner());
+        match *pending {
+            Some(since) if since.elapsed() > limit => {
+                return Err(format!("the window's main loop has not answered for {:.0} s", since.elapsed().as_secs_f64()));
+            }
+            Some(_) => {}
+            None => {
+                *pending = Some(Instant::now());
+                let answered = posted.clone();
+                let _ = handle.run_on_main_thread(move || *answered.lock().unwrap_or_else(|e| e.into_inner()) = None);
+            }
+        }
+        Ok(())
+    });
+    if started.is_some() {
+        info!(limit_s = limit.as_secs_f64(), "systemd watchdog fed while the pipeline and window are alive");
+    }
+    started
 }

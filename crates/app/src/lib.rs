@@ -241,6 +241,16 @@ impl App {
         }
     }
 
+    /// For the service watchdog: an error when the mirror thread has not gone round its
+    /// loop for longer than `limit` (a stage is stuck). A stopped mirror cannot hang.
+    pub fn pipeline_alive(&self, limit: Duration) -> Result<(), String> {
+        let mirror = self.mirror.lock().unwrap_or_else(|e| e.into_inner());
+        match mirror.as_ref().map(MirrorRunner::since_last_beat) {
+            Some(stuck) if stuck > limit => Err(format!("the mirror pipeline has not moved for {:.0} s", stuck.as_secs_f64())),
+            _ => Ok(()),
+        }
+    }
+
     /// Mirror counters while it runs (no store access).
     pub fn mirror_stats(&self) -> Option<MirrorStats> {
         self.mirror.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(MirrorRunner::stats)

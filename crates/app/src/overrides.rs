@@ -8,7 +8,8 @@ use crate::AppError;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
-    /// Config file (default: $VITRINE_CONFIG or ./vitrine.toml; a missing file means defaults).
+    /// Config file (default: $VITRINE_CONFIG, else ./vitrine.toml, else /etc/vitrine/vitrine.toml as
+    /// the package installs it; a missing file means defaults).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Frame source: camera:INDEX, video:PATH or images:PATH.

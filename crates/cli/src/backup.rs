@@ -17,6 +17,10 @@ pub struct BackupArgs {
     /// List the backups beside the database instead of making one.
     #[arg(long)]
     list: bool,
+    /// After backing up, delete all but the newest N of these regular backups (those made
+    /// before an upgrade or a restore are kept).
+    #[arg(long, value_name = "N", conflicts_with_all = ["list", "to"], value_parser = clap::value_parser!(u32).range(1..))]
+    keep: Option<u32>,
 }
 
 #[derive(Args)]
@@ -56,6 +60,17 @@ pub fn backup(config: Config, args: BackupArgs) -> Result<()> {
         report.schema_version,
         report.elapsed.as_secs_f64()
     );
+    if let Some(keep) = args.keep {
+        let regular: Vec<PathBuf> = list_backups(&dir)
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vitrine-")))
+            .collect();
+        let excess = regular.len().saturating_sub(keep as usize);
+        for old in &regular[..excess] {
+            std::fs::remove_file(old).with_context(|| format!("deleting the old backup {}", old.display()))?;
+            println!("deleted the old backup {}", old.display());
+        }
+    }
     Ok(())
 }
 

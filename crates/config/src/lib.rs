@@ -255,8 +255,20 @@ impl Config {
 }
 
 /// Where the config file is looked for when no `--config` is given.
+/// Where the packages install the config; used when there is none in the current folder.
+pub const SYSTEM_PATH: &str = "/etc/vitrine/vitrine.toml";
+
+/// `$VITRINE_CONFIG`, else `./vitrine.toml` when it exists, else the installed
+/// `/etc/vitrine/vitrine.toml` when that exists, else `./vitrine.toml` (defaults).
 pub fn default_path() -> PathBuf {
-    std::env::var_os("VITRINE_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("vitrine.toml"))
+    if let Some(path) = std::env::var_os("VITRINE_CONFIG") {
+        return PathBuf::from(path);
+    }
+    let local = PathBuf::from("vitrine.toml");
+    if !local.exists() && Path::new(SYSTEM_PATH).exists() {
+        return PathBuf::from(SYSTEM_PATH);
+    }
+    local
 }
 
 #[cfg(test)]

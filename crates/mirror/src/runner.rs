@@ -50,6 +50,9 @@ pub struct MirrorRunner {
     /// The newest input frame, for a capture (memory only; forgotten on stop).
     last_input: Arc<Mutex<Option<Frame>>>,
     stop: Arc<AtomicBool>,
+    /// When the mirror thread last went round its loop (it does at least every 200 ms
+    /// while frames are late), for the service watchdog.
+    beat: Arc<Mutex<Instant>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -62,7 +65,9 @@ impl MirrorRunner {
         let stop = Arc::new(AtomicBool::new(false));
         let garment: GarmentSlot = Arc::new(Mutex::new((0, None)));
         let last_input = Arc::new(Mutex::new(None));
+        let beat = Arc::new(Mutex::new(Instant::now()));
         let thread = {
+            let beat = beat.clone();
             let (board, capture, background, stats, stop) =
                 (board.clone(), capture.clone(), background.clone(), stats.clone(), stop.clone());
             let (garment, last_input) = (garment.clone(), last_input.clone());
@@ -73,6 +78,7 @@ impl MirrorRunner {
                     let mut window_start = Instant::now();
                     let mut window_frames = 0u32;
                     while !stop.load(Ordering::SeqCst) {
+                        *beat.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
                         let frame = capture.read().unwrap_or_else(|e| e.into_inner()).latest(Duration::from_millis(200));
                         let Some(frame) = frame else { continue };
                         pipeline.set_background(*background.lock().unwrap_or_else(|e| e.into_inner()));
@@ -118,7 +124,13 @@ impl MirrorRunner {
                 })
                 .expect("spawning the mirror thread")
         };
-        Self { board, capture, background, stats, garment, last_input, stop, thread: Some(thread) }
+        Self { board, capture, background, stats, garment, last_input, stop, beat, thread: Some(thread) }
+    }
+
+    /// How long since the mirror thread last went round its loop; a long time means a stage
+    /// is stuck.
+    pub fn since_last_beat(&self) -> Duration {
+        self.beat.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
     }
 
     pub fn board(&self) -> Arc<FrameBoard<EncodedFrame>> {

@@ -46,9 +46,14 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
+/// Mangled inputs stay under this size: repeated lines would otherwise grow them to
+/// gigabytes, and a slow case must mean a slow parser, not a huge input.
+pub const MAX_INPUT: usize = 64 << 10;
+
 pub fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
     let mut text = seed.to_vec();
     for edit in edits {
+        text.truncate(MAX_INPUT);
         let pos = |at: f64, len: usize| ((at * len as f64) as usize).min(len);
         match *edit {
             Edit::Cut { at, len } => {
@@ -66,6 +71,9 @@ pub fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
                 let end = text[middle..].iter().position(|b| *b == b'\n').map_or(text.len(), |i| middle + i + 1);
                 let line = text[start..end].to_vec();
                 for _ in 1..times {
+                    if text.len() + line.len() > MAX_INPUT {
+                        break;
+                    }
                     text.splice(end..end, line.iter().copied());
                 }
             }
@@ -81,6 +89,7 @@ pub fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
             }
         }
     }
+    text.truncate(MAX_INPUT);
     text
 }
 
@@ -92,6 +101,16 @@ pub fn input(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
         4 => (0..count, proptest::collection::vec(edit(), 1..8))
             .prop_map(move |(seed, edits)| apply(&seeds[seed], &edits)),
     ]
+}
+
+/// One input, shown as (lossy) text when proptest reports a failing case.
+#[derive(Clone)]
+pub struct Input(pub Vec<u8>);
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes: {:?}", self.0.len(), String::from_utf8_lossy(&self.0))
+    }
 }
 
 /// How a parser fared over a run.
@@ -117,7 +136,7 @@ pub fn fuzz(
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     let tally = std::cell::RefCell::new(Tally::default());
     let check = std::cell::RefCell::new(check);
-    let result = runner.run(&strategy, |bytes| {
+    let result = runner.run(&strategy.prop_map(Input), |Input(bytes)| {
         let started = Instant::now();
         let outcome = (check.borrow_mut())(&bytes);
         let took = started.elapsed();

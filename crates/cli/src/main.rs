@@ -7,6 +7,7 @@ mod garments;
 mod ledger;
 mod report;
 mod shelf;
+mod soak;
 mod staff;
 mod sync;
 mod tryon;
@@ -132,6 +133,10 @@ enum BenchCommand {
     /// A shelf scan of a 1080p frame, per stage (decode, letterbox, detector, recognition,
     /// labels, structure).
     Shelf(shelf::BenchShelfArgs),
+    /// The kiosk's work together for N minutes (mirror with try-on on a clip, a shelf scan a
+    /// minute, sale imports, sync rounds when [sync] names an HQ): memory, descriptors,
+    /// threads and frame rate over time.
+    Soak(soak::SoakArgs),
     /// Live try-on at 720p per stage (segment, pose, filter, warp, composite, JPEG) and the
     /// GAN still.
     Tryon(tryon::BenchArgs),
@@ -182,6 +187,7 @@ fn main() -> Result<()> {
         Command::Bench { which: BenchCommand::Sync(args) } => sync::bench(config, args),
         Command::Bench { which: BenchCommand::Reports(args) } => report::bench(args),
         Command::Bench { which: BenchCommand::Shelf(args) } => shelf::bench(config, args),
+        Command::Bench { which: BenchCommand::Soak(args) } => soak::soak(config, args),
         Command::Bench { which: BenchCommand::Tryon(args) } => tryon::bench(config, args),
     }
 }

@@ -22,6 +22,12 @@ pub struct Manifest {
     pub script: String,
     #[serde(default)]
     pub description: String,
+    /// Keep ONNX Runtime's CPU memory arena for this model. The arena holds a model's peak
+    /// working memory for good (on a 2-core kiosk with ten models, 140 MB of the process),
+    /// so it is off unless a model runs many times per request, where fresh allocations
+    /// would cost more time than the memory is worth (product embeddings: 25 % of a scan).
+    #[serde(default)]
+    pub memory_arena: bool,
     /// How the conversion was checked against the original; informational.
     #[serde(default)]
     pub check: Option<ConversionCheck>,

@@ -95,10 +95,13 @@ impl Provider {
 
     /// Registers this provider on a session builder, failing loudly (no silent CPU fallback)
     /// so the caller knows which provider the model really runs on.
-    pub(crate) fn register(self, builder: &mut ort::session::builder::SessionBuilder) -> Result<(), String> {
+    pub(crate) fn register(self, builder: &mut ort::session::builder::SessionBuilder, memory_arena: bool) -> Result<(), String> {
         self.availability()?;
         match self {
-            Provider::Cpu => Ok(()),
+            Provider::Cpu => {
+                use ort::ep::ExecutionProvider;
+                ort::ep::CPU::default().with_arena_allocator(memory_arena).register(builder).map_err(|e| e.to_string())
+            }
             #[cfg(feature = "cuda")]
             Provider::Cuda => {
                 use ort::ep::ExecutionProvider;

@@ -42,7 +42,7 @@ impl Model {
             return Err(InferError::HashMismatch { path, expected: manifest.sha256.clone(), actual });
         }
         let bytes = std::fs::read(&path).map_err(|source| InferError::Io { path: path.clone(), source })?;
-        let (session, provider) = open_session(runtime, &path, &bytes)?;
+        let (session, provider) = open_session(runtime, &path, &bytes, manifest.memory_arena)?;
         check_io(&path, "input", &manifest.inputs, session.inputs().iter().map(|o| (o.name(), o.dtype())))?;
         check_io(&path, "output", &manifest.outputs, session.outputs().iter().map(|o| (o.name(), o.dtype())))?;
         info!(model = %manifest.name, provider = %provider, "model ready");
@@ -116,7 +116,7 @@ impl Model {
 }
 
 /// Builds a session on the first provider in the runtime's order that registers and loads.
-fn open_session(runtime: &Runtime, path: &Path, bytes: &[u8]) -> Result<(Session, Provider)> {
+fn open_session(runtime: &Runtime, path: &Path, bytes: &[u8], memory_arena: bool) -> Result<(Session, Provider)> {
     let load_err = |reason: String| InferError::ModelLoad { path: path.to_owned(), reason };
     let mut last_error = None;
     for &provider in &runtime.providers {
@@ -126,7 +126,7 @@ fn open_session(runtime: &Runtime, path: &Path, bytes: &[u8]) -> Result<(Session
                 builder = builder.with_intra_threads(runtime.intra_threads).map_err(|e| e.to_string())?;
             }
             builder = builder.with_intra_op_spinning(runtime.intra_op_spinning).map_err(|e| e.to_string())?;
-            provider.register(&mut builder).map_err(|e| format!("provider {provider}: {e}"))?;
+            provider.register(&mut builder, memory_arena).map_err(|e| format!("provider {provider}: {e}"))?;
             builder.commit_from_memory(bytes).map_err(|e| e.to_string())
         })();
         match attempt {

@@ -455,3 +455,46 @@ fn doctor_checks_hq_and_the_token_against_a_real_hq() {
     assert!(clock["detail"].as_str().unwrap().contains("from HQ"), "{clock}");
     assert_eq!(clock["status"], "ok", "{clock}");
 }
+
+/// Issue 18's soak, as CI runs it: the kiosk's work together for five minutes
+/// (`VITRINE_SOAK_MINUTES` to change) with sync rounds against a real HQ. Resource figures
+/// are reported; what is asserted is what a leak or a broken part would show.
+#[test]
+fn soak_with_sync_against_a_real_hq() {
+    let Some(bins) = setup_or_skip("soak_with_sync_against_a_real_hq") else { return };
+    let root = vitrine_sync_tests::workspace_root();
+    if !root.join("var/demo/astronaut_720p.mp4").is_file() {
+        eprintln!("skipping soak_with_sync_against_a_real_hq: no demo clip (scripts/setup.sh --deps-only renders it)");
+        return;
+    }
+    let minutes = std::env::var("VITRINE_SOAK_MINUTES").unwrap_or_else(|_| "5".into());
+    let pg = Postgres::start();
+    let hq = Hq::start(&bins, &pg);
+    let secrets = tempfile::tempdir().unwrap();
+    let kiosk = Kiosk::new(&bins, &hq.url(), &hq.issue_token("soak", secrets.path()), &hq.cert(), 500, 10);
+    let database = kiosk.dir.path().join("soak.db");
+
+    let out = kiosk
+        .command(&["bench", "soak", "--minutes", &minutes, "--soak-database", database.to_str().unwrap()])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "soak failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let figures: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    eprintln!("soak figures: {figures}");
+    let number = |key: &str| figures[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {figures}"));
+    assert!(number("frames") > 0.0 && number("frames_read") > 0.0, "{figures}");
+    assert_eq!(number("mirror_errors"), 0.0, "{figures}");
+    assert!(number("scans") >= 1.0 && number("scan_errors") == 0.0, "{figures}");
+    assert!(number("imported_rows") > 0.0);
+    // Descriptors and threads do not pile up (a leak grows them every scan or sync round).
+    assert!(number("fds_max") <= number("fds_start") + 16.0, "{figures}");
+    assert!(number("threads_max") <= 64.0, "{figures}");
+    assert_eq!(figures["sync"], true);
+    assert!(figures["sync_last_error"].is_null(), "{figures}");
+    // HQ holds what the soak imported, but for the last few seconds' rows still in the outbox.
+    let at_hq = hq.events(Some("soak")).len() as f64;
+    assert!(at_hq + number("sync_pending_end") >= number("imported_rows"), "HQ has {at_hq}: {figures}");
+}

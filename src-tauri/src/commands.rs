@@ -82,6 +82,12 @@ pub async fn sign_in(app: Shared<'_>, slot: Slot<'_>, name: String, pin: String)
     staff_job(&app, &slot, move |app, slot| app.sign_in(slot, &name, &pin)).await
 }
 
+/// The staff status page's checks (signed-in staff only).
+#[tauri::command]
+pub async fn system_checks(app: Shared<'_>, slot: Slot<'_>) -> Result<vitrine_doctor::Report, CommandError> {
+    staff_job(&app, &slot, |app, slot| app.system_checks(slot)).await
+}
+
 #[tauri::command]
 pub async fn sign_out(app: Shared<'_>, slot: Slot<'_>) -> Result<(), CommandError> {
     staff_job(&app, &slot, |app, slot| {

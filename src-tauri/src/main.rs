@@ -95,6 +95,7 @@ fn main() {
             commands::staff_for_sign_in,
             commands::sign_in,
             commands::sign_out,
+            commands::system_checks,
             commands::session,
             commands::run_report,
             commands::export_report,

@@ -193,3 +193,18 @@ export const exportReport = (query: ReportQuery, format: "csv" | "pdf") => staff
 export const stockHistory = (sku: string, days: number, location?: string) => staffCall<Series>("stock_history", { sku, location: location ?? null, days });
 export const forecastChart = (sku: string, horizonDays: number) => staffCall<ForecastChart>("forecast_chart", { sku, horizonDays });
 export const discrepancyByAisle = () => staffCall<AisleDiscrepancy[]>("discrepancy_by_aisle");
+
+/** One of `vitrine doctor`'s checks, as the staff status page shows it. */
+export interface SystemCheck {
+  name: string;
+  status: "ok" | "warn" | "fail" | "skip";
+  detail: string;
+  /** The command or step that fixes it (every warning and failure has one). */
+  fix?: string;
+}
+
+export interface SystemChecks {
+  checks: SystemCheck[];
+}
+
+export const systemChecks = () => staffCall<SystemChecks>("system_checks");

@@ -17,6 +17,7 @@ const factories: Record<Route, () => Screen> = {
   mirror: mirrorScreen,
   clerk: () => staffScreen("clerk"),
   manager: () => staffScreen("manager"),
+  status: () => staffScreen("status"),
 };
 
 let current: Screen | null = null;

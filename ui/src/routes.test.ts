@@ -8,9 +8,10 @@ describe("routes", () => {
     expect(parseRoute("#/mirror")).toBe("mirror");
     expect(parseRoute("#mirror")).toBe("mirror");
     expect(parseRoute("#/clerk?x=1")).toBe("clerk");
+    expect(parseRoute("#/status")).toBe("status");
     expect(parseRoute("#/nope")).toBe("start");
   });
   it("round-trips", () => {
-    for (const r of ["start", "mirror", "clerk", "manager"] as const) expect(parseRoute(routeHash(r))).toBe(r);
+    for (const r of ["start", "mirror", "clerk", "manager", "status"] as const) expect(parseRoute(routeHash(r))).toBe(r);
   });
 });

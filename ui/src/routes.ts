@@ -1,6 +1,6 @@
-export type Route = "start" | "mirror" | "clerk" | "manager";
+export type Route = "start" | "mirror" | "clerk" | "manager" | "status";
 
-const ROUTES: readonly Route[] = ["start", "mirror", "clerk", "manager"];
+const ROUTES: readonly Route[] = ["start", "mirror", "clerk", "manager", "status"];
 
 /** "#/mirror" → "mirror"; anything unknown → "start". */
 export function parseRoute(hash: string): Route {

@@ -12,7 +12,7 @@ import { fitRect, type FitMode } from "./fit";
 import { FrameLoop, type FrameMeta } from "./frames";
 import { routeHash, type Route } from "./routes";
 import { FpsCounter, LatencySmoother, captureToPaintMs, formatFps, formatLatency } from "./stats";
-import { modelLine, sourceLine, sourceProblem, storeLine, syncLine } from "./statusText";
+import { problemCount, sourceProblem, statusItems } from "./statusText";
 import { tryOnPanel } from "./tryon";
 
 export interface Screen {
@@ -43,7 +43,10 @@ export function startScreen(): Screen {
     b.addEventListener("click", () => go(route));
     return b;
   };
-  const strip = h("ul", { id: "status-strip", class: "status-strip", "aria-live": "polite" });
+  // Shoppers see no engineering status; staff find it behind this link (and a PIN). A dot
+  // on it tells staff walking by that something needs a look.
+  const staffStatus = h("button", { id: "staff-status", class: "btn staff-status", type: "button" }, "System status");
+  staffStatus.addEventListener("click", () => go("status"));
   const el = h(
     "section",
     { id: "screen-start", class: "screen start" },
@@ -55,37 +58,17 @@ export function startScreen(): Screen {
       role("role-clerk", "Shelf scan", "Staff", "clerk"),
       role("role-manager", "Stock reports", "Manager", "manager"),
     ),
-    strip,
+    h("footer", { class: "start-footer" }, staffStatus),
   );
-
-  const line = (text: string, cls: string, title?: string) => h("li", { class: cls, title: title ?? text }, text);
 
   return {
     el,
     pollsStatus: true,
-    enter() {
-      strip.replaceChildren(line(inKiosk() ? "Loading status…" : "No backend: models unknown", "muted"));
-    },
     status(s, error) {
-      if (error) {
-        strip.replaceChildren(line(`backend error: ${error}`, "item error"));
-        return;
-      }
-      if (!s) return;
-      const items: HTMLElement[] = [line(sourceLine(s.source), `item source ${s.source.state}`)];
-      for (const m of s.models) {
-        const li = line(modelLine(m), `item model ${m.enabled ? "ready" : "disabled"}`, `${modelLine(m)} (${m.task})`);
-        li.dataset.model = m.name;
-        items.push(li);
-      }
-      if (s.runtime_error) items.push(line(`models off: ${s.runtime_error}`, "item error"));
-      else if (s.models.length === 0) items.push(line("no models", "item muted"));
-      const store = storeLine(s.store);
-      if (store) items.push(line(store, "item store"));
-      const sync = syncLine(s, Date.now());
-      if (sync) items.push(line(sync.text, sync.error ? "item error" : "item sync"));
-      if (s.store_error) items.push(line(`store unavailable: ${s.store_error}`, "item error"));
-      strip.replaceChildren(...items);
+      const problems = error ? 1 : s ? problemCount(statusItems(s, Date.now())) : 0;
+      staffStatus.classList.toggle("attention", problems > 0);
+      staffStatus.dataset.problems = String(problems);
+      staffStatus.title = problems > 0 ? `${problems} thing${problems === 1 ? "" : "s"} for staff to look at` : "Staff: system status";
     },
   };
 }

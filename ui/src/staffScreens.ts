@@ -28,6 +28,7 @@ import { h } from "./dom";
 import { PinEntry, signInMessage } from "./pinpad";
 import { alignOf, formatCell, skuColumn, sortRows, type SortDirection } from "./reportFormat";
 import { go, type Screen } from "./screens";
+import { statusView } from "./statusPage";
 
 /** How often the screen asks whether the backend still has the session (idle sign-out). */
 const SESSION_CHECK_MS = 5000;
@@ -48,15 +49,23 @@ export const REPORTS: [ReportKind, string][] = [
 
 const ENDED = new Set(["not-signed-in", "session-expired"]);
 
-export function staffScreen(role: StaffRole): Screen {
-  const title = role === "manager" ? "Stock reports" : "Shelf scan";
+/** A staff page: the clerk's shelf scan, the manager's reports, or the system status page
+ *  (any signed-in staff). */
+export type StaffPage = StaffRole | "status";
+
+const TITLES: Record<StaffPage, string> = { clerk: "Shelf scan", manager: "Stock reports", status: "System status" };
+
+export function staffScreen(page: StaffPage): Screen {
+  const title = TITLES[page];
+  // Who may sign in here: the status page takes clerks as well as managers.
+  const role: StaffRole = page === "manager" ? "manager" : "clerk";
   const who = h("span", { id: "session-name", class: "session-name" });
   const signOutButton = h("button", { id: "sign-out", class: "btn", type: "button", hidden: true }, "Sign out");
   const back = h("button", { id: "back", class: "btn back", type: "button" }, "‹ Back");
   const body = h("div", { class: "staff-body" });
   const el = h(
     "section",
-    { id: `screen-${role}`, class: "screen staff" },
+    { id: `screen-${page}`, class: "screen staff" },
     h("header", { class: "staff-top" }, back, h("h1", {}, title), h("div", { class: "session" }, who, signOutButton)),
     body,
   );
@@ -85,7 +94,12 @@ export function staffScreen(role: StaffRole): Screen {
     who.textContent = `${session.staff} · ${session.role}`;
     signOutButton.hidden = false;
     // The clerk screen opens on the shelf scan; the stock lookup is its second tab.
-    const reports = role === "clerk" ? clerkWork(ended, () => reportsView("clerk", ended)) : reportsView(session.role, ended);
+    const reports =
+      page === "status"
+        ? statusView(ended)
+        : role === "clerk"
+          ? clerkWork(ended, () => reportsView("clerk", ended))
+          : reportsView(session.role, ended);
     view = reports;
     body.replaceChildren(reports.el);
     clearInterval(sessionTimer);
@@ -116,7 +130,7 @@ export function staffScreen(role: StaffRole): Screen {
       currentSession()
         .then((s) => {
           if (!active) return;
-          if (s && (s.role === role || s.role === "manager")) showReports(s);
+          if (s && (s.role === role || s.role === "manager" || page === "status")) showReports(s);
           else showSignIn();
         })
         .catch(() => active && showSignIn());

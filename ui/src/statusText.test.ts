@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, modelLine, shortProvider, sourceLine, sourceProblem, storeLine, syncLine } from "./statusText";
+import { ago, modelLine, problemCount, shortProvider, sourceLine, sourceProblem, statusItems, storeLine, syncLine } from "./statusText";
 
 describe("status text", () => {
   it("ready model with provider", () => {
@@ -46,5 +46,29 @@ describe("status text", () => {
     expect(syncLine({}, now)).toBeNull();
     expect(ago(now - 3 * 3600_000, now)).toBe("3 h ago");
     expect(ago(now - 2 * 86400_000, now)).toBe("2 d ago");
+  });
+});
+
+describe("statusItems and problemCount", () => {
+  const base = {
+    source: { description: "camera:0", state: "running" as const, message: null },
+    models: [
+      { name: "seg", task: "segmentation", provider: "CPUExecutionProvider", enabled: true, reason: null },
+      { name: "pose", task: "pose", provider: null, enabled: false, reason: "sha256 mismatch" },
+    ],
+    store: { products: 2, variants: 5, locations: 3, events: 10 },
+    store_error: null,
+    runtime_error: null,
+  };
+  it("lists the source, each model, the store", () => {
+    const items = statusItems(base, 0);
+    expect(items.map((i) => i.kind)).toEqual(["source running", "model ready", "model disabled", "store"]);
+    expect(items[1]).toMatchObject({ text: "seg · CPU · ready", model: "seg" });
+  });
+  it("counts what staff should look at", () => {
+    expect(problemCount(statusItems(base, 0))).toBe(1);
+    const broken = { ...base, source: { description: "camera:7", state: "error" as const, message: "no camera" }, store_error: "corrupt" };
+    expect(problemCount(statusItems(broken, 0))).toBe(3);
+    expect(problemCount(statusItems({ ...base, models: [base.models[0]] }, 0))).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import type { ModelStatus, SourceStatus, StoreSummary } from "./backend";
+import type { ModelStatus, SourceStatus, Status, StoreSummary } from "./backend";
 
 /** "CPUExecutionProvider" → "CPU"; other names pass through. */
 export function shortProvider(provider: string | null): string | null {
@@ -77,4 +77,32 @@ export function syncLine(v: SyncView, nowMs: number): { text: string; error: boo
   const parts = [`sync: ${last}`, pending];
   if (v.sync.last_error) parts.push(v.sync.last_error);
   return { text: parts.join(" · "), error: v.sync.last_error !== null };
+}
+
+/** One line of the live status list on the staff status page. */
+export interface StatusItem {
+  text: string;
+  /** "source running", "model ready", "model disabled", "store", "sync", "error", "muted". */
+  kind: string;
+  /** The model's name, on model lines. */
+  model?: string;
+}
+
+/** Everything get_status says, as lines for staff: source, each model, store, sync. */
+export function statusItems(s: Pick<Status, "source" | "models" | "store" | "store_error" | "runtime_error"> & SyncView, nowMs: number): StatusItem[] {
+  const items: StatusItem[] = [{ text: sourceLine(s.source), kind: `source ${s.source.state}` }];
+  for (const m of s.models) items.push({ text: modelLine(m), kind: `model ${m.enabled ? "ready" : "disabled"}`, model: m.name });
+  if (s.runtime_error) items.push({ text: `models off: ${s.runtime_error}`, kind: "error" });
+  else if (s.models.length === 0) items.push({ text: "no models", kind: "muted" });
+  const store = storeLine(s.store);
+  if (store) items.push({ text: store, kind: "store" });
+  const sync = syncLine(s, nowMs);
+  if (sync) items.push({ text: sync.text, kind: sync.error ? "error" : "sync" });
+  if (s.store_error) items.push({ text: `store unavailable: ${s.store_error}`, kind: "error" });
+  return items;
+}
+
+/** How many things staff should look at (the start screen marks the status link). */
+export function problemCount(items: StatusItem[]): number {
+  return items.filter((i) => i.kind === "error" || i.kind === "model disabled" || i.kind === "source error").length;
 }

@@ -14,7 +14,7 @@ mod tryon;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tracing::{info, warn};
@@ -105,6 +105,8 @@ pub struct App {
     shelf: Mutex<shelf::ShelfState>,
     /// Try-on: the garment the shopper picked and the garments already read from disk.
     tryon: Mutex<tryon::TryOnState>,
+    /// When the idle camera was last looked for, and what was wrong.
+    idle_camera: Mutex<Option<(Instant, Option<String>)>>,
 }
 
 impl App {
@@ -133,7 +135,7 @@ impl App {
         if let Err(e) = &sync {
             warn!(error = %e, "sync with HQ is off");
         }
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default() }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default() }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {
@@ -237,7 +239,29 @@ impl App {
                 },
                 message: s.message,
             },
-            None => SourceReport { description: self.config.camera.source.clone(), state: "stopped", message: None },
+            None => {
+                drop(mirror);
+                // A camera that is not there is worth saying before anyone starts the mirror
+                // (the start screen marks the staff link).
+                let missing = self.idle_camera_problem();
+                let state = if missing.is_some() { "error" } else { "stopped" };
+                SourceReport { description: self.config.camera.source.clone(), state, message: missing }
+            }
+        }
+    }
+
+    /// While the mirror is off: why the configured camera cannot be used, looked up at most
+    /// every 10 s (the page asks every 2 s).
+    fn idle_camera_problem(&self) -> Option<String> {
+        let Ok(SourceSpec::Camera(index)) = self.source_spec() else { return None };
+        let mut cached = self.idle_camera.lock().unwrap_or_else(|e| e.into_inner());
+        match cached.as_ref() {
+            Some((checked, problem)) if checked.elapsed() < Duration::from_secs(10) => problem.clone(),
+            _ => {
+                let problem = vitrine_capture::camera_present(index).err().map(|e| e.to_string());
+                *cached = Some((Instant::now(), problem.clone()));
+                problem
+            }
         }
     }
 

@@ -68,6 +68,14 @@ impl From<AppError> for CommandError {
 }
 
 impl App {
+    /// The doctor's checks (camera, models, runtime, database, disk, backups, clock, HQ, GPU)
+    /// for the staff status page; signed-in staff only. Reads only; may take a few seconds
+    /// (model hashes, HQ's answer).
+    pub fn system_checks(&self, slot: &SessionSlot) -> Result<vitrine_doctor::Report, AppError> {
+        slot.authorize(vitrine_auth::Permission::SystemStatus, vitrine_auth::now_ms())?;
+        Ok(vitrine_doctor::diagnose(&self.config))
+    }
+
     /// A session slot with this kiosk's idle time-out, for the shell to keep.
     pub fn session_slot(&self) -> SessionSlot {
         SessionSlot::new(policy(&self.config).idle_timeout_ms)

@@ -103,7 +103,7 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         match self {
             Self::Shopper => false,
-            Self::Clerk => permission == Permission::StockLookup,
+            Self::Clerk => matches!(permission, Permission::StockLookup | Permission::SystemStatus),
             Self::Manager => true,
         }
     }
@@ -136,6 +136,8 @@ pub enum Permission {
     Reports,
     /// Saving reports as CSV or PDF.
     Export,
+    /// The staff status page: devices, models, store, sync and the doctor's checks.
+    SystemStatus,
 }
 
 impl Permission {
@@ -144,6 +146,7 @@ impl Permission {
             Self::StockLookup => "look up stock",
             Self::Reports => "open manager reports",
             Self::Export => "export reports",
+            Self::SystemStatus => "see the system status",
         }
     }
 }

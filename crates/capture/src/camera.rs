@@ -14,6 +14,20 @@ pub fn list_cameras() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether camera `index` is there, without opening it; the error says what is present and
+/// what to use instead.
+pub fn camera_present(index: u32) -> Result<(), CaptureError> {
+    let cameras = nokhwa::query(ApiBackend::Auto).unwrap_or_default();
+    if cameras.is_empty() {
+        return Err(CaptureError::NoCamera { detail: String::new() });
+    }
+    if !cameras.iter().any(|c| c.index() == &CameraIndex::Index(index)) {
+        let known = cameras.iter().map(|c| c.index().to_string()).collect::<Vec<_>>().join(", ");
+        return Err(CaptureError::NoCamera { detail: format!(" at index {index} (cameras present: {known})") });
+    }
+    Ok(())
+}
+
 pub struct CameraSource {
     index: u32,
     camera: Camera,
@@ -22,14 +36,7 @@ pub struct CameraSource {
 
 impl CameraSource {
     pub fn open(index: u32, options: &CaptureOptions) -> Result<Self, CaptureError> {
-        let cameras = nokhwa::query(ApiBackend::Auto).unwrap_or_default();
-        if cameras.is_empty() {
-            return Err(CaptureError::NoCamera { detail: String::new() });
-        }
-        if !cameras.iter().any(|c| c.index() == &CameraIndex::Index(index)) {
-            let known = cameras.iter().map(|c| c.index().to_string()).collect::<Vec<_>>().join(", ");
-            return Err(CaptureError::NoCamera { detail: format!(" at index {index} (cameras present: {known})") });
-        }
+        camera_present(index)?;
         let wanted = CameraFormat::new(Resolution::new(options.width, options.height), FrameFormat::MJPEG, options.fps);
         let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::Closest(wanted));
         let open_err = |e: nokhwa::NokhwaError| CaptureError::CameraOpen { index, reason: e.to_string() };

@@ -11,7 +11,7 @@ mod video;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-pub use camera::{list_cameras, CameraSource};
+pub use camera::{camera_present, list_cameras, CameraSource};
 pub use images::ImageSource;
 pub use slot::LatestSlot;
 pub use thread::{CaptureHandle, CaptureStats, SourceState, SourceStatus};

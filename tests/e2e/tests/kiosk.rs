@@ -22,6 +22,7 @@ use vitrine_e2e::{all_files, image_stddev, leading_number, media_files, private_
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
 const SEGMENTATION_MODEL: &str = "selfie_segmentation_landscape";
+const DEMO_CLERK_PIN: &str = "1357";
 
 
 async fn start_screen_is_shown(c: &Client) -> Res {
@@ -31,6 +32,18 @@ async fn start_screen_is_shown(c: &Client) -> Res {
         return Err("the mirror screen is still in the page".into());
     }
     Ok(())
+}
+
+/// Opens the staff status page from the start screen and signs in as the demo clerk.
+async fn staff_status_page(c: &Client) -> Res {
+    click(c, "#staff-status").await?;
+    find(c, "#screen-status").await?;
+    click(c, ".staff-choice[data-name=\"Demo Clerk\"]").await?;
+    for digit in DEMO_CLERK_PIN.chars() {
+        click(c, &format!("#pin-key-{digit}")).await?;
+    }
+    click(c, "#pin-enter").await?;
+    find(c, "#status-checks").await.map(|_| ())
 }
 
 /// Runs `flow` against a fresh kiosk, always closes the session and ends the processes, and
@@ -92,10 +105,16 @@ async fn shopper_sees_a_live_blurred_mirror_and_nothing_is_saved() {
 
 async fn shopper_flow(c: &Client, out: &Path) -> Res {
     start_screen_is_shown(c).await?;
-    // get_status reached the page: the source line and a ready segmentation model.
-    let model_css = format!("#status-strip li.model[data-model=\"{SEGMENTATION_MODEL}\"]");
+    // Shoppers see no engineering status: models and counts sit behind the staff link.
+    let start = text(c, "#screen-start").await?;
+    if start.contains(SEGMENTATION_MODEL) || start.contains("events") || start.contains("CPU") {
+        return Err(format!("the start screen shows engineering status to shoppers: {start:?}"));
+    }
+    staff_status_page(c).await?;
+    // get_status reached the staff page: a ready segmentation model and the source.
+    let model_css = format!("#status-live li.model[data-model=\"{SEGMENTATION_MODEL}\"]");
     let css = model_css.as_str();
-    let model = poll("the segmentation model in the status strip", WAIT, move || async move {
+    let model = poll("the segmentation model on the status page", WAIT, move || async move {
         Ok(c.find(Locator::Css(css)).await.ok())
     })
     .await?;
@@ -104,7 +123,21 @@ async fn shopper_flow(c: &Client, out: &Path) -> Res {
     if !class.split_whitespace().any(|c| c == "ready") {
         return Err(format!("{SEGMENTATION_MODEL} is not ready, so there is no background blur: {line:?}"));
     }
-    eprintln!("status strip: {line}");
+    eprintln!("status page: {line}");
+    // The doctor's checks ran in the kiosk: every model's hash matches its manifest.
+    let models = poll("the models check on the status page", WAIT, move || async move {
+        let t = text(c, "tr[data-check=\"models\"]").await?;
+        if t.contains("ok") && t.contains("every hash matches") { Ok(Some(t)) } else { Err(t) }
+    })
+    .await?;
+    eprintln!("status page check: {models}");
+    let shot = out.join("status-page.png");
+    // The rows are in the page; give WebKit a moment to paint them before the screenshot.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    screenshot_display(&shot)?;
+    eprintln!("status page screenshot: {}", shot.display());
+    click(c, "#back").await?;
+    poll("the start screen after the status page", WAIT, move || async move { start_screen_is_shown(c).await.map(Some) }).await?;
 
     click(c, "#role-shopper").await?;
     find(c, "#screen-mirror").await?;
@@ -182,12 +215,28 @@ async fn missing_camera_keeps_the_kiosk_up_and_says_how_to_use_a_video() {
 
 async fn no_camera_flow(c: &Client) -> Res {
     start_screen_is_shown(c).await?;
-    let source = poll("the source line of the status strip", WAIT, move || async move {
-        let t = text(c, "#status-strip li.source").await?;
+    // The staff link is marked, and the status page says what is wrong and how to fix it.
+    poll("#staff-status to be marked for staff", WAIT, move || async move {
+        let el = c.find(Locator::Css("#staff-status")).await.map_err(|e| e.to_string())?;
+        let class = el.attr("class").await.map_err(|e| e.to_string())?.unwrap_or_default();
+        if class.contains("attention") { Ok(Some(())) } else { Err(class) }
+    })
+    .await?;
+    staff_status_page(c).await?;
+    let source = poll("the source line on the status page", WAIT, move || async move {
+        let t = text(c, "#status-live li.source").await?;
         if t.contains("camera:7") { Ok(Some(t)) } else { Err(t) }
     })
     .await?;
-    eprintln!("start screen: {source}");
+    eprintln!("status page: {source}");
+    let camera = poll("the camera check with its fix", WAIT, move || async move {
+        let t = text(c, "tr[data-check=\"camera\"]").await?;
+        if t.contains("FAIL") && t.contains("Fix:") { Ok(Some(t)) } else { Err(t) }
+    })
+    .await?;
+    eprintln!("status page check: {camera}");
+    click(c, "#back").await?;
+    poll("the start screen after the status page", WAIT, move || async move { start_screen_is_shown(c).await.map(Some) }).await?;
 
     click(c, "#role-shopper").await?;
     let message = poll("#source-message to explain the missing camera", WAIT, move || async move {

@@ -141,8 +141,32 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// Another program held the write lock for longer than the busy timeout (5 s).
+    #[error(
+        "the database is locked by another program (a long import, a restore, or a tool with it \
+         open); nothing was written, try again in a moment"
+    )]
+    Busy,
+
+    /// The disk holding the database (or its journal) is full.
+    #[error(
+        "the disk holding the database is full; nothing of this change was written; free space \
+         (`vitrine doctor` shows how much is left and what to delete)"
+    )]
+    DiskFull,
+
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Sqlite(e),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -589,11 +589,24 @@ pub(crate) fn insert_product(conn: &Connection, product: &Product) -> Result<()>
 
 /// Read-only look at an existing file before anything may write to it.
 fn preflight(path: &Path) -> Result<i64> {
-    let sidecars = ["-wal", "-shm"].map(|suffix| {
+    let sidecar = |suffix: &str| {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
         PathBuf::from(name)
-    });
+    };
+    // A power cut in the middle of a write in rollback-journal mode (a schema upgrade runs
+    // before WAL is switched on) leaves a hot journal. Rolling it back is SQLite's own
+    // recovery and needs a writable handle; a read-only look would fail on it instead.
+    if sidecar("-journal").is_file() {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if let Ok(conn) = Connection::open_with_flags(path, flags) {
+            match user_version(&conn) {
+                Ok(_) => warn!(path = %path.display(), "rolled back a write interrupted by a crash or power cut"),
+                Err(e) => warn!(path = %path.display(), error = %e, "could not roll back an interrupted write"),
+            }
+        }
+    }
+    let sidecars = ["-wal", "-shm"].map(sidecar);
     let existed = sidecars.each_ref().map(|sidecar| sidecar.exists());
     let verdict = inspect_read_only(path);
     if verdict.is_err() {

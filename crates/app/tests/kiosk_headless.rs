@@ -105,3 +105,72 @@ fn a_bad_provider_list_disables_models_with_a_reason() {
     assert!(status.runtime_error.unwrap().contains("gpu"));
     assert!(status.models.is_empty());
 }
+
+/// Copies `models/` (each folder with a manifest, one or two deep) into `dir`.
+fn copy_models(dir: &Path) {
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            if entry.path().is_file() {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    };
+    for entry in std::fs::read_dir(root().join("models")).unwrap().flatten() {
+        let path = entry.path();
+        if path.join("manifest.toml").is_file() {
+            copy(&path, &dir.join(entry.file_name()));
+        } else if path.is_dir() {
+            for inner in std::fs::read_dir(&path).unwrap().flatten() {
+                if inner.path().join("manifest.toml").is_file() {
+                    copy(&inner.path(), &dir.join(entry.file_name()).join(inner.file_name()));
+                }
+            }
+        }
+    }
+}
+
+/// A model file deleted while the kiosk runs (a technician's slip, a failing disk): the
+/// mirror keeps going on the model already in memory, and the staff status page names the
+/// file and how to put it back.
+#[test]
+fn a_model_deleted_while_running_keeps_the_mirror_going_and_the_status_page_says_which() {
+    let clip = root().join("var/demo/astronaut_720p.mp4");
+    if !clip.is_file() {
+        return eprintln!("{} missing (scripts/setup.sh renders it); skipped", clip.display());
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    copy_models(&models);
+    let mut config = config(tmp.path(), &format!("video:{}", clip.display()));
+    config.inference.models_dir = models.clone();
+    let app = App::start(config);
+    app.start_mirror().unwrap();
+    let processed = |app: &App| app.mirror_stats().map_or(0, |s| s.processed);
+    let wait_for = |app: &App, n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while processed(app) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        processed(app)
+    };
+    assert!(wait_for(&app, 5) >= 5, "the mirror did not start");
+
+    std::fs::remove_file(models.join("selfie_segmentation_landscape/selfie_segmentation_landscape.onnx")).unwrap();
+    let before = processed(&app);
+    let after = wait_for(&app, before + 20);
+
+    assert!(after >= before + 20, "the mirror stopped after the model file went: {before} → {after}");
+    assert_eq!(app.mirror_stats().unwrap().errors, 0);
+    let slot = app.session_slot();
+    app.sign_in(&slot, "Demo Clerk", "1357").unwrap();
+    let report = app.system_checks(&slot).unwrap();
+    let models_check = report.checks.iter().find(|c| c.name == "models").unwrap();
+    assert_eq!(models_check.status, vitrine_doctor::Status::Fail, "{models_check:?}");
+    assert!(models_check.detail.contains("selfie_segmentation_landscape.onnx"), "{}", models_check.detail);
+    assert!(models_check.fix.as_deref().unwrap().contains("models/"));
+    // Shoppers can't ask for the checks.
+    let shopper = app.session_slot();
+    assert!(app.system_checks(&shopper).is_err());
+    app.stop_mirror();
+}

@@ -144,7 +144,8 @@ mod tests {
     #[test]
     fn not_running_is_503_with_cors_and_bad_requests_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let app = app("camera:7", dir.path());
+        // A file source (a missing camera is reported as such even before the mirror starts).
+        let app = app(&format!("video:{}", dir.path().join("clip.mp4").display()), dir.path());
         let r = respond(&app, &get("vitrine://localhost/frame?after=0"), Duration::from_millis(10));
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(std::str::from_utf8(r.body()).unwrap(), "the mirror is not running");

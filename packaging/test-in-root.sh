@@ -14,6 +14,14 @@ test -x /usr/bin/vitrine-kiosk
 test -f /lib/systemd/system/vitrine-kiosk.service
 getent passwd vitrine >/dev/null
 
+step "the systemd units, checked against what the package installed"
+systemd-analyze verify --man=no /lib/systemd/system/vitrine-kiosk.service \
+  /lib/systemd/system/vitrine-backup.service /lib/systemd/system/vitrine-backup.timer
+test -L /etc/systemd/system/graphical.target.wants/vitrine-kiosk.service \
+  || { echo "the kiosk service is not enabled for boot"; exit 1; }
+test -L /etc/systemd/system/timers.target.wants/vitrine-backup.timer \
+  || { echo "the backup timer is not enabled"; exit 1; }
+
 step "vitrine doctor (camera replaced by the demo clip: no camera in a build root)"
 out=$(as_vitrine vitrine --source "video:$clip" doctor) || { echo "$out"; echo "doctor failed"; exit 1; }
 echo "$out" | sed '$d'

@@ -32,7 +32,8 @@ rm -rf "$work/old"
 cp "$deb" "$work/vitrine_new.deb"
 
 echo "==> a clean Debian 12 root (mmdebstrap), then install, upgrade, doctor, mirror, remove"
-mmdebstrap --mode=root --variant=apt --skip=download/empty --skip=cleanup/apt/cache \
+# systemd: the root has it as a store's PC does, to check and enable the units.
+mmdebstrap --mode=root --variant=apt --include=systemd --skip=download/empty --skip=cleanup/apt/cache \
   --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
   --setup-hook="sync-in $cache /var/cache/apt/archives/" \
   --customize-hook="copy-in $work/vitrine_previous.deb $work/vitrine_new.deb packaging/test-in-root.sh /tmp/" \

@@ -67,7 +67,7 @@ pub fn backup_database(
     target: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BackupReport> {
-    let source = open_checked(database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let source = open_checked(database)?;
     backup_connection(&source, database, target, progress)
 }
 
@@ -129,7 +129,7 @@ pub fn restore_database(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(BackupReport, Option<PathBuf>)> {
     let started = Instant::now();
-    let source = open_checked(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let source = open_checked(backup)?;
     let schema_version = user_version(&source).map_err(|e| open_err(backup, e))?;
     let safety = if database.exists() {
         let target = new_backup_path(safety_dir, "pre-restore");
@@ -307,37 +307,21 @@ pub(crate) fn run_steps(
 
 /// A backup must open, pass `quick_check` and have a schema this build can read.
 fn verify(path: &Path) -> Result<i64> {
-    let conn = open_checked(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn = open_checked(path)?;
     let version = user_version(&conn).map_err(|e| open_err(path, e))?;
     Ok(version)
 }
 
-/// Opens `path` and refuses it when it is not SQLite, fails `quick_check`, or is newer than
-/// this build.
-fn open_checked(path: &Path, flags: OpenFlags) -> Result<Connection> {
+/// Opens `path` read-only and refuses it when it is missing, not SQLite, fails
+/// `quick_check`, or is newer than this build.
+fn open_checked(path: &Path) -> Result<Connection> {
     if !path.is_file() {
         return Err(StoreError::Backup {
             path: path.to_path_buf(),
             reason: "no such file".into(),
         });
     }
-    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| open_err(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| open_err(path, e))?;
-    let version = user_version(&conn).map_err(|e| corrupt(path, e.to_string()))?;
-    check_version(path, version, SCHEMA_VERSION)?;
-    let problems = conn
-        .prepare("PRAGMA quick_check")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(|e| corrupt(path, e.to_string()))?;
-    if problems != ["ok"] {
-        return Err(corrupt(path, problems.into_iter().take(3).collect::<Vec<_>>().join("; ")));
-    }
-    Ok(conn)
+    crate::store::open_checked_read_only(path).map(|(conn, _)| conn)
 }
 
 fn sync_file(path: &Path) -> Result<()> {

@@ -645,6 +645,12 @@ fn put_back(conn: &mut Connection, path: &Path, backup: &Path) -> Result<()> {
 }
 
 fn inspect_read_only(path: &Path) -> Result<i64> {
+    open_checked_read_only(path).map(|(_, version)| version)
+}
+
+/// A read-only handle on `path` and its schema version, once the file has passed
+/// `quick_check` and is not from a newer Vitrine.
+pub(crate) fn open_checked_read_only(path: &Path) -> Result<(Connection, i64)> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
@@ -665,7 +671,7 @@ fn inspect_read_only(path: &Path) -> Result<i64> {
             detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; "),
         });
     }
-    Ok(version)
+    Ok((conn, version))
 }
 
 /// SQLite's "not a database" and "malformed" become [`StoreError::Corrupt`]; the rest

@@ -117,8 +117,10 @@ pub fn import(config: Config, which: Import) -> Result<()> {
         max_problems: args.show.max(1),
         ..ImportOptions::default()
     };
+    let file = File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let report = store
-        .import_feed_file(feed, &args.file, &options)
+        .import_feed(feed, ProgressReader::new(file, size), &options)
         .with_context(|| format!("importing {} from {}", feed.name(), args.file.display()))?;
     // The user is waiting anyway: bring the report totals up to date now, so the first
     // report after an import does not have to.
@@ -511,5 +513,42 @@ mod tests {
             .unwrap();
         assert_eq!((report.inserted, report.rejected), (1, 1));
         assert_eq!(store.stock_level("GR-OATS-1KG", "BACKROOM").unwrap(), 53);
+    }
+}
+
+/// Reads a feed and, while a terminal watches, shows how much of it is in (a large till
+/// export takes a while; logs and pipes get only the summary).
+struct ProgressReader<R> {
+    inner: R,
+    size: u64,
+    read: u64,
+    shown: Option<u64>,
+    terminal: bool,
+}
+
+impl<R> ProgressReader<R> {
+    fn new(inner: R, size: u64) -> Self {
+        use std::io::IsTerminal;
+        // Small files are in before anyone could read a percentage.
+        let terminal = std::io::stderr().is_terminal() && size > 4 << 20;
+        ProgressReader { inner, size, read: 0, shown: None, terminal }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.terminal {
+            let percent = self.read * 100 / self.size.max(1);
+            if self.shown != Some(percent) {
+                self.shown = Some(percent);
+                eprint!("\rimporting: {percent:>3} % of {} MB", self.size >> 20);
+                if n == 0 || self.read >= self.size {
+                    eprintln!();
+                }
+            }
+        }
+        Ok(n)
     }
 }

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use tracing::{info, warn};
 
-use crate::migrations::{check_version, user_version, SCHEMA_VERSION};
 use crate::{Result, StoreError};
 
 /// Pages copied per step; small enough that progress moves and a writer waits only briefly.
@@ -67,17 +66,6 @@ pub fn backup_database(
     target: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BackupReport> {
-    let source = open_checked(database)?;
-    backup_connection(&source, database, target, progress)
-}
-
-/// The copy itself, from an open connection (the store's own, or a read-only one).
-fn backup_connection(
-    source: &Connection,
-    source_path: &Path,
-    target: &Path,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<BackupReport> {
     let started = Instant::now();
     if target.exists() {
         return Err(StoreError::Backup {
@@ -91,12 +79,12 @@ fn backup_connection(
             source,
         })?;
     }
+    let (source, _) = open_checked(database)?;
     let partial = sibling(target, ".partial");
     let _ = fs::remove_file(&partial);
-    let copied = copy_pages(source, source_path, &partial, progress).and_then(|pages| {
-        let schema_version = verify(&partial)?;
-        Ok((pages, schema_version))
-    });
+    // The copy must itself open, pass quick_check and have a schema this build can read.
+    let copied = copy_pages(&source, database, &partial, progress)
+        .and_then(|pages| Ok((pages, open_checked(&partial)?.1)));
     let (pages, schema_version) = match copied {
         Ok(done) => done,
         Err(err) => {
@@ -114,7 +102,7 @@ fn backup_connection(
         schema_version,
         elapsed: started.elapsed(),
     };
-    info!(from = %source_path.display(), to = %target.display(), bytes, "backup written");
+    info!(from = %database.display(), to = %target.display(), bytes, "backup written");
     Ok(report)
 }
 
@@ -129,8 +117,7 @@ pub fn restore_database(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(BackupReport, Option<PathBuf>)> {
     let started = Instant::now();
-    let source = open_checked(backup)?;
-    let schema_version = user_version(&source).map_err(|e| open_err(backup, e))?;
+    let (source, schema_version) = open_checked(backup)?;
     let safety = if database.exists() {
         let target = new_backup_path(safety_dir, "pre-restore");
         let saved = backup_database(database, &target, &mut |_, _| {})?;
@@ -176,28 +163,9 @@ pub struct DatabaseHealth {
 /// Opens `path` read-only and checks it through (`integrity_check` reads every page and
 /// index). Refuses files that are not SQLite or come from a newer Vitrine, as opening would.
 pub fn inspect_database(path: &Path) -> Result<DatabaseHealth> {
-    if !path.is_file() {
-        return Err(StoreError::Backup {
-            path: path.to_path_buf(),
-            reason: "no such file".into(),
-        });
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| open_err(path, e))?;
-    let schema_version = user_version(&conn).map_err(|e| corrupt(path, e.to_string()))?;
-    check_version(path, schema_version, SCHEMA_VERSION)?;
-    let problems: Vec<String> = conn
-        .prepare("PRAGMA integrity_check(20)")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(|e| corrupt(path, e.to_string()))?
-        .into_iter()
-        .filter(|line| line != "ok")
-        .collect();
+    require_file(path)?;
+    let (conn, schema_version) = crate::store::open_read_only(path)?;
+    let problems = crate::store::check_pages(&conn, path, "PRAGMA integrity_check(20)")?;
     let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap_or(0);
     let (events, outbox) = if schema_version >= 2 {
         (
@@ -305,23 +273,21 @@ pub(crate) fn run_steps(
     }
 }
 
-/// A backup must open, pass `quick_check` and have a schema this build can read.
-fn verify(path: &Path) -> Result<i64> {
-    let conn = open_checked(path)?;
-    let version = user_version(&conn).map_err(|e| open_err(path, e))?;
-    Ok(version)
-}
-
 /// Opens `path` read-only and refuses it when it is missing, not SQLite, fails
 /// `quick_check`, or is newer than this build.
-fn open_checked(path: &Path) -> Result<Connection> {
-    if !path.is_file() {
-        return Err(StoreError::Backup {
-            path: path.to_path_buf(),
-            reason: "no such file".into(),
-        });
+fn open_checked(path: &Path) -> Result<(Connection, i64)> {
+    require_file(path)?;
+    crate::store::open_checked_read_only(path)
+}
+
+fn require_file(path: &Path) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
     }
-    crate::store::open_checked_read_only(path).map(|(conn, _)| conn)
+    Err(StoreError::Backup {
+        path: path.to_path_buf(),
+        reason: "no such file".into(),
+    })
 }
 
 fn sync_file(path: &Path) -> Result<()> {
@@ -330,17 +296,11 @@ fn sync_file(path: &Path) -> Result<()> {
         .map_err(|e| io_backup_error(path, e))
 }
 
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
+/// `path` with `suffix` appended to its file name (`vitrine.db` → `vitrine.db-wal`).
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
-}
-
-fn corrupt(path: &Path, detail: String) -> StoreError {
-    StoreError::Corrupt {
-        path: path.to_path_buf(),
-        detail,
-    }
 }
 
 fn open_err(path: &Path, source: rusqlite::Error) -> StoreError {

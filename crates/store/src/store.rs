@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::backup::Backup;
@@ -18,7 +18,7 @@ use crate::model::{
     CatalogSummary, EventKind, EventOrigin, EventOutcome, Location, NewEvent, NodeIdentity,
     Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
-use crate::backup::{backup_database, default_backup_dir, new_backup_path, run_steps};
+use crate::backup::{backup_database, default_backup_dir, new_backup_path, run_steps, sibling};
 use crate::{seed, Result, StoreError};
 
 /// How long to wait for another process (the CLI next to the kiosk) holding the write lock.
@@ -589,11 +589,7 @@ pub(crate) fn insert_product(conn: &Connection, product: &Product) -> Result<()>
 
 /// Read-only look at an existing file before anything may write to it.
 fn preflight(path: &Path) -> Result<i64> {
-    let sidecar = |suffix: &str| {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    };
+    let sidecar = |suffix: &str| sibling(path, suffix);
     // A power cut in the middle of a write in rollback-journal mode (a schema upgrade runs
     // before WAL is switched on) leaves a hot journal. Rolling it back is SQLite's own
     // recovery and needs a writable handle; a read-only look would fail on it instead.
@@ -651,27 +647,40 @@ fn inspect_read_only(path: &Path) -> Result<i64> {
 /// A read-only handle on `path` and its schema version, once the file has passed
 /// `quick_check` and is not from a newer Vitrine.
 pub(crate) fn open_checked_read_only(path: &Path) -> Result<(Connection, i64)> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| open_error(path, e))?;
-    let version = user_version(&conn).map_err(|e| open_error(path, e))?;
-    check_version(path, version, SCHEMA_VERSION)?;
+    let (conn, version) = open_read_only(path)?;
     // quick_check reads every page, catching truncation that the header alone doesn't show.
-    let problems = conn
-        .prepare("PRAGMA quick_check")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(|e| open_error(path, e))?;
-    if problems != ["ok"] {
+    let problems = check_pages(&conn, path, "PRAGMA quick_check")?;
+    if !problems.is_empty() {
         return Err(StoreError::Corrupt {
             path: path.to_path_buf(),
             detail: problems.into_iter().take(3).collect::<Vec<_>>().join("; "),
         });
     }
     Ok((conn, version))
+}
+
+/// A read-only handle on `path` and its schema version, refused when the file is not SQLite
+/// or comes from a newer Vitrine; its pages are not checked yet.
+pub(crate) fn open_read_only(path: &Path) -> Result<(Connection, i64)> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_error(path, e))?;
+    let version = user_version(&conn).map_err(|e| open_error(path, e))?;
+    check_version(path, version, SCHEMA_VERSION)?;
+    Ok((conn, version))
+}
+
+/// What `pragma` (`quick_check` or `integrity_check`) finds wrong; empty when nothing.
+pub(crate) fn check_pages(conn: &Connection, path: &Path, pragma: &str) -> Result<Vec<String>> {
+    let lines = conn
+        .prepare(pragma)
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(|e| open_error(path, e))?;
+    Ok(lines.into_iter().filter(|line| line != "ok").collect())
 }
 
 /// SQLite's "not a database" and "malformed" become [`StoreError::Corrupt`]; the rest
@@ -943,6 +952,8 @@ fn stock_table(conn: &Connection, sql: &str) -> Result<BTreeMap<(i64, i64), i64>
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use tempfile::TempDir;
 
     use super::*;

@@ -1,5 +1,6 @@
 //! The kiosk-side client: HTTPS over rustls (ring), push, pull, retries, the background loop.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -236,16 +237,7 @@ impl SyncClient {
         let started = Instant::now();
         loop {
             let cursors = store.sync_cursors()?;
-            let request = PullRequest {
-                protocol: PROTOCOL_VERSION,
-                catalog_cursor: cursors.catalog,
-                stock_cursors: cursors.stock,
-                limit: PULL_LIMIT,
-            };
-            let body = serde_json::to_vec(&request).map_err(|e| SyncError::BadResponse {
-                url: self.settings.hq_url.clone(),
-                reason: format!("cannot encode pull: {e}"),
-            })?;
+            let body = self.pull_body(cursors.catalog, cursors.stock, PULL_LIMIT)?;
             let answer: PullResponse = self.send(PULL_PATH, &body, &mut report.retries)?;
             report.catalog_changes += answer.catalog.len() as u64;
             report.stores_updated += answer.stores.len() as u64;
@@ -265,16 +257,7 @@ impl SyncClient {
     /// whether HQ answers and takes this store's token, and how far HQ's clock (its `Date`
     /// header) is from ours.
     pub fn probe(&self) -> Result<HqProbe> {
-        let request = PullRequest {
-            protocol: PROTOCOL_VERSION,
-            catalog_cursor: i64::MAX,
-            stock_cursors: Default::default(),
-            limit: 1,
-        };
-        let body = serde_json::to_vec(&request).map_err(|e| SyncError::BadResponse {
-            url: self.settings.hq_url.clone(),
-            reason: format!("cannot encode pull: {e}"),
-        })?;
+        let body = self.pull_body(i64::MAX, Default::default(), 1)?;
         let started = Instant::now();
         let (_, date): (PullResponse, _) = self.post_with_date(PULL_PATH, &body)?;
         let round_trip = started.elapsed();
@@ -308,6 +291,15 @@ impl SyncClient {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// A pull request after these cursors, encoded.
+    fn pull_body(&self, catalog_cursor: i64, stock_cursors: BTreeMap<String, i64>, limit: u32) -> Result<Vec<u8>> {
+        let request = PullRequest { protocol: PROTOCOL_VERSION, catalog_cursor, stock_cursors, limit };
+        serde_json::to_vec(&request).map_err(|e| SyncError::BadResponse {
+            url: self.settings.hq_url.clone(),
+            reason: format!("cannot encode pull: {e}"),
+        })
     }
 
     /// The push request for `batch`, encoded (empty batch: nothing to send).

@@ -14,18 +14,20 @@ pub fn list_cameras() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Whether camera `index` is there, without opening it; the error says what is present and
-/// what to use instead.
-pub fn camera_present(index: u32) -> Result<(), CaptureError> {
+/// Camera `index`'s name when it is there, without opening it; the error says what is
+/// present and what to use instead.
+pub fn camera_present(index: u32) -> Result<String, CaptureError> {
     let cameras = nokhwa::query(ApiBackend::Auto).unwrap_or_default();
     if cameras.is_empty() {
         return Err(CaptureError::NoCamera { detail: String::new() });
     }
-    if !cameras.iter().any(|c| c.index() == &CameraIndex::Index(index)) {
-        let known = cameras.iter().map(|c| c.index().to_string()).collect::<Vec<_>>().join(", ");
-        return Err(CaptureError::NoCamera { detail: format!(" at index {index} (cameras present: {known})") });
+    match cameras.iter().find(|c| c.index() == &CameraIndex::Index(index)) {
+        Some(camera) => Ok(camera.human_name()),
+        None => {
+            let known = cameras.iter().map(|c| c.index().to_string()).collect::<Vec<_>>().join(", ");
+            Err(CaptureError::NoCamera { detail: format!(" at index {index} (cameras present: {known})") })
+        }
     }
-    Ok(())
 }
 
 pub struct CameraSource {

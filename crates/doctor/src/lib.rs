@@ -144,23 +144,14 @@ fn camera(config: &Config) -> Check {
         }
     };
     match spec {
-        SourceSpec::Camera(index) => {
-            let cameras = vitrine_capture::list_cameras();
-            let prefix = format!("{index}: ");
-            match cameras.iter().find(|c| c.starts_with(&prefix)) {
-                Some(found) => Check::ok(NAME, format!("camera {found}")),
-                None if cameras.is_empty() => Check::fail(
-                    NAME,
-                    format!("no camera found (wanted camera:{index})"),
-                    "plug the camera in and check `ls /dev/video*` and `vitrine cameras`; the user running the kiosk needs the video group (`sudo usermod -aG video USER`)",
-                ),
-                None => Check::fail(
-                    NAME,
-                    format!("no camera at index {index}; present: {}", cameras.join(", ")),
-                    "set [camera] source = \"camera:N\" to one that `vitrine cameras` lists",
-                ),
-            }
-        }
+        SourceSpec::Camera(index) => match vitrine_capture::camera_present(index) {
+            Ok(name) => Check::ok(NAME, format!("camera {index}: {name}")),
+            Err(e) => Check::fail(
+                NAME,
+                format!("camera:{index}: {e}"),
+                "plug the camera in and check `ls /dev/video*` and `vitrine cameras` (the user running the kiosk needs the video group: `sudo usermod -aG video USER`), or set [camera] source = \"camera:N\" to one that `vitrine cameras` lists",
+            ),
+        },
         SourceSpec::Video(path) | SourceSpec::Images(path) => {
             if path.exists() {
                 Check::ok(NAME, format!("{} (a file, not a camera)", config.camera.source))

@@ -120,6 +120,11 @@ export interface CommandError {
   locked_ms: number | null;
 }
 
+/** Whether the backend refused because the staff session is gone (idle sign-out, never signed in). */
+export function sessionEnded(err: CommandError): boolean {
+  return err.code === "not-signed-in" || err.code === "session-expired";
+}
+
 export type ReportKind = "stock" | "low-stock" | "discrepancies" | "sell-through" | "slow-movers" | "reorder" | "sync-status";
 export type ColumnKind = "text" | "integer" | "decimal" | "money" | "percent" | "days";
 export type Cell = string | number | null;

@@ -3,7 +3,7 @@
 // picture) to Confirm (writes counted observations) or Discard. The backend checks the role on
 // every call; this screen only follows what it answers.
 import type { CommandError } from "./backend";
-import { commandError } from "./backend";
+import { commandError, sessionEnded } from "./backend";
 import {
   shelfConfirm,
   shelfDiscard,
@@ -35,7 +35,6 @@ import {
 import { h } from "./dom";
 import { fitRect } from "./fit";
 
-const ENDED = new Set(["not-signed-in", "session-expired"]);
 const SOURCE_CHECK_MS = 2000;
 
 /** The clerk's home after sign-in: shelf scan (shown first) and stock lookup, as tabs. */
@@ -127,7 +126,7 @@ function shelfScanView(ended: (err: CommandError) => void) {
 
   const problem = (err: unknown) => {
     const e = commandError(err);
-    if (ENDED.has(e.code)) ended(e);
+    if (sessionEnded(e)) ended(e);
     else message.textContent = e.message;
   };
 
@@ -279,7 +278,7 @@ function shelfScanView(ended: (err: CommandError) => void) {
           confirm.disabled = false;
           discard.disabled = false;
           const e = commandError(err);
-          if (ENDED.has(e.code)) ended(e);
+          if (sessionEnded(e)) ended(e);
           else outcome.textContent = e.message;
         });
     });

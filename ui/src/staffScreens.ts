@@ -9,6 +9,7 @@ import {
   forecastChart,
   inKiosk,
   runReport,
+  sessionEnded,
   signIn,
   signOut,
   staffForSignIn,
@@ -46,8 +47,6 @@ export const REPORTS: [ReportKind, string][] = [
   ["reorder", "Reorder"],
   ["sync-status", "Sync status"],
 ];
-
-const ENDED = new Set(["not-signed-in", "session-expired"]);
 
 /** A staff page: the clerk's shelf scan, the manager's reports, or the system status page
  *  (any signed-in staff). */
@@ -264,7 +263,7 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
   const message = h("p", { id: "report-message", class: "report-message", role: "alert" });
   const problem = (err: unknown) => {
     const e = commandError(err);
-    if (ENDED.has(e.code)) ended(e);
+    if (sessionEnded(e)) ended(e);
     else message.textContent = e.message;
   };
 

@@ -1,12 +1,11 @@
 // The staff status page: what the kiosk runs on right now (source, models and their
 // providers, store, sync; refreshed every 2 s) and the doctor's checks, each problem with the
 // command that fixes it. Shoppers never see any of this: the page sits behind a staff PIN.
-import { commandError, getStatus, systemChecks, type CommandError, type SystemCheck } from "./backend";
+import { commandError, getStatus, sessionEnded, systemChecks, type CommandError, type SystemCheck } from "./backend";
 import { h } from "./dom";
 import { statusItems } from "./statusText";
 
 const LIVE_POLL_MS = 2000;
-const ENDED = new Set(["not-signed-in", "session-expired"]);
 
 export function statusView(ended: (err: CommandError) => void): { el: HTMLElement; leave(): void } {
   const live = h("ul", { id: "status-live", class: "status-live", "aria-live": "polite" });
@@ -63,7 +62,7 @@ export function statusView(ended: (err: CommandError) => void): { el: HTMLElemen
       summary.className = `status-summary ${failed ? "fail" : warned ? "warn" : "ok"}`;
     } catch (err) {
       const e = commandError(err);
-      if (ENDED.has(e.code)) ended(e);
+      if (sessionEnded(e)) ended(e);
       else if (active) summary.textContent = `Could not run the checks: ${e.message}`;
     } finally {
       recheck.disabled = false;

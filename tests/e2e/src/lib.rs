@@ -435,6 +435,27 @@ pub mod webdriver {
         el.click().await.map_err(|e| format!("click {css}: {e}"))
     }
 
+    /// Waits until `css`'s text contains `want`; returns the whole text.
+    pub async fn wait_text(c: &Client, css: &str, want: &str) -> Res<String> {
+        poll(&format!("{css} to say {want:?}"), WAIT, || async {
+            let t = text(c, css).await?;
+            if t.contains(want) { Ok(Some(t)) } else { Err(t) }
+        })
+        .await
+    }
+
+    /// Opens a staff screen with `open_button`, picks `name` on the PIN pad, types `pin` and
+    /// waits until the screen says who is signed in.
+    pub async fn sign_in(c: &Client, open_button: &str, name: &str, pin: &str) -> Res {
+        click(c, open_button).await?;
+        click(c, &format!(".staff-choice[data-name=\"{name}\"]")).await?;
+        for digit in pin.chars() {
+            click(c, &format!("#pin-key-{digit}")).await?;
+        }
+        click(c, "#pin-enter").await?;
+        wait_text(c, "#session-name", name).await.map(|_| ())
+    }
+
     /// Polls `check` (Ok(Some) = done) every 250 ms until `timeout`; the last observation goes
     /// into the error.
     pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Res<T>

@@ -13,31 +13,13 @@
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use vitrine_e2e::webdriver::{click, connect, find, poll, text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, poll, sign_in, text, wait_text, Res, WAIT};
 use vitrine_e2e::{private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// The demo accounts' published PINs (README: demo only).
 const DEMO_CLERK_PIN: &str = "1357";
 const DEMO_MANAGER_PIN: &str = "2468";
 const SHELF: &str = "A5/B1/S3";
-
-async fn wait_text(c: &Client, css: &str, want: &str) -> Res<String> {
-    poll(&format!("{css} to say {want:?}"), WAIT, || async {
-        let t = text(c, css).await?;
-        if t.contains(want) { Ok(Some(t)) } else { Err(t) }
-    })
-    .await
-}
-
-async fn sign_in(c: &Client, role_button: &str, name: &str, pin: &str) -> Res {
-    click(c, role_button).await?;
-    click(c, &format!(".staff-choice[data-name=\"{name}\"]")).await?;
-    for digit in pin.chars() {
-        click(c, &format!("#pin-key-{digit}")).await?;
-    }
-    click(c, "#pin-enter").await?;
-    wait_text(c, "#session-name", name).await.map(|_| ())
-}
 
 /// `window.__TAURI_INTERNALS__.invoke` from the page: `{"ok": result}` or `{"err": rejection}`.
 async fn invoke(c: &Client, command: &str, args: Value) -> Res<Value> {

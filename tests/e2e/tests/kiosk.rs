@@ -15,7 +15,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use tokio::sync::Mutex;
-use vitrine_e2e::webdriver::{click, connect, find, poll, text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, poll, sign_in, text, Res, WAIT};
 use vitrine_e2e::{all_files, image_stddev, leading_number, media_files, private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// One kiosk at a time: they would share the display and fight over the window.
@@ -36,14 +36,8 @@ async fn start_screen_is_shown(c: &Client) -> Res {
 
 /// Opens the staff status page from the start screen and signs in as the demo clerk.
 async fn staff_status_page(c: &Client) -> Res {
-    click(c, "#staff-status").await?;
-    find(c, "#screen-status").await?;
-    click(c, ".staff-choice[data-name=\"Demo Clerk\"]").await?;
-    for digit in DEMO_CLERK_PIN.chars() {
-        click(c, &format!("#pin-key-{digit}")).await?;
-    }
-    click(c, "#pin-enter").await?;
-    find(c, "#status-checks").await.map(|_| ())
+    sign_in(c, "#staff-status", "Demo Clerk", DEMO_CLERK_PIN).await?;
+    find(c, "#screen-status #status-checks").await.map(|_| ())
 }
 
 /// Runs `flow` against a fresh kiosk, always closes the session and ends the processes, and

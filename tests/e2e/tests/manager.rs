@@ -14,7 +14,7 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
-use vitrine_e2e::webdriver::{click, connect, find, poll, text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, poll, text, wait_text, Res, WAIT};
 use vitrine_e2e::{private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// One kiosk at a time: they would share the display and fight over the window.
@@ -23,14 +23,6 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 /// The demo manager's published PIN (README: demo only).
 const DEMO_MANAGER_PIN: &str = "2468";
 
-
-async fn wait_text(c: &Client, css: &str, want: &str) -> Res<String> {
-    poll(&format!("{css} to say {want:?}"), WAIT, || async {
-        let t = text(c, css).await?;
-        if t.contains(want) { Ok(Some(t)) } else { Err(t) }
-    })
-    .await
-}
 
 async fn type_pin(c: &Client, pin: &str) -> Res {
     for digit in pin.chars() {

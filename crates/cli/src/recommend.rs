@@ -1,0 +1,92 @@
+//! `vitrine eval recommend`: basket completion on the online-retail invoices, the kiosk's
+//! model beside popularity and item-to-item co-occurrence.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use vitrine_recommend::{evaluate, load_online_retail_baskets, EvalOptions, ModelKind};
+
+#[derive(clap::Args)]
+pub struct EvalRecommendArgs {
+    /// The invoices (CSV, optionally gzipped, with InvoiceNo, StockCode, Quantity, InvoiceDate,
+    /// UnitPrice).
+    #[arg(long, default_value = "../shared/data/online-retail/online_retail.csv.gz")]
+    data: PathBuf,
+    /// Days in the test month (the month before it tunes the kiosk's model).
+    #[arg(long, default_value_t = 30)]
+    test_days: i64,
+    /// Neighbours each item keeps (item-kNN and the kiosk's model alike).
+    #[arg(long, default_value_t = 200)]
+    neighbours: usize,
+}
+
+#[derive(Serialize)]
+struct Figures {
+    train_baskets: usize,
+    train_items: usize,
+    test_baskets: usize,
+    hidden_unseen: usize,
+    lambda: f64,
+    hr_at_10: f64,
+    ndcg_at_10: f64,
+    popularity_hr_at_10: f64,
+    item_knn_hr_at_10: f64,
+    popularity_ndcg_at_10: f64,
+    item_knn_ndcg_at_10: f64,
+    vs_popularity: f64,
+    vs_item_knn: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    fit_s: f64,
+    seconds: f64,
+    meets_target: bool,
+}
+
+pub fn eval(args: EvalRecommendArgs) -> Result<()> {
+    let started = Instant::now();
+    let data = load_online_retail_baskets(&args.data)?;
+    println!("{}: {} sales invoices", args.data.display(), data.baskets.len());
+    let options = EvalOptions { test_days: args.test_days.max(1), neighbours: args.neighbours.max(1), ..EvalOptions::default() };
+    let report = evaluate(&data, &options, |step| eprintln!("{step}"))?;
+    if report.test_baskets == 0 {
+        bail!("no test basket with two or more items in the last {} days", options.test_days);
+    }
+    println!(
+        "fitted on {} invoices ({} items); tested on {} invoices of the last {} days, one item hidden in each ({} of them never sold before)",
+        report.train_baskets, report.train_items, report.test_baskets, options.test_days, report.hidden_unseen
+    );
+    let tuning: Vec<String> = report.tuning.iter().map(|(l, hr)| format!("λ {l}: {hr:.3}")).collect();
+    println!("EASE penalty tuned on the month before (HR@10): {} → λ = {}", tuning.join(", "), report.lambda);
+    println!("\n{:<12} {:>8} {:>9} {:>8}", "model", "HR@10", "NDCG@10", "fit s");
+    for m in &report.models {
+        println!("{:<12} {:>8.4} {:>9.4} {:>8.2}", format!("{:?}", m.model), m.hr_at_10, m.ndcg_at_10, m.fit_s);
+    }
+    let of = |kind| report.models.iter().find(|m| m.model == kind).expect("every model is scored");
+    let (kiosk, popularity, knn) = (of(ModelKind::Ease), of(ModelKind::Popularity), of(ModelKind::ItemKnn));
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::INFINITY };
+    let figures = Figures {
+        train_baskets: report.train_baskets,
+        train_items: report.train_items,
+        test_baskets: report.test_baskets,
+        hidden_unseen: report.hidden_unseen,
+        lambda: report.lambda,
+        hr_at_10: kiosk.hr_at_10,
+        ndcg_at_10: kiosk.ndcg_at_10,
+        popularity_hr_at_10: popularity.hr_at_10,
+        item_knn_hr_at_10: knn.hr_at_10,
+        popularity_ndcg_at_10: popularity.ndcg_at_10,
+        item_knn_ndcg_at_10: knn.ndcg_at_10,
+        vs_popularity: ratio(kiosk.hr_at_10, popularity.hr_at_10),
+        vs_item_knn: ratio(kiosk.hr_at_10, knn.hr_at_10),
+        p50_ms: report.p50_ms,
+        p95_ms: report.p95_ms,
+        fit_s: kiosk.fit_s,
+        seconds: started.elapsed().as_secs_f64(),
+        meets_target: ratio(kiosk.hr_at_10, popularity.hr_at_10) >= 3.0 && ratio(kiosk.hr_at_10, knn.hr_at_10) >= 1.1 && report.p95_ms <= 10.0,
+    };
+    println!("\nkiosk model vs popularity ×{:.2}, vs item-kNN ×{:.2}; {:.3} ms per request at p95", figures.vs_popularity, figures.vs_item_knn, figures.p95_ms);
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}

@@ -6,6 +6,7 @@
 //! database disables its feature with a reason that [`App::status`] reports.
 
 mod overrides;
+mod recommend;
 mod reports;
 mod shelf;
 mod shelf_live;
@@ -26,6 +27,7 @@ use vitrine_store::Store;
 use vitrine_vision::PersonSegmenter;
 
 pub use overrides::{init_logging, Overrides};
+pub use recommend::{SizeStock, SuggestRequest, Suggestion};
 pub use reports::{ExportFormat, ExportedFile};
 pub use shelf::{AddedPhotos, ConfirmedScan, ShelfInput};
 pub use vitrine_shelf::{Detection, ShelfReport};
@@ -107,6 +109,8 @@ pub struct App {
     tryon: Mutex<tryon::TryOnState>,
     /// When the idle camera was last looked for, and what was wrong.
     idle_camera: Mutex<Option<(Instant, Option<String>)>>,
+    /// The basket model behind suggestions (shared with its background fit).
+    recommend: recommend::SharedRecommendState,
 }
 
 impl App {
@@ -135,7 +139,7 @@ impl App {
         if let Err(e) = &sync {
             warn!(error = %e, "sync with HQ is off");
         }
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default() }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default() }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {
@@ -212,6 +216,7 @@ impl App {
             runner.stop();
             info!("mirror stopped");
         }
+        self.forget_tried();
     }
 
     pub fn set_background(&self, mode: BackgroundMode) {

@@ -30,6 +30,9 @@ pub const GAN_MODEL: &str = "tryon_gan";
 pub(crate) struct TryOnState {
     selected: Option<(String, Worn)>,
     cache: HashMap<String, Arc<Garment>>,
+    /// What this mirror session tried, oldest first: the suggestions' signal, forgotten when
+    /// the mirror stops.
+    tried: Vec<String>,
 }
 
 /// A product that can be tried on, with its variants and their live stock.
@@ -246,7 +249,13 @@ impl App {
             None => None,
         };
         let worn = selected.as_ref().map(|(_, w)| w.clone());
-        self.tryon.lock().unwrap_or_else(|e| e.into_inner()).selected = selected;
+        let mut state = self.tryon.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sku) = sku {
+            state.tried.retain(|s| s != sku);
+            state.tried.push(sku.to_owned());
+        }
+        state.selected = selected;
+        drop(state);
         self.push_garment(worn);
         Ok(())
     }
@@ -256,6 +265,15 @@ impl App {
         let garment = self.load_garment(sku)?;
         let size = self.with_store(|store| Ok(store.garment(sku)?.and_then(|r| r.size)))?;
         Ok(Worn::new(garment, size.as_deref()))
+    }
+
+    /// The SKUs this mirror session tried, oldest first.
+    pub fn tried_skus(&self) -> Vec<String> {
+        self.tryon.lock().unwrap_or_else(|e| e.into_inner()).tried.clone()
+    }
+
+    pub(crate) fn forget_tried(&self) {
+        self.tryon.lock().unwrap_or_else(|e| e.into_inner()).tried.clear();
     }
 
     pub fn selected_garment(&self) -> Option<String> {

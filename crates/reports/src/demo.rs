@@ -350,6 +350,7 @@ pub fn seed_history(
             }
         }
     }
+    group_receipts(&mut events, options.seed);
     events.sort_by_key(|e| e.occurred_at_ms);
     for p in &profiles {
         store.set_reorder_settings(&p.sku, &p.settings)?;
@@ -366,6 +367,55 @@ pub fn seed_history(
         units_sold,
         lost_sales,
     })
+}
+
+/// Products shoppers often buy together in the demo, with how often the first's sale has the
+/// second on its receipt (when one sold that day): what "complete the look" learns from.
+const BOUGHT_TOGETHER: &[(&str, &str, f64)] = &[
+    ("VT-TEE-ORBIT", "VT-HOOD-DRIFT", 0.6),
+    ("VT-DRS-LUMEN", "VT-HOOD-DRIFT", 0.3),
+    ("GR-OATS-1KG", "GR-HONEY-350", 0.5),
+    ("GR-ESPR-250", "GR-OATS-1KG", 0.3),
+];
+
+/// Gives every sale a receipt number (`DEMO-R-day-n`, the POS export's `sale_id`), putting
+/// pairs from [`BOUGHT_TOGETHER`] sold on the same day on one receipt. Draws from its own
+/// generator, so the trade itself is the same with or without receipts.
+fn group_receipts(events: &mut [NewEvent], seed: u64) {
+    let mut rng = Rng(seed ^ 0xBA5C_E75);
+    let mut by_day: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (k, e) in events.iter().enumerate() {
+        if e.kind == EventKind::Sold {
+            by_day.entry(e.occurred_at_ms.div_euclid(MS_PER_DAY)).or_default().push(k);
+        }
+    }
+    let mut days: Vec<i64> = by_day.keys().copied().collect();
+    days.sort_unstable();
+    for day in days {
+        let sales = &by_day[&day];
+        let mut receipt: HashMap<usize, usize> = HashMap::new();
+        let mut receipts = 0usize;
+        for &(first, second, chance) in BOUGHT_TOGETHER {
+            for &a in sales.iter().filter(|&&k| events[k].variant_sku.starts_with(first)) {
+                if receipt.contains_key(&a) || rng.uniform() >= chance {
+                    continue;
+                }
+                let partner = sales.iter().copied().find(|&k| events[k].variant_sku.starts_with(second) && !receipt.contains_key(&k));
+                if let Some(b) = partner {
+                    receipts += 1;
+                    receipt.insert(a, receipts);
+                    receipt.insert(b, receipts);
+                }
+            }
+        }
+        for &k in sales {
+            let n = *receipt.entry(k).or_insert_with(|| {
+                receipts += 1;
+                receipts
+            });
+            events[k].reference = Some(format!("DEMO-R-{day}-{n}"));
+        }
+    }
 }
 
 /// The book stock the ledger will show for a shelf after the events generated so far.
@@ -429,6 +479,17 @@ mod tests {
             .unwrap()
             .iter()
             .all(|r| r.on_hand >= 0));
+    }
+
+    #[test]
+    fn every_demo_sale_is_on_a_receipt_and_the_pairs_show_in_them() {
+        let (store, _) = demo(120);
+        let baskets = store.sale_baskets(0).unwrap();
+        let with = |a: &str, b: &str| baskets.iter().filter(|r| r.iter().any(|c| c == a) && r.iter().any(|c| c == b)).count();
+        assert!(with("VT-TEE-ORBIT", "VT-HOOD-DRIFT") > 10, "tees go with hoodies");
+        assert!(with("GR-OATS-1KG", "GR-HONEY-350") > 10, "oats with honey");
+        assert_eq!(with("VT-TEE-ORBIT", "GR-HONEY-350"), 0, "and nothing else pairs up");
+        assert!(baskets.iter().all(|r| r.len() <= 2));
     }
 
     #[test]

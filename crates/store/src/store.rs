@@ -456,6 +456,40 @@ impl Store {
         Ok(stock)
     }
 
+    /// Sales since `since_ms` as receipts: the product codes of the sold events sharing a
+    /// store and a reference (the sales feed's `sale_id`); a sale without a reference is a
+    /// receipt of its own. Receipts in the order of their first sale.
+    pub fn sale_baskets(&self, since_ms: i64) -> Result<Vec<Vec<String>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.store_id, e.reference, p.code
+             FROM stock_events e
+             JOIN variants v ON v.id = e.variant_id
+             JOIN products p ON p.id = v.product_id
+             WHERE e.kind = 'sold' AND e.occurred_at_ms >= ?1
+             ORDER BY e.occurred_at_ms, e.seq",
+        )?;
+        let mut rows = stmt.query([since_ms])?;
+        let mut baskets: Vec<Vec<String>> = Vec::new();
+        let mut receipt_at: HashMap<(String, String), usize> = HashMap::new();
+        while let Some(row) = rows.next()? {
+            let (store, reference, code): (String, Option<String>, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let at = match reference {
+                Some(reference) => *receipt_at.entry((store, reference)).or_insert_with(|| {
+                    baskets.push(Vec::new());
+                    baskets.len() - 1
+                }),
+                None => {
+                    baskets.push(Vec::new());
+                    baskets.len() - 1
+                }
+            };
+            if !baskets[at].contains(&code) {
+                baskets[at].push(code);
+            }
+        }
+        Ok(baskets)
+    }
+
     /// Recomputes the book-stock table from the ledger alone and says how many rows the
     /// incremental projection had wrong; a non-zero count means a bug or a hand edit.
     pub fn rebuild_stock_from_ledger(&mut self) -> Result<RebuildReport> {

@@ -725,3 +725,15 @@ fn a_row_the_database_silently_skips_is_an_error_not_a_duplicate() {
     );
     assert_eq!(events(&store), before, "the batch rolled back whole");
 }
+
+#[test]
+fn imported_sales_come_back_as_receipts_of_product_codes() {
+    let (_dir, _path, mut store) = seeded();
+    import(&mut store, Feed::Sales, SALES);
+    let mut baskets = store.sale_baskets(0).unwrap();
+    // The seed sells nothing; S-1003 is a return, not a sale.
+    baskets.sort();
+    assert_eq!(baskets, vec![vec!["GR-OATS-1KG".to_owned()], vec!["VT-TEE-ORBIT".to_owned(), "GR-OATS-1KG".to_owned()]]);
+    const AFTER_S_1001_MS: i64 = 1_740_825_000_000; // 2025-03-01T10:30:00Z
+    assert_eq!(store.sale_baskets(AFTER_S_1001_MS).unwrap(), vec![vec!["GR-OATS-1KG".to_owned()]]);
+}

@@ -11,7 +11,7 @@ use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
     AisleDiscrepancy, App, CommandError, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
-    ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember,
+    ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember, Suggestion,
 };
 use vitrine_config::BackgroundMode;
 
@@ -282,13 +282,20 @@ pub async fn save_look(app: Shared<'_>, looks: Looks<'_>, consent: bool) -> Resu
     .await?
 }
 
-/// Ends the shopper's try-on: no garment, the captured look forgotten.
+/// Ends the shopper's try-on: no garment, the captured look and what was tried forgotten.
 #[tauri::command]
 pub async fn reset_tryon(app: Shared<'_>, looks: Looks<'_>) -> Result<(), String> {
     let (app, looks) = (app.inner().clone(), looks.inner().clone());
     blocking(move || {
         drop(looks.take());
-        app.set_garment(None).map_err(|e| e.to_string())
+        app.end_tryon_session().map_err(|e| e.to_string())
     })
     .await?
+}
+
+/// "Complete the look": products that go with what the session tried, in stock here.
+#[tauri::command]
+pub async fn complete_the_look(app: Shared<'_>, limit: usize) -> Result<Vec<Suggestion>, String> {
+    let app = app.inner().clone();
+    blocking(move || app.complete_the_look(limit.clamp(1, 12)).map_err(|e| e.to_string())).await?
 }

@@ -116,6 +116,7 @@ fn main() {
             commands::capture_look,
             commands::save_look,
             commands::reset_tryon,
+            commands::complete_the_look,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

@@ -1,18 +1,21 @@
 // The shopper's try-on on the mirror screen: a carousel of garments (colour and size chips with
 // live stock; sold-out variants greyed but tryable), the prompt over the video when the garment
 // cannot be shown, Capture (plain composite and GAN still side by side), "Save this look?"
-// (nothing is written unless the shopper taps Yes), and Reset. A minute without a touch, or
+// (nothing is written unless the shopper taps Yes), "Complete the look" (what goes with the
+// garment on, in stock here in its size, each with "Try it on"), and Reset. A minute without a touch, or
 // leaving the screen, resets the session: garment deselected, the still forgotten.
 import type { MirrorStats } from "./backend";
 import { errorText, inKiosk } from "./backend";
 import { h } from "./dom";
-import { captureLook, listGarments, resetTryon, saveLook, selectGarment, type GarmentChoice } from "./tryonApi";
-import { colourChips, durationText, findVariant, IdleClock, fitNote, lookPanels, pickVariant, priceText, tryonPrompt, variantName } from "./tryonFormat";
+import { captureLook, completeTheLook, listGarments, resetTryon, saveLook, selectGarment, type GarmentChoice, type Suggestion } from "./tryonApi";
+import { colourChips, durationText, findVariant, IdleClock, fitNote, inStockText, lookPanels, pickVariant, priceText, suggestionMeta, tryonPrompt, variantName } from "./tryonFormat";
 
 /** Without a touch for this long, the try-on session is wiped. */
 export const IDLE_RESET_MS = 60_000;
 /** Stock changes while the shopper stands there; the carousel re-reads it this often. */
 const REFRESH_MS = 30_000;
+/** "Complete the look" shows this many products. */
+const SUGGESTIONS = 3;
 
 export interface TryOnPanel {
   /** The prompt over the video, the carousel and actions, and the captured look. */
@@ -30,10 +33,20 @@ export function tryOnPanel(): TryOnPanel {
   const fitEl = h("span", { id: "tryon-fit", class: "tryon-fit", role: "status", hidden: true });
   const captureBtn = h("button", { id: "capture", class: "btn capture", type: "button", disabled: true }, "Capture");
   const resetBtn = h("button", { id: "tryon-reset", class: "btn tryon-reset", type: "button" }, "Reset");
+  // "Complete the look": what the store's receipts pair with the garment on, in stock here in
+  // the size tried; shown once something is on.
+  const suggestionList = h("div", { id: "look-suggestions", class: "look-suggestions", role: "list" });
+  const completeLook = h(
+    "section",
+    { id: "complete-look", class: "complete-look", "aria-label": "Complete the look", hidden: true },
+    h("h3", { class: "complete-title" }, "Complete the look"),
+    suggestionList,
+  );
   const tray = h(
     "div",
     { id: "tryon-tray", class: "overlay tryon-tray" },
     carousel,
+    completeLook,
     h("div", { class: "tryon-actions" }, h("div", { class: "tryon-lines" }, selectedEl, fitEl, noteEl), captureBtn, resetBtn),
   );
 
@@ -153,11 +166,49 @@ export function tryOnPanel(): TryOnPanel {
     carousel.replaceChildren(...cards);
   };
 
+  let suggestSeq = 0;
+  async function suggest() {
+    const mine = ++suggestSeq;
+    if (!selected) {
+      completeLook.hidden = true;
+      suggestionList.replaceChildren();
+      return;
+    }
+    let got: Suggestion[];
+    try {
+      got = await completeTheLook(SUGGESTIONS);
+    } catch {
+      got = [];
+    }
+    if (mine !== suggestSeq || !selected) return;
+    suggestionList.replaceChildren(
+      ...got.map((s) => {
+        const card = h(
+          "article",
+          { class: "suggestion", role: "listitem", "data-product": s.product_code, "data-sku": s.sku },
+          h("span", { class: "suggestion-name" }, s.product_name),
+          h("span", { class: "suggestion-meta", title: s.location_name ?? "" }, suggestionMeta(s)),
+          h("span", { class: "suggestion-stock" }, inStockText(s.in_stock)),
+          h("span", { class: "suggestion-why muted" }, s.reason),
+        );
+        if (s.try_on_sku) {
+          const sku = s.try_on_sku;
+          const tryBtn = h("button", { class: "btn suggestion-try", type: "button", "data-sku": sku }, "Try it on");
+          tryBtn.addEventListener("click", () => void choose(sku));
+          card.append(tryBtn);
+        }
+        return card;
+      }),
+    );
+    completeLook.hidden = got.length === 0;
+  }
+
   async function refresh() {
     try {
       choices = await listGarments();
       renderCards();
       showSelected();
+      void suggest();
     } catch (err) {
       if (choices.length === 0) carousel.replaceChildren(h("p", { class: "muted garment-empty" }, `Try-on unavailable: ${errorText(err)}`));
     }
@@ -188,6 +239,7 @@ export function tryOnPanel(): TryOnPanel {
       if (mine !== selectSeq) return;
       try {
         await selectGarment(sku);
+        if (mine === selectSeq) void suggest();
       } catch (err) {
         if (mine !== selectSeq) return;
         selected = null;
@@ -283,6 +335,7 @@ export function tryOnPanel(): TryOnPanel {
     clearLook();
     renderCards();
     showSelected();
+    void suggest();
     say(why ?? "");
     if (inKiosk()) {
       await queue(resetTryon).catch((err) => say(`Could not reset: ${errorText(err)}`));

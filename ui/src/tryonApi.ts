@@ -40,6 +40,24 @@ export interface SavedLook {
   bytes: number;
 }
 
+/** A product that goes with what the shopper tried, in stock here in the size they tried. */
+export interface Suggestion {
+  product_code: string;
+  product_name: string;
+  category: string;
+  sku: string;
+  size: string | null;
+  colour: string | null;
+  price_cents: number;
+  /** Sizes (or the one-size variant) with stock here. */
+  in_stock: { size: string | null; stock: number }[];
+  location: string | null;
+  location_name: string | null;
+  /** A variant the mirror can show, when the product has a garment. */
+  try_on_sku: string | null;
+  reason: string;
+}
+
 function shopperCall<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   if (!inKiosk()) return Promise.reject("try-on needs the kiosk app");
   return invoke<T>(command, args);
@@ -50,4 +68,5 @@ export const selectGarment = (sku: string | null) => shopperCall<void>("select_g
 export const captureLook = () => shopperCall<CapturedLook>("capture_look");
 /** `consent: false` forgets the look; only `true` writes it. Null when nothing was captured. */
 export const saveLook = (consent: boolean) => shopperCall<SavedLook | null>("save_look", { consent });
+export const completeTheLook = (limit: number) => shopperCall<Suggestion[]>("complete_the_look", { limit });
 export const resetTryon = () => shopperCall<void>("reset_tryon");

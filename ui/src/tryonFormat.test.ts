@@ -1,16 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { CapturedLook, GarmentChoice, GarmentVariant } from "./tryonApi";
+import type { CapturedLook, GarmentChoice, GarmentVariant, Suggestion } from "./tryonApi";
 import {
   colourChips,
   durationText,
   findVariant,
   fitNote,
   IdleClock,
+  inStockText,
   lookPanels,
   pickVariant,
   priceText,
   stockLabel,
   stockLevel,
+  suggestionMeta,
   tryonPrompt,
   variantName,
 } from "./tryonFormat";
@@ -164,5 +166,37 @@ describe("IdleClock", () => {
     expect(clock.expired(200_000)).toBe(false);
     clock.touch(200_000);
     expect(clock.expired(260_000)).toBe(true);
+  });
+});
+
+describe("suggestions", () => {
+  const hoodie: Suggestion = {
+    product_code: "VT-HOOD-DRIFT",
+    product_name: "Drift Hoodie",
+    category: "apparel",
+    sku: "VT-HOOD-DRIFT-M-COL",
+    size: "M",
+    colour: "Coal",
+    price_cents: 5400,
+    in_stock: [
+      { size: "L", stock: 2 },
+      { size: "S", stock: 1 },
+      { size: "M", stock: 6 },
+    ],
+    location: "A1/B2/S1",
+    location_name: "Aisle 1, bay 2, shelf 1: hoodies",
+    try_on_sku: "VT-HOOD-DRIFT-M-COL",
+    reason: "Often bought with Orbit Crew Tee",
+  };
+
+  it("lists stock by size in wearing order, or the one-size count", () => {
+    expect(inStockText(hoodie.in_stock)).toBe("In stock here: S 1 · M 6 · L 2");
+    expect(inStockText([{ size: null, stock: 5 }])).toBe("In stock here: 5");
+    expect(inStockText([])).toBe("Out of stock here");
+  });
+
+  it("says the price, the variant shown and where it is", () => {
+    expect(suggestionMeta(hoodie)).toBe("54.00 · Coal, M · shelf A1/B2/S1");
+    expect(suggestionMeta({ ...hoodie, colour: null, size: null, price_cents: 349, location: null })).toBe("3.49");
   });
 });

@@ -3,7 +3,7 @@
 // panels, and the idle clock that wipes an abandoned session. Free of the DOM, unit-tested.
 import type { MirrorStats } from "./backend";
 import { money } from "./clerkFormat";
-import type { CapturedLook, GarmentChoice, GarmentVariant } from "./tryonApi";
+import type { CapturedLook, GarmentChoice, GarmentVariant, Suggestion } from "./tryonApi";
 
 export type StockLevel = "out" | "low" | "ok";
 
@@ -105,6 +105,19 @@ export function priceText(choice: GarmentChoice): string {
   const lo = Math.min(...prices);
   const hi = Math.max(...prices);
   return lo === hi ? money(lo) : `${money(lo)} – ${money(hi)}`;
+}
+
+/** "In stock here: M 6 · L 2" (sizes in wearing order), or "In stock here: 5" for one size. */
+export function inStockText(inStock: Suggestion["in_stock"]): string {
+  if (inStock.length === 0) return "Out of stock here";
+  const sorted = [...inStock].sort((a, b) => sizeRank(a.size) - sizeRank(b.size));
+  return `In stock here: ${sorted.map((s) => (s.size === null ? String(s.stock) : `${s.size} ${s.stock}`)).join(" · ")}`;
+}
+
+/** The suggestion's second line: price, the colour and size it is shown in, and its shelf. */
+export function suggestionMeta(s: Suggestion): string {
+  const variant = [s.colour, s.size].filter((x) => x !== null).join(", ");
+  return [money(s.price_cents), variant, s.location ? `shelf ${s.location}` : ""].filter((x) => x).join(" · ");
 }
 
 /** The sentence over the video: only while a garment is selected and cannot be shown. */

@@ -272,6 +272,13 @@ impl App {
         self.tryon.lock().unwrap_or_else(|e| e.into_inner()).tried.clone()
     }
 
+    /// The shopper is done: no garment on, and nothing they tried steers what comes next.
+    pub fn end_tryon_session(&self) -> Result<(), AppError> {
+        self.set_garment(None)?;
+        self.forget_tried();
+        Ok(())
+    }
+
     pub(crate) fn forget_tried(&self) {
         self.tryon.lock().unwrap_or_else(|e| e.into_inner()).tried.clear();
     }

@@ -1,6 +1,8 @@
 //! Try-on at the mirror on the real kiosk, driven through WebDriver on an X display: the kiosk
 //! plays a clip of one person (full body); the shopper picks the Orbit tee (Ink, M) in the
-//! carousel, the mirror runs with the garment on, Capture shows the plain composite and the
+//! carousel, the mirror runs with the garment on, "Complete the look" offers what the store's
+//! receipts pair with it (in stock here in M, as the kiosk's stock says) and its "Try it on"
+//! puts that on; back in the tee, Capture shows the plain composite and the
 //! GAN still side by side; "No" writes nothing, "Yes" writes exactly one look; Reset deselects
 //! and forgets the still. Runs only with `VITRINE_E2E=1` (and skips when the shared clip is
 //! missing):
@@ -205,6 +207,8 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     tokio::time::sleep(SETTLE).await;
     screenshot_display(&setup.out_dir.join("tryon-live.png"))?;
 
+    complete_the_look(c, setup).await?;
+
     // Capture: the plain composite and the GAN still, side by side.
     let plain = capture(c).await?;
     let refined = if shown(c, "#look-refined").await? { Some(picture(c, "#look-refined").await?) } else { None };
@@ -293,6 +297,81 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         return Err(format!("after Reset the kiosk still had a still to save: {after}"));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(())
+}
+
+/// "Complete the look" with the tee (M) on: the kiosk's suggestions on screen in its order,
+/// each apparel, not the tee, in stock in M by the garment list's own stock figures; the
+/// hoodie first whenever it has M in stock (the demo receipts pair tees with hoodies). Its
+/// "Try it on" puts the suggestion on the mirror; then the tee goes back on.
+async fn complete_the_look(c: &Client, setup: &Setup) -> Res {
+    let shown_products = poll("#complete-look with suggestions", WAIT, || async {
+        let got = c
+            .execute("const s = document.querySelector('#complete-look'); return s && !s.hidden ? [...s.querySelectorAll('.suggestion')].map((e) => e.dataset.product) : []", vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        if got.as_array().is_some_and(|a| !a.is_empty()) { Ok(Some(got)) } else { Err(got.to_string()) }
+    })
+    .await?;
+    let asked = invoke(c, "complete_the_look", json!({ "limit": 3 })).await?;
+    let suggestions = asked["ok"].as_array().ok_or(format!("complete_the_look failed: {asked}"))?.clone();
+    let kiosk_products: Vec<Value> = suggestions.iter().map(|s| s["product_code"].clone()).collect();
+    if shown_products != json!(kiosk_products) {
+        return Err(format!("the screen shows {shown_products}, the kiosk suggests {kiosk_products:?}"));
+    }
+    let garments = invoke(c, "list_garments", json!({})).await?;
+    let stock_in_m = |product: &str| -> i64 {
+        garments["ok"].as_array().into_iter().flatten().filter(|g| g["product_code"] == product).flat_map(|g| g["variants"].as_array().cloned().unwrap_or_default()).filter(|v| v["size"] == "M").map(|v| v["stock"].as_i64().unwrap_or(0).max(0)).sum()
+    };
+    for s in &suggestions {
+        let product = s["product_code"].as_str().unwrap_or_default();
+        if product == PRODUCT || s["category"] != "apparel" {
+            return Err(format!("suggested {product} ({}) with the tee on", s["category"]));
+        }
+        let in_m = s["in_stock"].as_array().into_iter().flatten().find(|x| x["size"] == "M").and_then(|x| x["stock"].as_i64()).unwrap_or(0);
+        if s["size"] != "M" || in_m <= 0 || in_m != stock_in_m(product) {
+            return Err(format!("{product}: shown in size {}, {in_m} in M, the garment list says {} in M", s["size"], stock_in_m(product)));
+        }
+        let line = text(c, &format!(".suggestion[data-product=\"{product}\"] .suggestion-stock")).await?;
+        if !line.contains(&format!("M {in_m}")) {
+            return Err(format!("{product}'s stock line {line:?} does not say M {in_m}"));
+        }
+    }
+    let hoodie_in_m = stock_in_m("VT-HOOD-DRIFT");
+    if hoodie_in_m > 0 && shown_products[0] != "VT-HOOD-DRIFT" {
+        return Err(format!("the hoodie has {hoodie_in_m} in M but {} comes first", shown_products[0]));
+    }
+    let first = &suggestions[0];
+    eprintln!("complete the look: {shown_products} (first: {} {}, {})", first["product_name"], first["reason"], text(c, ".suggestion .suggestion-stock").await?);
+    tokio::time::sleep(SETTLE).await;
+    screenshot_display(&setup.out_dir.join("tryon-suggestions.png"))?;
+
+    let Some(try_sku) = first["try_on_sku"].as_str() else { return Err(format!("the first suggestion cannot be tried on: {first}")) };
+    click(c, &format!(".suggestion[data-product=\"{}\"] .suggestion-try", first["product_code"].as_str().unwrap_or_default())).await?;
+    poll("the suggestion on the mirror", WAIT, || async {
+        let sku = attr(c, "#tryon-selected", "data-sku").await?.unwrap_or_default();
+        let m = mirror_stats(c).await?;
+        if sku == try_sku && m["garment_selected"] == json!(true) { Ok(Some(())) } else { Err(format!("data-sku {sku:?}, mirror {}", m["garment_selected"])) }
+    })
+    .await?;
+    // With both tried, neither is suggested any more.
+    poll("suggestions without what was tried", WAIT, || async {
+        let got = c
+            .execute("return [...document.querySelectorAll('#complete-look .suggestion')].map((e) => e.dataset.product)", vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        let tried = [json!(PRODUCT), first["product_code"].clone()];
+        if got.as_array().is_some_and(|a| a.iter().all(|p| !tried.contains(p))) { Ok(Some(())) } else { Err(got.to_string()) }
+    })
+    .await?;
+    let chip = format!(".garment-card[data-product=\"{PRODUCT}\"] .chip.size[data-sku=\"{SKU}\"]");
+    click(c, &format!(".garment-card[data-product=\"{PRODUCT}\"] .chip.colour[data-colour=\"Ink\"]")).await?;
+    click(c, &chip).await?;
+    poll("the tee back on", WAIT, || async {
+        let sku = attr(c, "#tryon-selected", "data-sku").await?.unwrap_or_default();
+        if sku == SKU { Ok(Some(())) } else { Err(format!("data-sku {sku:?}")) }
+    })
+    .await?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
     AisleDiscrepancy, App, CommandError, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
-    ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember, Suggestion,
+    ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember, SuggestRequest, Suggestion,
 };
 use vitrine_config::BackgroundMode;
 
@@ -291,6 +291,13 @@ pub async fn reset_tryon(app: Shared<'_>, looks: Looks<'_>) -> Result<(), String
         app.end_tryon_session().map_err(|e| e.to_string())
     })
     .await?
+}
+
+/// "Others also bought": what the store's receipts pair with `sku`, in stock here.
+#[tauri::command]
+pub async fn others_also_bought(app: Shared<'_>, sku: String, limit: usize) -> Result<Vec<Suggestion>, String> {
+    let app = app.inner().clone();
+    blocking(move || app.suggestions(&SuggestRequest { skus: vec![sku], categories: Vec::new(), limit: limit.clamp(1, 12) }).map_err(|e| e.to_string())).await?
 }
 
 /// "Complete the look": products that go with what the session tried, in stock here.

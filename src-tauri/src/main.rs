@@ -117,6 +117,7 @@ fn main() {
             commands::save_look,
             commands::reset_tryon,
             commands::complete_the_look,
+            commands::others_also_bought,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

@@ -28,6 +28,8 @@ import { clearChart, drawChart } from "./charts";
 import { h } from "./dom";
 import { PinEntry, signInMessage } from "./pinpad";
 import { alignOf, formatCell, skuColumn, sortRows, type SortDirection } from "./reportFormat";
+import { othersAlsoBought } from "./tryonApi";
+import { inStockText, suggestionMeta } from "./tryonFormat";
 import { go, type Screen } from "./screens";
 import { statusView } from "./statusPage";
 
@@ -343,6 +345,7 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
       const t = await runReport(query);
       if (mine !== generation) return;
       showTable(t);
+      void showAlsoBought(mine);
       await showCharts(t, mine);
     } catch (err) {
       if (mine === generation) problem(err);
@@ -364,7 +367,8 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
     });
     thead.replaceChildren(h("tr", {}, ...headers));
     const skuAt = skuColumn(t.columns);
-    if (skuAt >= 0 && selectedSku === null && t.rows.length > 0) selectedSku = String(t.rows[0][skuAt]);
+    // The selection follows the filter: a SKU the table no longer lists gives way to its first row.
+    if (skuAt >= 0 && !t.rows.some((r) => String(r[skuAt]) === selectedSku)) selectedSku = t.rows.length > 0 ? String(t.rows[0][skuAt]) : null;
     const ordered = sort ? sortRows(t.rows, sort.column, sort.direction) : t.rows;
     // A touch screen reads a few hundred rows at most; the export has them all.
     const shown = ordered.slice(0, MAX_ROWS_SHOWN);
@@ -372,11 +376,12 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
       ...shown.map((row) => {
         const sku = skuAt >= 0 ? String(row[skuAt]) : null;
         const tr = h("tr", { class: sku !== null && sku === selectedSku ? "selected" : undefined }, ...row.map((cell, i) => h("td", { class: alignOf(t.columns[i].kind) }, formatCell(cell, t.columns[i].kind))));
-        if (sku !== null && manager) {
+        if (sku !== null) {
           tr.addEventListener("click", () => {
             selectedSku = sku;
             for (const r of tbody.children) r.classList.toggle("selected", r === tr);
             void showCharts(t, generation);
+            void showAlsoBought(generation);
           });
         }
         return tr;
@@ -385,6 +390,39 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
     if (t.rows.length === 0) tbody.append(h("tr", {}, h("td", { class: "muted", colspan: String(Math.max(1, t.columns.length)) }, "Nothing to show")));
     const more = t.rows.length > MAX_ROWS_SHOWN ? [`Showing the first ${MAX_ROWS_SHOWN} of ${t.rows.length} rows: search or filter to narrow, or export for all.`] : [];
     notes.replaceChildren(...[...more, ...t.notes].map((n) => h("li", {}, n)));
+  }
+
+  // "Others also bought" for the selected SKU: what the store's receipts pair with it, in
+  // stock here, for the clerk to point a shopper to.
+  const alsoList = h("ul", { id: "also-bought-list", class: "also-bought-list" });
+  const alsoTitle = h("h3", { id: "also-bought-title" });
+  const alsoBought = h("section", { id: "also-bought", class: "also-bought", hidden: true }, alsoTitle, alsoList);
+  async function showAlsoBought(mine: number) {
+    const sku = selectedSku;
+    if (sku === null || query.kind !== "stock") {
+      alsoBought.hidden = true;
+      return;
+    }
+    try {
+      const got = await othersAlsoBought(sku, 4);
+      if (mine !== generation || sku !== selectedSku) return;
+      alsoTitle.textContent = `Others also bought with ${sku}`;
+      alsoList.replaceChildren(
+        ...got.map((s) =>
+          h(
+            "li",
+            { class: "also-item", "data-product": s.product_code, "data-sku": s.sku },
+            h("span", { class: "also-name" }, s.product_name),
+            h("span", { class: "also-meta" }, `${s.sku} · ${suggestionMeta(s)}`),
+            h("span", { class: "also-stock" }, inStockText(s.in_stock)),
+            h("span", { class: "also-why muted" }, s.reason),
+          ),
+        ),
+      );
+      alsoBought.hidden = got.length === 0;
+    } catch (err) {
+      if (mine === generation) problem(err);
+    }
   }
 
   async function showCharts(t: ReportTable, mine: number) {
@@ -441,6 +479,7 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
       message,
       h("div", { class: "table-wrap" }, tableEl),
       notes,
+      alsoBought,
       charts,
     ),
   );

@@ -69,4 +69,6 @@ export const captureLook = () => shopperCall<CapturedLook>("capture_look");
 /** `consent: false` forgets the look; only `true` writes it. Null when nothing was captured. */
 export const saveLook = (consent: boolean) => shopperCall<SavedLook | null>("save_look", { consent });
 export const completeTheLook = (limit: number) => shopperCall<Suggestion[]>("complete_the_look", { limit });
+/** What the store's receipts pair with `sku`, in stock here (the clerk's lookup, the Ask screen). */
+export const othersAlsoBought = (sku: string, limit: number) => shopperCall<Suggestion[]>("others_also_bought", { sku, limit });
 export const resetTryon = () => shopperCall<void>("reset_tryon");

@@ -100,6 +100,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the kiosk suggests with these SKUs (what goes with them, in stock here in their
+    /// size); ends with one line of JSON.
+    Recommend(recommend::RecommendArgs),
     /// Copy the store's database while the kiosk runs (SQLite's online backup), or list backups.
     Backup(backup::BackupArgs),
     /// Put a backup back in place of the store's database (what it holds now is saved first).
@@ -168,6 +171,7 @@ fn main() -> Result<()> {
         Command::Garments { which } => garments::run(config, which),
         Command::Eval { which: EvalCommand::Tryon(args) } => tryon_eval::eval(config, args),
         Command::Eval { which: EvalCommand::Recommend(args) } => recommend::eval(args),
+        Command::Recommend(args) => recommend::recommend(config, args),
         Command::Config => {
             print!("{}", config.to_toml());
             Ok(())

@@ -17,7 +17,7 @@ pub struct EvalRecommendArgs {
     /// Days in the test month (the month before it tunes the kiosk's model).
     #[arg(long, default_value_t = 30)]
     test_days: i64,
-    /// Neighbours each item keeps (item-kNN and the kiosk's model alike).
+    /// Neighbours the kiosk's model keeps per item (item-kNN, the peer, keeps all).
     #[arg(long, default_value_t = 200)]
     neighbours: usize,
 }
@@ -88,5 +88,70 @@ pub fn eval(args: EvalRecommendArgs) -> Result<()> {
     };
     println!("\nkiosk model vs popularity ×{:.2}, vs item-kNN ×{:.2}; {:.3} ms per request at p95", figures.vs_popularity, figures.vs_item_knn, figures.p95_ms);
     println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct RecommendArgs {
+    /// SKUs the shopper tried or asked about, oldest first (none: the store's best sellers).
+    skus: Vec<String>,
+    /// Only products of this category (repeatable), e.g. apparel.
+    #[arg(long)]
+    category: Vec<String>,
+    #[arg(long, default_value_t = 5)]
+    limit: usize,
+    /// Seconds to wait for the basket model's fit before answering from popularity.
+    #[arg(long, default_value_t = 120)]
+    wait: u64,
+}
+
+#[derive(Serialize)]
+struct Answer<'a> {
+    skus: &'a [String],
+    model: &'a str,
+    suggestions: &'a [vitrine_app::Suggestion],
+    ms: f64,
+}
+
+/// `vitrine recommend`: what the kiosk would suggest with these SKUs, headless.
+pub fn recommend(config: vitrine_config::Config, args: RecommendArgs) -> Result<()> {
+    let app = vitrine_app::App::start(config);
+    {
+        let store = app.store().map_err(|e| anyhow::anyhow!("the store is unavailable: {e}"))?;
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        let known: Vec<String> = store.products()?.into_iter().flat_map(|p| p.variants).map(|v| v.sku).collect();
+        if let Some(unknown) = args.skus.iter().find(|s| !known.contains(s)) {
+            bail!("unknown SKU {unknown:?}: `vitrine store` lists the catalog");
+        }
+    }
+    let fitted = app.wait_for_basket_model(std::time::Duration::from_secs(args.wait))?;
+    if !fitted {
+        eprintln!("the basket model is still fitting after {} s: answering from popularity", args.wait);
+    }
+    let request = vitrine_app::SuggestRequest { skus: args.skus.clone(), categories: args.category, limit: args.limit.max(1) };
+    let started = Instant::now();
+    let suggestions = app.suggestions(&request)?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    if suggestions.is_empty() {
+        println!("nothing in stock to suggest");
+    }
+    for s in &suggestions {
+        let stock: Vec<String> = s.in_stock.iter().map(|x| match &x.size {
+            Some(size) => format!("{size} {}", x.stock),
+            None => x.stock.to_string(),
+        }).collect();
+        println!(
+            "{:<14} {:<24} {:>8.2}  {:<22} shelf {:<10} in stock {:<20} {}",
+            s.sku,
+            s.product_name,
+            s.price_cents as f64 / 100.0,
+            s.reason,
+            s.location.as_deref().unwrap_or("-"),
+            stock.join(", "),
+            s.try_on_sku.as_deref().map_or(String::new(), |t| format!("try on {t}")),
+        );
+    }
+    let answer = Answer { skus: &args.skus, model: if fitted { "ease" } else { "popularity" }, suggestions: &suggestions, ms };
+    println!("{}", serde_json::to_string(&answer)?);
     Ok(())
 }

@@ -236,6 +236,61 @@ async fn manager_flow(c: &Client, setup: &Setup, exports: &Path) -> Res {
     if offered != 1 || answer.get("err").and_then(|e| e.get("code")).and_then(Value::as_str) != Some("forbidden") {
         return Err(format!("a clerk got {offered} reports offered and low stock answered {answer}"));
     }
+    others_also_bought(c, setup).await
+}
+
+/// The clerk looks up the oats: "Others also bought" lists what the kiosk suggests for them,
+/// in its order, with its stock; honey first when there is honey (the demo receipts pair them).
+async fn others_also_bought(c: &Client, setup: &Setup) -> Res {
+    click(c, "#tab-stock").await?;
+    c.execute(
+        "const s = document.querySelector('#report-search'); s.value = arguments[0]; s.dispatchEvent(new Event('input'));",
+        vec![json!("GR-OATS-1KG")],
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let shown = poll("#also-bought for the oats", WAIT, || async {
+        let v = c
+            .execute(
+                "const s = document.querySelector('#also-bought'); const t = document.querySelector('#also-bought-title');
+                 return s && !s.hidden && t.textContent.includes('GR-OATS-1KG')
+                   ? [...s.querySelectorAll('.also-item')].map((e) => [e.dataset.product, e.querySelector('.also-stock').textContent]) : null;",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if v.is_null() { Err("not shown".into()) } else { Ok(Some(v)) }
+    })
+    .await?;
+    let asked = invoke(c, "others_also_bought", json!({ "sku": "GR-OATS-1KG", "limit": 4 })).await?;
+    let suggested = asked["ok"].as_array().ok_or(format!("others_also_bought failed: {asked}"))?;
+    eprintln!("others also bought with the oats: {shown}");
+    let products: Vec<&Value> = shown.as_array().into_iter().flatten().map(|x| &x[0]).collect();
+    let expected: Vec<&Value> = suggested.iter().map(|s| &s["product_code"]).collect();
+    if products != expected {
+        return Err(format!("the lookup shows {products:?}, the kiosk suggests {expected:?}"));
+    }
+    // One-size goods: the line is the one count.
+    for (x, s) in shown.as_array().into_iter().flatten().zip(suggested) {
+        if s["in_stock"].as_array().is_some_and(|a| a.len() == 1 && a[0]["size"].is_null()) && x[1] != json!(format!("In stock here: {}", s["in_stock"][0]["stock"])) {
+            return Err(format!("{} shows {:?}, the kiosk has {}", x[0], x[1], s["in_stock"]));
+        }
+    }
+    let honey = asked["ok"].as_array().into_iter().flatten().find(|s| s["product_code"] == "GR-HONEY-350");
+    if honey.is_some() && shown[0][0] != "GR-HONEY-350" {
+        return Err(format!("honey is in stock but {} comes first", shown[0][0]));
+    }
+    if shown.as_array().is_some_and(|a| a.iter().any(|x| x[0] == "GR-OATS-1KG")) {
+        return Err("the oats suggested with themselves".into());
+    }
+    // Nothing widens the screen past the window (a wide table scrolls in its own box).
+    let width = c.execute("return document.querySelector('#screen-clerk').scrollWidth - innerWidth", vec![]).await.map_err(|e| e.to_string())?;
+    if width.as_i64().unwrap_or(0) > 1 {
+        return Err(format!("the clerk's screen is {width} px wider than the window"));
+    }
+    c.execute("document.querySelector('#also-bought').scrollIntoView()", vec![]).await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    screenshot_display(&setup.out_dir.join("clerk-also-bought.png"))?;
     Ok(())
 }
 

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use vitrine_recommend::{evaluate, load_online_retail_baskets, EvalOptions, ModelKind};
+use vitrine_app::{App, SuggestRequest};
+use vitrine_recommend::{evaluate, load_online_retail_baskets, test_from_day, test_questions, EvalOptions, InvoiceBaskets, ModelKind};
+use vitrine_store::{Feed, ImportOptions, Location, LocationKind, Product, Store, Variant};
 
 #[derive(clap::Args)]
 pub struct EvalRecommendArgs {
@@ -20,6 +22,10 @@ pub struct EvalRecommendArgs {
     /// Neighbours the kiosk's model keeps per item (item-kNN, the peer, keeps all).
     #[arg(long, default_value_t = 200)]
     neighbours: usize,
+    /// Skip the kiosk's whole request (a store holding the file's catalog and sales, asked
+    /// through vitrine-app); only the models are scored.
+    #[arg(long)]
+    models_only: bool,
 }
 
 #[derive(Serialize)]
@@ -37,8 +43,13 @@ struct Figures {
     item_knn_ndcg_at_10: f64,
     vs_popularity: f64,
     vs_item_knn: f64,
-    p50_ms: f64,
+    /// The kiosk's whole request (catalog, stock here, ranking) on a store holding the file's
+    /// catalog and training sales; the model's scoring alone without it.
     p95_ms: f64,
+    p50_ms: f64,
+    kiosk_hr_at_10: Option<f64>,
+    model_p50_ms: f64,
+    model_p95_ms: f64,
     fit_s: f64,
     seconds: f64,
     meets_target: bool,
@@ -63,8 +74,10 @@ pub fn eval(args: EvalRecommendArgs) -> Result<()> {
     for m in &report.models {
         println!("{:<12} {:>8.4} {:>9.4} {:>8.2}", format!("{:?}", m.model), m.hr_at_10, m.ndcg_at_10, m.fit_s);
     }
+    let kiosk = if args.models_only { None } else { Some(kiosk_requests(&data, &options)?) };
     let of = |kind| report.models.iter().find(|m| m.model == kind).expect("every model is scored");
-    let (kiosk, popularity, knn) = (of(ModelKind::Ease), of(ModelKind::Popularity), of(ModelKind::ItemKnn));
+    let (ease, popularity, knn) = (of(ModelKind::Ease), of(ModelKind::Popularity), of(ModelKind::ItemKnn));
+    let (p50_ms, p95_ms) = kiosk.as_ref().map_or((report.p50_ms, report.p95_ms), |k| (k.p50_ms, k.p95_ms));
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::INFINITY };
     let figures = Figures {
         train_baskets: report.train_baskets,
@@ -72,23 +85,96 @@ pub fn eval(args: EvalRecommendArgs) -> Result<()> {
         test_baskets: report.test_baskets,
         hidden_unseen: report.hidden_unseen,
         lambda: report.lambda,
-        hr_at_10: kiosk.hr_at_10,
-        ndcg_at_10: kiosk.ndcg_at_10,
+        hr_at_10: ease.hr_at_10,
+        ndcg_at_10: ease.ndcg_at_10,
         popularity_hr_at_10: popularity.hr_at_10,
         item_knn_hr_at_10: knn.hr_at_10,
         popularity_ndcg_at_10: popularity.ndcg_at_10,
         item_knn_ndcg_at_10: knn.ndcg_at_10,
-        vs_popularity: ratio(kiosk.hr_at_10, popularity.hr_at_10),
-        vs_item_knn: ratio(kiosk.hr_at_10, knn.hr_at_10),
-        p50_ms: report.p50_ms,
-        p95_ms: report.p95_ms,
-        fit_s: kiosk.fit_s,
+        vs_popularity: ratio(ease.hr_at_10, popularity.hr_at_10),
+        vs_item_knn: ratio(ease.hr_at_10, knn.hr_at_10),
+        p50_ms,
+        p95_ms,
+        kiosk_hr_at_10: kiosk.as_ref().map(|k| k.hr_at_10),
+        model_p50_ms: report.p50_ms,
+        model_p95_ms: report.p95_ms,
+        fit_s: ease.fit_s,
         seconds: started.elapsed().as_secs_f64(),
-        meets_target: ratio(kiosk.hr_at_10, popularity.hr_at_10) >= 3.0 && ratio(kiosk.hr_at_10, knn.hr_at_10) >= 1.1 && report.p95_ms <= 10.0,
+        meets_target: ratio(ease.hr_at_10, popularity.hr_at_10) >= 3.0 && ratio(ease.hr_at_10, knn.hr_at_10) >= 1.1 && p95_ms <= 10.0,
     };
-    println!("\nkiosk model vs popularity ×{:.2}, vs item-kNN ×{:.2}; {:.3} ms per request at p95", figures.vs_popularity, figures.vs_item_knn, figures.p95_ms);
+    println!(
+        "\nkiosk model vs popularity ×{:.2}, vs item-kNN ×{:.2}; {:.3} ms per request at p95 ({}; the model's scoring alone {:.3} ms)",
+        figures.vs_popularity,
+        figures.vs_item_knn,
+        figures.p95_ms,
+        if kiosk.is_some() { "the kiosk's whole request" } else { "the model alone" },
+        figures.model_p95_ms
+    );
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
+}
+
+struct KioskRequests {
+    hr_at_10: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+}
+
+/// The test month asked through the kiosk's own request path: a temporary store holding the
+/// file's catalog (one variant per stock code, all on one shelf, stocked) and its sales before
+/// the test month as receipts (dates moved so the last is yesterday), a kiosk on it, and each
+/// test basket's visible items as the session.
+fn kiosk_requests(data: &InvoiceBaskets, options: &EvalOptions) -> Result<KioskRequests> {
+    let dir = tempfile::tempdir().context("creating a temporary store")?;
+    let database = dir.path().join("retail.db");
+    let test_from = test_from_day(data, options);
+    let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64) / 86_400;
+    let shift = today - test_from;
+    {
+        let mut store = Store::open(&database)?;
+        let shelf = "A1/B1/S1";
+        store.add_location(&Location { code: shelf.into(), kind: LocationKind::Shelf, name: "Gifts".into() })?;
+        let mut codes: Vec<&String> = data.baskets.iter().flat_map(|(_, b)| b).collect();
+        codes.sort();
+        codes.dedup();
+        eprintln!("kiosk path: a store with {} products and the sales before the test month", codes.len());
+        let mut deliveries = String::from("delivery_id,line,timestamp,sku,quantity\n");
+        for (line, code) in codes.iter().enumerate() {
+            let variant = Variant { sku: (*code).clone(), size: None, colour: None, barcode: None, price_cents: 100, cost_cents: 50, home_location: Some(shelf.into()) };
+            store.add_product(&Product { code: (*code).clone(), name: (*code).clone(), category: "gift".into(), variants: vec![variant] })?;
+            deliveries.push_str(&format!("OPENING,{},{},{code},100000\n", line + 1, vitrine_store::iso8601_utc((test_from - 400 + shift) * 86_400)));
+        }
+        store.import_feed(Feed::Deliveries, deliveries.as_bytes(), &ImportOptions::default())?;
+        let mut sales = String::from("sale_id,line,timestamp,sku,quantity\n");
+        for (n, (day, basket)) in data.baskets.iter().enumerate().filter(|(_, (day, _))| *day < test_from) {
+            let at = vitrine_store::iso8601_utc((day + shift) * 86_400 + 43_200);
+            for (line, code) in basket.iter().enumerate() {
+                sales.push_str(&format!("INV-{n},{},{at},{code},1\n", line + 1));
+            }
+        }
+        let report = store.import_feed(Feed::Sales, sales.as_bytes(), &ImportOptions::default())?;
+        eprintln!("kiosk path: {} sale lines imported", report.inserted);
+    }
+    let mut config = vitrine_config::Config::default();
+    config.store.database = database;
+    config.store.seed_demo = false;
+    let app = App::start(config);
+    if !app.wait_for_basket_model(std::time::Duration::from_secs(600))? {
+        bail!("the kiosk's basket model was not fitted within 10 minutes");
+    }
+    let questions = test_questions(data, options);
+    let mut times = Vec::with_capacity(questions.len());
+    let mut hits = 0usize;
+    for (hidden, rest) in &questions {
+        let request = SuggestRequest { skus: rest.clone(), categories: Vec::new(), limit: 10 };
+        let started = Instant::now();
+        let got = app.suggestions(&request)?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        hits += usize::from(got.iter().any(|s| &s.product_code == hidden));
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |p: f64| times.get(((times.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0.0);
+    Ok(KioskRequests { hr_at_10: hits as f64 / questions.len().max(1) as f64, p50_ms: at(0.5), p95_ms: at(0.95) })
 }
 
 #[derive(clap::Args)]

@@ -144,15 +144,9 @@ struct Case {
 }
 
 fn cases(train: &Baskets, test: &[&Vec<String>], seed: u64) -> Vec<Case> {
-    let mut state = seed;
     test.iter()
-        .map(|codes| {
-            // splitmix64: the same hidden items on every run.
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            let hide = ((z ^ (z >> 31)) % codes.len() as u64) as usize;
+        .zip(hidden_positions(test, seed))
+        .map(|(codes, hide)| {
             Case {
                 hidden: train.item(&codes[hide]),
                 rest: codes.iter().enumerate().filter(|&(k, _)| k != hide).filter_map(|(_, c)| train.item(c)).map(|i| (i, 1.0)).collect(),
@@ -178,6 +172,36 @@ fn score(model: &Model, cases: &[Case]) -> (f64, f64, Vec<f64>) {
     (hits as f64 / n, gain / n, times)
 }
 
+/// The first day of the test month.
+pub fn test_from_day(data: &InvoiceBaskets, options: &EvalOptions) -> i64 {
+    data.baskets.iter().map(|(d, _)| *d).max().unwrap_or(0) + 1 - options.test_days
+}
+
+/// The test month's baskets as `(hidden code, the rest)`, hidden as [`evaluate`] hides them:
+/// for scoring another path (the kiosk's whole request) on the same questions.
+pub fn test_questions(data: &InvoiceBaskets, options: &EvalOptions) -> Vec<(String, Vec<String>)> {
+    let from = test_from_day(data, options);
+    let (_, test) = split(data, from, i64::MAX);
+    test.iter()
+        .zip(hidden_positions(&test, options.seed))
+        .map(|(codes, hide)| (codes[hide].clone(), codes.iter().enumerate().filter(|&(k, _)| k != hide).map(|(_, c)| c.clone()).collect()))
+        .collect()
+}
+
+/// Which position each basket hides (splitmix64 from the seed: the same on every run).
+fn hidden_positions(test: &[&Vec<String>], seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    test.iter()
+        .map(|codes| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) % codes.len() as u64) as usize
+        })
+        .collect()
+}
+
 fn split<'a>(data: &'a InvoiceBaskets, from: i64, to: i64) -> (Baskets, Vec<&'a Vec<String>>) {
     let train = Baskets::from_codes(data.baskets.iter().filter(|(day, _)| *day < from).map(|(_, b)| b));
     let test = data.baskets.iter().filter(|(day, b)| (from..to).contains(day) && b.len() >= 2).map(|(_, b)| b).collect();
@@ -195,7 +219,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// before the test month and scores it on the test month. `progress` hears each step.
 pub fn evaluate(data: &InvoiceBaskets, options: &EvalOptions, progress: impl Fn(&str)) -> Result<EvalReport, RecommendError> {
     let last_day = data.baskets.iter().map(|(d, _)| *d).max().unwrap_or(0);
-    let test_from = last_day + 1 - options.test_days;
+    let test_from = test_from_day(data, options);
     let tune_from = test_from - options.test_days;
 
     let (tune_train, tune_test) = split(data, tune_from, test_from);
@@ -278,6 +302,9 @@ mod tests {
         let last = data.baskets.iter().map(|(d, _)| *d).max().unwrap();
         assert_eq!(report.test_baskets, data.baskets.iter().filter(|(d, _)| *d > last - 20).count());
         assert_eq!(report.hidden_unseen, 0);
+        let questions = test_questions(&data, &options);
+        assert_eq!(questions.len(), report.test_baskets, "the same questions for the kiosk's path");
+        assert!(questions.iter().all(|(hidden, rest)| rest.len() == 1 && !rest.contains(hidden)));
         let hr = |kind| report.models.iter().find(|m| m.model == kind).unwrap().hr_at_10;
         // With four items every model's top 10 holds the hidden one; what differs is the rank.
         assert_eq!(hr(ModelKind::Ease), 1.0);

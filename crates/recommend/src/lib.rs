@@ -10,7 +10,7 @@
 mod eval;
 mod linalg;
 
-pub use eval::{evaluate, load_online_retail_baskets, EvalOptions, EvalReport, InvoiceBaskets, ModelScore};
+pub use eval::{evaluate, load_online_retail_baskets, test_from_day, test_questions, EvalOptions, EvalReport, InvoiceBaskets, ModelScore};
 
 use std::collections::HashMap;
 

@@ -296,6 +296,14 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     if after != json!({ "ok": null }) {
         return Err(format!("after Reset the kiosk still had a still to save: {after}"));
     }
+    // Nor does anything the shopper tried steer suggestions for the next one.
+    let next = invoke(c, "complete_the_look", json!({ "limit": 3 })).await?;
+    if next["ok"].as_array().is_none_or(|a| a.iter().any(|s| s["reason"] != "Popular in this store")) {
+        return Err(format!("after Reset the suggestions still follow the last shopper: {next}"));
+    }
+    if shown(c, "#complete-look").await? {
+        return Err("\"Complete the look\" still shows after Reset".into());
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
 }

@@ -202,7 +202,7 @@ fn hidden_positions(test: &[&Vec<String>], seed: u64) -> Vec<usize> {
         .collect()
 }
 
-fn split<'a>(data: &'a InvoiceBaskets, from: i64, to: i64) -> (Baskets, Vec<&'a Vec<String>>) {
+fn split(data: &InvoiceBaskets, from: i64, to: i64) -> (Baskets, Vec<&Vec<String>>) {
     let train = Baskets::from_codes(data.baskets.iter().filter(|(day, _)| *day < from).map(|(_, b)| b));
     let test = data.baskets.iter().filter(|(day, b)| (from..to).contains(day) && b.len() >= 2).map(|(_, b)| b).collect();
     (train, test)

@@ -382,7 +382,7 @@ const BOUGHT_TOGETHER: &[(&str, &str, f64)] = &[
 /// pairs from [`BOUGHT_TOGETHER`] sold on the same day on one receipt. Draws from its own
 /// generator, so the trade itself is the same with or without receipts.
 fn group_receipts(events: &mut [NewEvent], seed: u64) {
-    let mut rng = Rng(seed ^ 0xBA5C_E75);
+    let mut rng = Rng(seed ^ 0x0BA5_CE75);
     let mut by_day: HashMap<i64, Vec<usize>> = HashMap::new();
     for (k, e) in events.iter().enumerate() {
         if e.kind == EventKind::Sold {

@@ -103,7 +103,7 @@ Version: $version
 Architecture: $arch
 Maintainer: Vitrine <dev@vitrine.invalid>
 Installed-Size: $installed_kb
-Depends: $depends, adduser, ca-certificates, cage
+Depends: $depends, adduser, ca-certificates, cage, fonts-dejavu-core
 Recommends: systemd
 Section: misc
 Priority: optional

@@ -10,6 +10,7 @@ mod recommend;
 mod reports;
 mod shelf;
 mod shelf_live;
+mod signage;
 mod staff;
 mod tryon;
 
@@ -28,6 +29,8 @@ use vitrine_vision::PersonSegmenter;
 
 pub use overrides::{init_logging, Overrides};
 pub use recommend::{SizeStock, SuggestRequest, Suggestion};
+pub use signage::{AttractPoster, PosterSuggestion, RenderedPoster};
+pub use vitrine_signage::{Design, Format as PosterFormat, Reason as PosterReason};
 pub use reports::{ExportFormat, ExportedFile};
 pub use shelf::{AddedPhotos, ConfirmedScan, ShelfInput};
 pub use vitrine_shelf::{Detection, ShelfReport};
@@ -111,6 +114,8 @@ pub struct App {
     idle_camera: Mutex<Option<(Instant, Option<String>)>>,
     /// The basket model behind suggestions (shared with its background fit).
     recommend: recommend::SharedRecommendState,
+    /// The poster renderer and the attract loop's rendered posters.
+    signage: Mutex<signage::SignageState>,
 }
 
 impl App {
@@ -139,7 +144,7 @@ impl App {
         if let Err(e) = &sync {
             warn!(error = %e, "sync with HQ is off");
         }
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default() }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default(), signage: Mutex::default() }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {

@@ -138,6 +138,8 @@ pub enum Permission {
     Export,
     /// The staff status page: devices, models, store, sync and the doctor's checks.
     SystemStatus,
+    /// Approving, rejecting and scheduling generated posters.
+    Signage,
 }
 
 impl Permission {
@@ -147,6 +149,7 @@ impl Permission {
             Self::Reports => "open manager reports",
             Self::Export => "export reports",
             Self::SystemStatus => "see the system status",
+            Self::Signage => "manage signage",
         }
     }
 }

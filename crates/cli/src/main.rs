@@ -7,7 +7,9 @@ mod garments;
 mod ledger;
 mod recommend;
 mod report;
+mod sheet;
 mod shelf;
+mod signage;
 mod soak;
 mod staff;
 mod sync;
@@ -100,6 +102,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// In-store posters generated from the store's data (issue 17).
+    Signage {
+        #[command(subcommand)]
+        which: signage::Signage,
+    },
     /// What the kiosk suggests with these SKUs (what goes with them, in stock here in their
     /// size); ends with one line of JSON.
     Recommend(recommend::RecommendArgs),
@@ -127,6 +134,9 @@ enum EvalCommand {
     /// Basket completion on the online-retail invoices (last month held out): HR@10 and
     /// NDCG@10 of the kiosk's model against popularity and item-to-item co-occurrence.
     Recommend(recommend::EvalRecommendArgs),
+    /// Posters of every product in every design and format: facts checked against the
+    /// database, text overflow, WCAG contrast, render time; `--sheet` writes a contact sheet.
+    Signage(signage::EvalSignageArgs),
 }
 
 #[derive(Subcommand)]
@@ -172,6 +182,8 @@ fn main() -> Result<()> {
         Command::Eval { which: EvalCommand::Tryon(args) } => tryon_eval::eval(config, args),
         Command::Eval { which: EvalCommand::Recommend(args) } => recommend::eval(args),
         Command::Recommend(args) => recommend::recommend(config, args),
+        Command::Signage { which } => signage::run(config, which),
+        Command::Eval { which: EvalCommand::Signage(args) } => signage::eval(config, args),
         Command::Config => {
             print!("{}", config.to_toml());
             Ok(())

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use opencv::core::{self, Mat, Point, Rect, Scalar, Size, Vector};
+use opencv::core::{self, Mat, Point, Scalar, Size, Vector};
 use opencv::imgproc;
 use opencv::prelude::*;
 use serde::Serialize;
@@ -251,7 +251,7 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
         fig.print_leak_gan = Some((gan_leak.0 / gan_leak.1.max(1e-9)).clamp(0.0, 1.0));
     }
     if let Some(path) = &args.sheet {
-        write_sheet(path, &sheet_rows)?;
+        crate::sheet::write_sheet(path, &sheet_rows, 340, 300)?;
         println!("contact sheet ({}, {} photos: original · before refinement · final): {}", garments[0].0, sheet_rows.len(), path.display());
     }
 
@@ -483,36 +483,6 @@ fn dump_overlay(dir: &Path, name: &str, out: &Mat, torso: &Mat, garment: &Mat) -
 }
 
 /// Rows of (original, before refinement, final), each scaled to one height, stacked.
-fn write_sheet(path: &Path, rows: &[[Mat; 3]]) -> Result<()> {
-    const H: i32 = 300;
-    const W: i32 = 3 * 340;
-    let mut sheet = Vector::<Mat>::new();
-    for row in rows {
-        let mut cells = Vector::<Mat>::new();
-        for img in row {
-            let s = H as f64 / img.rows() as f64;
-            let w = ((img.cols() as f64 * s).round() as i32).min(W / 3);
-            let h = ((img.rows() as f64 * (w as f64 / img.cols() as f64)).round() as i32).min(H);
-            let mut scaled = Mat::default();
-            imgproc::resize(img, &mut scaled, Size::new(w, h), 0.0, 0.0, imgproc::INTER_AREA)?;
-            let mut cell = Mat::new_rows_cols_with_default(H, W / 3, core::CV_8UC3, Scalar::all(255.0))?;
-            scaled.copy_to(&mut Mat::roi_mut(&mut cell, Rect::new((W / 3 - w) / 2, (H - h) / 2, w, h))?)?;
-            cells.push(cell);
-        }
-        let mut line = Mat::default();
-        core::hconcat(&cells, &mut line)?;
-        sheet.push(line);
-    }
-    let mut out = Mat::default();
-    core::vconcat(&sheet, &mut out)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let params = Vector::from_slice(&[opencv::imgcodecs::IMWRITE_PNG_COMPRESSION, 9]);
-    opencv::imgcodecs::imwrite(path.to_str().context("path")?, &out, &params)?;
-    Ok(())
-}
-
 /// A clip's frames (BGR) and rate.
 struct Clip {
     name: String,

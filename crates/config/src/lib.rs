@@ -24,6 +24,7 @@ pub struct Config {
     pub staff: StaffConfig,
     pub reports: ReportsConfig,
     pub sync: SyncConfig,
+    pub signage: SignageConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -214,6 +215,26 @@ pub struct ReportsConfig {
 impl Default for ReportsConfig {
     fn default() -> Self {
         Self { exports_dir: PathBuf::from("var/exports") }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignageConfig {
+    /// Seconds without a touch on the start screen before approved posters play (0: never).
+    pub attract_after_secs: u64,
+    /// Seconds each poster stays on screen.
+    pub poster_secs: u64,
+    /// What a poster's QR code opens; `{code}` becomes the product code. Empty: the QR code
+    /// holds the product code alone.
+    pub product_url: String,
+    /// Where DejaVu Sans (regular and bold) is; empty: the usual system folders.
+    pub font_dir: PathBuf,
+}
+
+impl Default for SignageConfig {
+    fn default() -> Self {
+        Self { attract_after_secs: 60, poster_secs: 8, product_url: String::new(), font_dir: PathBuf::new() }
     }
 }
 

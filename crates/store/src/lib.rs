@@ -20,6 +20,7 @@ mod model;
 mod reporting;
 mod seed;
 mod shelf;
+mod signage;
 mod staff;
 mod store;
 mod sync;
@@ -39,6 +40,7 @@ pub use model::{
     NodeIdentity, Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
 pub use shelf::{NewReferencePhoto, ReferencePhoto};
+pub use signage::PosterDecision;
 pub use staff::{LockState, StaffRecord};
 pub use reporting::{
     day_of_ms, CountDiscrepancy, ReorderSettings, ReportFilter, StockRow, VariantActivity,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
-    AisleDiscrepancy, App, CommandError, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
+    AisleDiscrepancy, App, AttractPoster, CommandError, PosterFormat, PosterSuggestion, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
     ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember, SuggestRequest, Suggestion,
 };
 use vitrine_config::BackgroundMode;
@@ -305,4 +305,38 @@ pub async fn others_also_bought(app: Shared<'_>, sku: String, limit: usize) -> R
 pub async fn complete_the_look(app: Shared<'_>, limit: usize) -> Result<Vec<Suggestion>, String> {
     let app = app.inner().clone();
     blocking(move || app.complete_the_look(limit.clamp(1, 12)).map_err(|e| e.to_string())).await?
+}
+
+/// The manager's Signage screen: suggested posters in every design, with why and previews.
+#[tauri::command]
+pub async fn signage_suggestions(app: Shared<'_>, slot: Slot<'_>, limit: usize) -> Result<Vec<PosterSuggestion>, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.signage_suggestions(slot, limit.clamp(1, 12))).await
+}
+
+/// Approves a poster for `days`, or rejects it.
+#[tauri::command]
+pub async fn decide_poster(app: Shared<'_>, slot: Slot<'_>, sku: String, design: String, approve: bool, days: u32) -> Result<(), CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.decide_poster(slot, &sku, &design, approve, days)).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignageSettings {
+    attract_after_secs: u64,
+    poster_secs: u64,
+}
+
+/// When the start screen starts its attract loop, and how long each poster shows.
+#[tauri::command]
+pub fn signage_settings(app: Shared<'_>) -> SignageSettings {
+    let s = &app.config.signage;
+    SignageSettings { attract_after_secs: s.attract_after_secs, poster_secs: s.poster_secs.max(1) }
+}
+
+/// The approved posters for the attract loop, in the screen's orientation (`landscape` or
+/// `portrait`), each with its facts checked against the database now.
+#[tauri::command]
+pub async fn attract_posters(app: Shared<'_>, orientation: String) -> Result<Vec<AttractPoster>, String> {
+    let app = app.inner().clone();
+    let format = if orientation == "landscape" { PosterFormat::Landscape } else { PosterFormat::Portrait };
+    blocking(move || app.attract_posters(format).map_err(|e| e.to_string())).await?
 }

@@ -118,6 +118,10 @@ fn main() {
             commands::reset_tryon,
             commands::complete_the_look,
             commands::others_also_bought,
+            commands::signage_suggestions,
+            commands::decide_poster,
+            commands::signage_settings,
+            commands::attract_posters,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

@@ -12,6 +12,7 @@ import { fitRect, type FitMode } from "./fit";
 import { FrameLoop, type FrameMeta } from "./frames";
 import { routeHash, type Route } from "./routes";
 import { FpsCounter, LatencySmoother, captureToPaintMs, formatFps, formatLatency } from "./stats";
+import { attractLoop } from "./signage";
 import { problemCount, sourceProblem, statusItems } from "./statusText";
 import { tryOnPanel } from "./tryon";
 
@@ -60,10 +61,14 @@ export function startScreen(): Screen {
     ),
     h("footer", { class: "start-footer" }, staffStatus),
   );
+  const attract = attractLoop();
+  el.append(attract.el);
 
   return {
     el,
     pollsStatus: true,
+    enter: () => attract.enter(),
+    leave: () => attract.leave(),
     status(s, error) {
       const problems = error ? 1 : s ? problemCount(statusItems(s, Date.now())) : 0;
       staffStatus.classList.toggle("attention", problems > 0);

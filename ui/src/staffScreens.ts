@@ -28,6 +28,7 @@ import { clearChart, drawChart } from "./charts";
 import { h } from "./dom";
 import { PinEntry, signInMessage } from "./pinpad";
 import { alignOf, formatCell, skuColumn, sortRows, type SortDirection } from "./reportFormat";
+import { managerWork, signageView } from "./signage";
 import { othersAlsoBought } from "./tryonApi";
 import { inStockText, suggestionMeta } from "./tryonFormat";
 import { go, type Screen } from "./screens";
@@ -94,13 +95,17 @@ export function staffScreen(page: StaffPage): Screen {
     view?.leave();
     who.textContent = `${session.staff} · ${session.role}`;
     signOutButton.hidden = false;
-    // The clerk screen opens on the shelf scan; the stock lookup is its second tab.
+    // The clerk screen opens on the shelf scan, the stock lookup its second tab; the manager
+    // screen opens on the reports, signage its second tab.
     const reports =
       page === "status"
         ? statusView(ended)
         : role === "clerk"
           ? clerkWork(ended, () => reportsView("clerk", ended))
-          : reportsView(session.role, ended);
+          : managerWork(
+              () => reportsView(session.role, ended),
+              () => signageView(ended),
+            );
     view = reports;
     body.replaceChildren(reports.el);
     clearInterval(sessionTimer);

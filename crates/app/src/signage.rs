@@ -302,3 +302,93 @@ impl App {
 fn size_rank(size: &str) -> usize {
     ["XXS", "XS", "S", "M", "L", "XL", "XXL", "3XL"].iter().position(|s| s.eq_ignore_ascii_case(size)).unwrap_or(100)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use vitrine_auth::AuthError;
+    use vitrine_config::Config;
+    use vitrine_store::{Feed, ImportOptions};
+
+    use super::*;
+
+    fn kiosk(dir: &Path) -> App {
+        let mut config = Config::default();
+        config.store.database = dir.join("kiosk.db");
+        config.inference.models_dir = dir.join("no-models");
+        App::start(config)
+    }
+
+    #[test]
+    fn the_demo_store_gets_posters_whose_facts_hold_and_read_well() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path());
+        let candidates = app.poster_candidates(6).unwrap();
+        assert_eq!(candidates.len(), 6, "every demo product, the best sellers filling up: {candidates:?}");
+        let (sku, reason) = &candidates[0];
+        let poster = app.render_poster(sku, None, Format::Portrait, Some(reason.clone())).unwrap();
+        assert!(poster.bytes.starts_with(b"\x89PNG"));
+        assert!(poster.facts_wrong.is_empty(), "{:?}", poster.facts_wrong);
+        assert_eq!(poster.overflow, 0);
+        assert!(poster.min_contrast >= 4.5, "{}", poster.min_contrast);
+        assert!(poster.facts_checked >= 2, "price and shelf at least");
+        let pdf = app.render_poster(sku, Some(poster.design), Format::A3, None).unwrap();
+        assert!(pdf.bytes.starts_with(b"%PDF-"));
+        let err = app.render_poster("NO-SUCH-SKU", None, Format::Portrait, None).unwrap_err();
+        assert!(err.to_string().contains("unknown SKU"), "{err}");
+    }
+
+    #[test]
+    fn a_size_sold_out_after_the_poster_was_made_is_a_wrong_fact() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path());
+        let (facts, photo) = app.poster_facts("VT-HOOD-DRIFT-M-COL", Reason::Featured).unwrap();
+        assert!(photo.is_some(), "the demo hoodie has a garment photo");
+        assert!(facts.sizes_in_stock.contains(&"S".to_owned()), "{facts:?}");
+        let shown: Vec<Fact> = facts.sizes_in_stock.iter().map(|s| Fact::SizeInStock { sku: facts.sku.clone(), size: s.clone() }).chain([Fact::Price { sku: facts.sku.clone(), cents: facts.price_cents + 100 }]).collect();
+        let wrong = app.check_poster_facts(&shown).unwrap();
+        assert_eq!(wrong.len(), 1, "{wrong:?}");
+        assert!(wrong[0].contains("costs 54.00"), "{wrong:?}");
+        // Sell every small hoodie.
+        app.with_store(|store| {
+            let mut csv = String::from("sale_id,line,timestamp,sku,quantity\n");
+            for sku in ["VT-HOOD-DRIFT-S-COL", "VT-HOOD-DRIFT-S-EMB"] {
+                let n = store.stock_level_total(sku)?;
+                if n > 0 {
+                    csv.push_str(&format!("T-{sku},1,2026-01-01T12:00:00Z,{sku},{n}\n"));
+                }
+            }
+            store.import_feed(Feed::Sales, csv.as_bytes(), &ImportOptions::default())?;
+            Ok(())
+        })
+        .unwrap();
+        let wrong = app.check_poster_facts(&shown).unwrap();
+        assert!(wrong.iter().any(|w| w.contains("size S")), "{wrong:?}");
+    }
+
+    #[test]
+    fn only_managers_decide_and_the_attract_loop_plays_what_they_approved() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path());
+        let slot = app.session_slot();
+        assert!(matches!(app.signage_suggestions(&slot, 1), Err(AppError::Auth(AuthError::NotSignedIn { .. }))));
+        app.sign_in(&slot, "Demo Clerk", "1357").unwrap();
+        assert!(matches!(app.decide_poster(&slot, "GR-OATS-1KG", "stripes", true, 7), Err(AppError::Auth(AuthError::Forbidden { .. }))));
+        assert!(app.attract_posters(Format::Portrait).unwrap().is_empty(), "nothing approved yet");
+
+        app.sign_in(&slot, "Demo Manager", "2468").unwrap();
+        let suggested = app.signage_suggestions(&slot, 2).unwrap();
+        assert_eq!(suggested.len(), 2 * Design::ALL.len());
+        assert!(suggested.iter().all(|s| s.facts_wrong.is_empty() && s.status.is_none() && !s.preview_png_base64.is_empty()));
+        let pick = &suggested[0];
+        app.decide_poster(&slot, &pick.sku, pick.design.name(), true, 7).unwrap();
+        app.decide_poster(&slot, &pick.sku, "confetti", false, 7).unwrap();
+        assert!(app.decide_poster(&slot, &pick.sku, "comic-sans", true, 7).is_err());
+        let playing = app.attract_posters(Format::Landscape).unwrap();
+        assert_eq!(playing.len(), 1, "only the approved one");
+        assert_eq!((playing[0].sku.as_str(), playing[0].design), (pick.sku.as_str(), pick.design));
+        let again = app.signage_suggestions(&slot, 2).unwrap();
+        assert_eq!(again.iter().find(|s| s.sku == pick.sku && s.design == pick.design).unwrap().status.as_deref(), Some("approved"));
+    }
+}

@@ -82,6 +82,72 @@ async fn an_idle_manager_is_signed_out() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manager_approves_a_poster_that_plays_when_the_kiosk_is_idle() {
+    let Some(setup) = setup_or_skip("manager_approves_a_poster_that_plays_when_the_kiosk_is_idle") else { return };
+    let _serial = SERIAL.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    with_kiosk(&setup, "signage", home.path(), data.path(), "[signage]\nattract_after_secs = 4\nposter_secs = 30\n", |client, setup| async move {
+        let c = &client;
+        find(c, "#screen-start").await?;
+        click(c, "#role-manager").await?;
+        click(c, ".staff-choice[data-name=\"Demo Manager\"]").await?;
+        type_pin(c, DEMO_MANAGER_PIN).await?;
+        click(c, "#tab-signage").await?;
+        // Posters are generated from the demo store's stock and sales.
+        let cards = poll("suggested posters", WAIT * 4, || async {
+            let v = c
+                .execute("return [...document.querySelectorAll('.signage-product')].map((p) => [p.dataset.sku, p.querySelectorAll('.signage-design img').length, p.querySelector('h3').textContent])", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            if v.as_array().is_some_and(|a| !a.is_empty()) { Ok(Some(v)) } else { Err(text(c, "#signage-message").await.unwrap_or_default()) }
+        })
+        .await?;
+        eprintln!("suggested: {cards}");
+        if cards.as_array().into_iter().flatten().any(|p| p[1] != json!(3)) {
+            return Err(format!("every product should come in 3 designs: {cards}"));
+        }
+        let sku = cards[0][0].as_str().unwrap_or_default().to_owned();
+        let card = format!(".signage-product[data-sku=\"{sku}\"] .signage-design");
+        let design = c.execute(&format!("return document.querySelector('{card}').dataset.design"), vec![]).await.map_err(|e| e.to_string())?;
+        let design = design.as_str().unwrap_or_default().to_owned();
+        click(c, &format!("{card}[data-design=\"{design}\"] .signage-approve")).await?;
+        let status = wait_text(c, &format!("{card}[data-design=\"{design}\"] .signage-status"), "Approved until").await?;
+        eprintln!("{sku} in {design}: {status}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        screenshot_display(&setup.out_dir.join("manager-signage.png"))?;
+
+        // Back to the start screen (signs out); nobody touches it: the approved poster plays.
+        click(c, "#back").await?;
+        find(c, "#screen-start").await?;
+        let playing = poll("the attract loop", WAIT * 2, || async {
+            let v = c
+                .execute("const a = document.querySelector('#attract'); return a && !a.hidden && document.querySelector('#attract-poster').complete ? [a.dataset.sku, a.dataset.design, document.querySelector('#attract-poster').naturalWidth] : null", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            if v.is_null() { Err("not playing".into()) } else { Ok(Some(v)) }
+        })
+        .await?;
+        eprintln!("attract loop: {playing}");
+        if playing[0] != json!(sku) || playing[1] != json!(design) || playing[2].as_u64().unwrap_or(0) < 1000 {
+            return Err(format!("the loop plays {playing}, not {sku} in {design} at full size"));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        screenshot_display(&setup.out_dir.join("attract.png"))?;
+
+        // A touch ends it and leaves the start screen as it was.
+        click(c, "#attract").await?;
+        poll("the start screen back", WAIT, || async {
+            let v = c.execute("return [document.querySelector('#attract').hidden, !!document.querySelector('#screen-start'), location.hash]", vec![]).await.map_err(|e| e.to_string())?;
+            if v[0] == json!(true) && v[1] == json!(true) { Ok(Some(())) } else { Err(v.to_string()) }
+        })
+        .await?;
+        Ok(())
+    })
+    .await;
+}
+
 /// A fresh kiosk on its own config and folders; `flow` runs against it, the processes end
 /// whatever happens, and a failure carries the kiosk's log.
 async fn with_kiosk<F, Fut>(setup: &Setup, name: &str, home: &Path, data: &Path, extra_toml: &str, flow: F)

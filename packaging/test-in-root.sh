@@ -35,6 +35,12 @@ echo "$json" | grep -q '"detail":"9 models, every hash matches its manifest","na
 step "the headless mirror on the demo clip, as the service user"
 as_vitrine vitrine --source "video:$clip" mirror --frames 20
 
+step "a poster of a demo product, as the service user (its font comes with the package's dependencies)"
+out=$(as_vitrine vitrine signage render --sku GR-OATS-1KG --out /tmp/poster.png) || { echo "$out"; exit 1; }
+echo "$out" | tail -1
+echo "$out" | tail -1 | grep -q '"facts_wrong":0,' || { echo "the poster's facts did not hold"; exit 1; }
+head -c 8 /tmp/poster.png | grep -q PNG || { echo "no PNG written"; exit 1; }
+
 step "store data: a sale imported into the ledger"
 printf 'sale_id,line,timestamp,sku,quantity,location\nPKG-1,1,2026-01-02T10:00:00Z,GR-OATS-1KG,2,A5/B2/S1\n' > /tmp/sales.csv
 chmod 644 /tmp/sales.csv

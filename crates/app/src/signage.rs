@@ -22,12 +22,15 @@ const OVERSTOCK_COVER_DAYS: f64 = 40.0;
 /// A product first delivered this recently is new.
 const NEW_DAYS: i64 = 21;
 
+/// A rendered attract-loop poster: (sku, design, format).
+type PosterKey = (String, String, String);
+
 /// The renderer (fonts loaded once) and the posters already rendered for the attract loop.
 #[derive(Default)]
 pub(crate) struct SignageState {
     renderer: Option<Arc<Renderer>>,
-    /// (sku, design, format) → (the facts it was rendered from, PNG).
-    rendered: HashMap<(String, String, String), (String, Arc<Vec<u8>>)>,
+    /// The facts each was rendered from, and the PNG.
+    rendered: HashMap<PosterKey, (String, Arc<Vec<u8>>)>,
 }
 
 /// A poster rendered for a product, with what was checked on it.

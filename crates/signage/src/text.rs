@@ -66,6 +66,7 @@ impl Fonts {
     /// The largest size from `max_px` down to `min_px` at which `text` wrapped at spaces
     /// fits `width`×`height` in at most `max_lines` lines; at `min_px` with `fits: false`
     /// when none does.
+    #[allow(clippy::too_many_arguments)]
     pub fn fit(&self, text: &str, width: f32, height: f32, max_px: f32, min_px: f32, max_lines: usize, bold: bool) -> Fitted {
         let mut px = max_px;
         loop {

@@ -172,6 +172,7 @@ export function tryOnPanel(): TryOnPanel {
     if (!selected) {
       completeLook.hidden = true;
       suggestionList.replaceChildren();
+      delete suggestionList.dataset.key;
       return;
     }
     let got: Suggestion[];
@@ -181,6 +182,11 @@ export function tryOnPanel(): TryOnPanel {
       got = [];
     }
     if (mine !== suggestSeq || !selected) return;
+    // The same suggestions again (a refresh, the same garment in another colour): leave the
+    // cards alone rather than re-flow the tray under the shopper's finger.
+    const key = JSON.stringify(got);
+    if (key === suggestionList.dataset.key && !completeLook.hidden) return;
+    suggestionList.dataset.key = key;
     suggestionList.replaceChildren(
       ...got.map((s) => {
         const card = h(

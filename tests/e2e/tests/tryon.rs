@@ -377,9 +377,20 @@ async fn complete_the_look(c: &Client, setup: &Setup) -> Res {
     click(c, &chip).await?;
     poll("the tee back on", WAIT, || async {
         let sku = attr(c, "#tryon-selected", "data-sku").await?.unwrap_or_default();
-        if sku == SKU { Ok(Some(())) } else { Err(format!("data-sku {sku:?}")) }
+        let m = mirror_stats(c).await?;
+        if sku == SKU && m["garment_selected"] == json!(true) { Ok(Some(())) } else { Err(format!("data-sku {sku:?}")) }
     })
     .await?;
+    // The suggestions follow the tee (the kiosk answers for it again) before anything else is
+    // tapped, so the tray is still when Capture is pressed.
+    let again = invoke(c, "complete_the_look", json!({ "limit": 3 })).await?;
+    let want: Vec<Value> = again["ok"].as_array().into_iter().flatten().map(|s| s["product_code"].clone()).collect();
+    poll("the suggestions for the tee again", WAIT, || async {
+        let got = c.execute("return [...document.querySelectorAll('#complete-look .suggestion')].map((e) => e.dataset.product)", vec![]).await.map_err(|e| e.to_string())?;
+        if got == json!(want) { Ok(Some(())) } else { Err(got.to_string()) }
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
 }
 

@@ -313,10 +313,10 @@ pub async fn signage_suggestions(app: Shared<'_>, slot: Slot<'_>, limit: usize) 
     staff_job(&app, &slot, move |app, slot| app.signage_suggestions(slot, limit.clamp(1, 12))).await
 }
 
-/// Approves a poster for `days`, or rejects it.
+/// Approves a poster to play for `days` from `start_in_days` on, or rejects it.
 #[tauri::command]
-pub async fn decide_poster(app: Shared<'_>, slot: Slot<'_>, sku: String, design: String, approve: bool, days: u32) -> Result<(), CommandError> {
-    staff_job(&app, &slot, move |app, slot| app.decide_poster(slot, &sku, &design, approve, days)).await
+pub async fn decide_poster(app: Shared<'_>, slot: Slot<'_>, sku: String, design: String, approve: bool, start_in_days: u32, days: u32) -> Result<(), CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.decide_poster(slot, &sku, &design, approve, start_in_days, days)).await
 }
 
 #[derive(Debug, Serialize)]

@@ -14,6 +14,7 @@ export interface PosterSuggestion {
   min_contrast: number;
   facts_wrong: string[];
   status: "approved" | "rejected" | null;
+  from_ms: number | null;
   until_ms: number | null;
   preview_png_base64: string;
 }
@@ -31,14 +32,24 @@ interface SignageSettings {
 
 const SUGGESTED_PRODUCTS = 6;
 const DAYS = [7, 14, 28];
+const STARTS: [number, string][] = [
+  [0, "from today"],
+  [1, "from tomorrow"],
+  [7, "in a week"],
+];
 
-/** "Approved until 14 Dec" / "Rejected" / "" for the card's badge. */
-export function statusText(s: Pick<PosterSuggestion, "status" | "until_ms">, now: number): string {
+const dayText = (ms: number) => {
+  const d = new Date(ms);
+  return `${d.getUTCDate()} ${d.toLocaleString("en-GB", { month: "short", timeZone: "UTC" })}`;
+};
+
+/** "Approved until 14 Dec" / "Approved from 9 Dec to 16 Dec" / "Rejected" / "" for the card. */
+export function statusText(s: Pick<PosterSuggestion, "status" | "from_ms" | "until_ms">, now: number): string {
   if (s.status === "rejected") return "Rejected";
   if (s.status === "approved" && s.until_ms !== null) {
     if (s.until_ms <= now) return "Approval ended";
-    const d = new Date(s.until_ms);
-    return `Approved until ${d.getUTCDate()} ${d.toLocaleString("en-GB", { month: "short", timeZone: "UTC" })}`;
+    if (s.from_ms !== null && s.from_ms > now) return `Approved from ${dayText(s.from_ms)} to ${dayText(s.until_ms)}`;
+    return `Approved until ${dayText(s.until_ms)}`;
   }
   return "";
 }
@@ -99,11 +110,12 @@ export function signageView(ended: (err: CommandError) => void) {
             { class: "signage-designs" },
             ...g.designs.map((s) => {
               const days = h("select", { class: "filter signage-days", "aria-label": "Show for" }, ...DAYS.map((d) => h("option", { value: String(d) }, `${d} days`)));
+              const start = h("select", { class: "filter signage-start", "aria-label": "Starting" }, ...STARTS.map(([d, label]) => h("option", { value: String(d) }, label)));
               const approve = h("button", { class: "btn signage-approve", type: "button" }, "Approve");
               const reject = h("button", { class: "btn signage-reject", type: "button" }, "Reject");
               const decide = (yes: boolean) => {
                 approve.disabled = reject.disabled = true;
-                invoke("decide_poster", { sku: s.sku, design: s.design, approve: yes, days: Number(days.value) })
+                invoke("decide_poster", { sku: s.sku, design: s.design, approve: yes, startInDays: Number(start.value), days: Number(days.value) })
                   .then(load)
                   .catch(problem)
                   .finally(() => (approve.disabled = reject.disabled = false));
@@ -121,7 +133,7 @@ export function signageView(ended: (err: CommandError) => void) {
                   {},
                   h("span", { class: "signage-design-name" }, s.design),
                   h("span", { class: "signage-status" }, wrong ? `Not shown: ${s.facts_wrong.join("; ")}` : statusText(s, now)),
-                  h("span", { class: "signage-actions" }, days, approve, reject),
+                  h("span", { class: "signage-actions" }, days, start, approve, reject),
                 ),
               );
             }),

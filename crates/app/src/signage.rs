@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 use vitrine_auth::{Permission, SessionSlot};
-use vitrine_signage::{ranked_designs, Design, Fact, Format, PosterFacts, Reason, Renderer};
-use vitrine_store::{PosterDecision, ReportFilter};
+use vitrine_signage::{ranked_designs, Design, Fact, Format, PosterFacts, PromotionFacts, Reason, Renderer};
+use vitrine_store::{PosterDecision, Promotion, ReportFilter};
 
 use crate::{App, AppError};
 
@@ -61,6 +61,7 @@ pub struct PosterSuggestion {
     pub facts_wrong: Vec<String>,
     /// `approved` / `rejected`, or none yet.
     pub status: Option<String>,
+    pub from_ms: Option<i64>,
     pub until_ms: Option<i64>,
     pub preview_png_base64: String,
 }
@@ -85,7 +86,8 @@ impl App {
         Ok(renderer)
     }
 
-    /// Products worth a poster, best first: new arrivals, those that sold nothing in the
+    /// Products worth a poster, best first: promotions running today, new arrivals, those
+    /// that sold nothing in the
     /// window, the most overstocked; when those are fewer than `limit`, the best sellers
     /// fill up. One SKU per product (the best stocked).
     pub fn poster_candidates(&self, limit: usize) -> Result<Vec<(String, Reason)>, AppError> {
@@ -93,6 +95,7 @@ impl App {
             let last_day = store.last_movement_day()?.unwrap_or(0);
             let activity = store.variant_activity(&ReportFilter::default(), last_day - i64::from(WINDOW_DAYS) + 1, last_day)?;
             let first_received = store.first_received_days()?;
+            let promotions = store.promotions_on(today())?;
             let products = store.products()?;
             let mut out: Vec<(f64, String, Reason)> = Vec::new();
             for product in &products {
@@ -105,7 +108,10 @@ impl App {
                 let sold: i64 = rows.iter().map(|a| a.sold - a.returned).sum();
                 let first = product.variants.iter().filter_map(|v| first_received.get(&v.sku)).min();
                 let cover = if sold > 0 { on_hand as f64 / (sold as f64 / f64::from(WINDOW_DAYS)) } else { f64::INFINITY };
-                let (rank, reason) = if let Some(days_ago) = first.map(|d| last_day - d).filter(|d| *d <= NEW_DAYS) {
+                let promotion = promotions.iter().find(|p| p.product_code == product.code);
+                let (rank, reason) = if let Some(p) = promotion {
+                    (4.0, Reason::Promotion { percent_off: p.percent_off, ends_day: p.ends_day })
+                } else if let Some(days_ago) = first.map(|d| last_day - d).filter(|d| *d <= NEW_DAYS) {
                     (3.0, Reason::NewArrival { days_ago })
                 } else if sold <= 0 {
                     (2.0, Reason::SlowMover { units_sold: 0, window_days: WINDOW_DAYS })
@@ -143,6 +149,11 @@ impl App {
                 None => None,
             };
             let qr_payload = if product_url.is_empty() { product.code.clone() } else { product_url.replace("{code}", &product.code) };
+            let promotion = store
+                .promotions_on(today())?
+                .into_iter()
+                .find(|p| p.product_code == product.code)
+                .map(|p| PromotionFacts { percent_off: p.percent_off, price_cents: p.price(variant.price_cents), ends_day: p.ends_day });
             Ok((
                 PosterFacts {
                     sku: sku.to_owned(),
@@ -153,6 +164,7 @@ impl App {
                     location: variant.home_location.clone(),
                     reason,
                     qr_payload,
+                    promotion,
                 },
                 photo,
             ))
@@ -164,6 +176,7 @@ impl App {
         self.with_store(|store| {
             let products = store.products()?;
             let stock: HashMap<String, i64> = store.stock_by_variant()?.into_iter().map(|v| (v.sku, v.on_hand)).collect();
+            let promotions: Vec<Promotion> = store.promotions_on(today())?;
             let variant = |sku: &str| products.iter().flat_map(|p| p.variants.iter().map(move |v| (p, v))).find(|(_, v)| v.sku == sku);
             let mut wrong = Vec::new();
             for fact in facts {
@@ -173,6 +186,21 @@ impl App {
                         Some((_, v)) => wrong.push(format!("{sku} costs {}, the poster says {}", vitrine_signage::money(v.price_cents), vitrine_signage::money(*cents))),
                         None => wrong.push(format!("{sku} is no longer in the catalog")),
                     },
+                    Fact::Promotion { sku, cents, percent_off, ends_day } => {
+                        let running = variant(sku).and_then(|(p, v)| promotions.iter().find(|m| m.product_code == p.code).map(|m| (m, v)));
+                        match running {
+                            Some((m, v)) if m.percent_off == *percent_off && m.ends_day == *ends_day && m.price(v.price_cents) == *cents => {}
+                            Some((m, v)) => wrong.push(format!(
+                                "{sku}'s promotion is {} % off ({}) until {}, the poster says {percent_off} % ({}) until {}",
+                                m.percent_off,
+                                vitrine_signage::money(m.price(v.price_cents)),
+                                vitrine_signage::day_text(m.ends_day),
+                                vitrine_signage::money(*cents),
+                                vitrine_signage::day_text(*ends_day)
+                            )),
+                            None => wrong.push(format!("{sku} has no promotion running today")),
+                        }
+                    }
                     Fact::SizeInStock { sku, size } => {
                         let in_stock = variant(sku).is_some_and(|(p, _)| p.variants.iter().any(|v| v.size.as_deref() == Some(size.as_str()) && stock.get(&v.sku).copied().unwrap_or(0) > 0));
                         if !in_stock {
@@ -196,7 +224,21 @@ impl App {
         let started = Instant::now();
         let reason = match reason {
             Some(r) => r,
-            None => self.poster_candidates(usize::MAX)?.into_iter().find(|(s, _)| s == sku).map_or(Reason::Featured, |(_, r)| r),
+            // The data's reason for this SKU's product (candidates name one SKU per product).
+            None => {
+                let product_of = |sku: &str| -> Result<Option<String>, AppError> {
+                    self.with_store(|store| Ok(store.products()?.into_iter().find(|p| p.variants.iter().any(|v| v.sku == sku)).map(|p| p.code)))
+                };
+                let product = product_of(sku)?;
+                let mut found = Reason::Featured;
+                for (candidate, reason) in self.poster_candidates(usize::MAX)? {
+                    if product.is_some() && product_of(&candidate)? == product {
+                        found = reason;
+                        break;
+                    }
+                }
+                found
+            }
         };
         let (facts, photo) = self.poster_facts(sku, reason.clone())?;
         let renderer = self.signage_renderer()?;
@@ -252,6 +294,7 @@ impl App {
                     min_contrast: rendered.min_contrast,
                     facts_wrong: self.check_poster_facts(&poster.facts)?,
                     status: decision.map(|d| d.status.clone()),
+                    from_ms: decision.and_then(|d| d.from_ms),
                     until_ms: decision.and_then(|d| d.until_ms),
                     preview_png_base64: crate::to_base64(&rendered.png),
                 });
@@ -260,13 +303,15 @@ impl App {
         Ok(out)
     }
 
-    /// Approves `sku` in `design` for `days`, or rejects it; managers only.
-    pub fn decide_poster(&self, slot: &SessionSlot, sku: &str, design: &str, approve: bool, days: u32) -> Result<(), AppError> {
+    /// Approves `sku` in `design` to play for `days` starting in `start_in_days` (0: now),
+    /// or rejects it; managers only.
+    pub fn decide_poster(&self, slot: &SessionSlot, sku: &str, design: &str, approve: bool, start_in_days: u32, days: u32) -> Result<(), AppError> {
         let session = slot.authorize(Permission::Signage, vitrine_auth::now_ms())?;
         Design::parse(design).ok_or_else(|| AppError::Invalid(format!("unknown design {design:?}")))?;
         let now = vitrine_auth::now_ms();
-        let until = now + i64::from(days.clamp(1, 365)) * 86_400_000;
-        self.with_store(|store| Ok(store.decide_poster(sku, design, approve, Some(until), &session.staff, now)?))
+        let from = now + i64::from(start_in_days.min(365)) * 86_400_000;
+        let schedule = approve.then(|| (from, from + i64::from(days.clamp(1, 365)) * 86_400_000));
+        self.with_store(|store| Ok(store.decide_poster(sku, design, schedule, &session.staff, now)?))
     }
 
     /// The approved posters whose time has not run out, rendered for `format`, each with its
@@ -274,13 +319,13 @@ impl App {
     /// out) is left out until it is rendered anew from the new facts, which happens here.
     pub fn attract_posters(&self, format: Format) -> Result<Vec<AttractPoster>, AppError> {
         let now = vitrine_auth::now_ms();
-        let approved: Vec<PosterDecision> = self.with_store(|store| Ok(store.poster_decisions()?))?.into_iter().filter(|d| d.status == "approved" && d.until_ms.is_some_and(|u| u > now)).collect();
+        let approved: Vec<PosterDecision> = self.with_store(|store| Ok(store.poster_decisions()?))?.into_iter().filter(|d| d.status == "approved" && d.from_ms.is_some_and(|f| f <= now) && d.until_ms.is_some_and(|u| u > now)).collect();
         let mut out = Vec::new();
         for d in approved {
             let Some(design) = Design::parse(&d.design) else { continue };
             let (facts, _) = self.poster_facts(&d.sku, Reason::Featured)?;
             let key = (d.sku.clone(), d.design.clone(), format!("{format:?}"));
-            let facts_key = format!("{}|{:?}|{:?}", facts.price_cents, facts.sizes_in_stock, facts.location);
+            let facts_key = format!("{}|{:?}|{:?}|{:?}", facts.price_cents, facts.sizes_in_stock, facts.location, facts.promotion);
             let cached = self.signage.lock().unwrap_or_else(|e| e.into_inner()).rendered.get(&key).filter(|(k, _)| *k == facts_key).map(|(_, png)| png.clone());
             let png = match cached {
                 Some(png) => png,
@@ -299,6 +344,11 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// Today as a UTC day number.
+fn today() -> i64 {
+    vitrine_auth::now_ms().div_euclid(86_400_000)
 }
 
 /// Letter sizes in wearing order; others after them.
@@ -371,13 +421,39 @@ mod tests {
     }
 
     #[test]
+    fn a_promotion_comes_first_and_its_poster_is_checked_against_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path());
+        let promo = Promotion { product_code: "VT-HOOD-DRIFT".into(), percent_off: 20, starts_day: today() - 1, ends_day: today() + 6 };
+        app.with_store(|store| Ok(store.add_promotion(&promo, 0)?)).unwrap();
+        // The demo's own espresso promotion and this one come before any other reason.
+        let candidates = app.poster_candidates(3).unwrap();
+        assert!(candidates[..2].iter().all(|(_, r)| matches!(r, Reason::Promotion { .. })), "{candidates:?}");
+        let (sku, reason) = candidates.into_iter().find(|(s, _)| s.starts_with("VT-HOOD-DRIFT")).expect("the hoodie");
+        assert_eq!(reason, Reason::Promotion { percent_off: 20, ends_day: today() + 6 });
+        let poster = app.render_poster(&sku, Some(Design::Stripes), Format::Portrait, None).unwrap();
+        assert!(poster.facts_wrong.is_empty(), "{:?}", poster.facts_wrong);
+        let (facts, _) = app.poster_facts(&sku, reason).unwrap();
+        assert_eq!(facts.promotion.as_ref().unwrap().price_cents, 4320);
+        // A poster that claims a deeper cut, or a promotion that is not running, is wrong.
+        let claims = [
+            Fact::Promotion { sku: sku.clone(), cents: 3780, percent_off: 30, ends_day: today() + 6 },
+            Fact::Promotion { sku: "GR-OATS-1KG".into(), cents: 300, percent_off: 14, ends_day: today() + 6 },
+        ];
+        let wrong = app.check_poster_facts(&claims).unwrap();
+        assert_eq!(wrong.len(), 2, "{wrong:?}");
+        assert!(wrong[0].contains("20 % off (43.20)"), "{wrong:?}");
+        assert!(wrong[1].contains("no promotion running"), "{wrong:?}");
+    }
+
+    #[test]
     fn only_managers_decide_and_the_attract_loop_plays_what_they_approved() {
         let dir = tempfile::tempdir().unwrap();
         let app = kiosk(dir.path());
         let slot = app.session_slot();
         assert!(matches!(app.signage_suggestions(&slot, 1), Err(AppError::Auth(AuthError::NotSignedIn { .. }))));
         app.sign_in(&slot, "Demo Clerk", "1357").unwrap();
-        assert!(matches!(app.decide_poster(&slot, "GR-OATS-1KG", "stripes", true, 7), Err(AppError::Auth(AuthError::Forbidden { .. }))));
+        assert!(matches!(app.decide_poster(&slot, "GR-OATS-1KG", "stripes", true, 0, 7), Err(AppError::Auth(AuthError::Forbidden { .. }))));
         assert!(app.attract_posters(Format::Portrait).unwrap().is_empty(), "nothing approved yet");
 
         app.sign_in(&slot, "Demo Manager", "2468").unwrap();
@@ -385,11 +461,13 @@ mod tests {
         assert_eq!(suggested.len(), 2 * Design::ALL.len());
         assert!(suggested.iter().all(|s| s.facts_wrong.is_empty() && s.status.is_none() && !s.preview_png_base64.is_empty()));
         let pick = &suggested[0];
-        app.decide_poster(&slot, &pick.sku, pick.design.name(), true, 7).unwrap();
-        app.decide_poster(&slot, &pick.sku, "confetti", false, 7).unwrap();
-        assert!(app.decide_poster(&slot, &pick.sku, "comic-sans", true, 7).is_err());
+        app.decide_poster(&slot, &pick.sku, pick.design.name(), true, 0, 7).unwrap();
+        app.decide_poster(&slot, &pick.sku, "confetti", false, 0, 7).unwrap();
+        let later = &suggested[Design::ALL.len()];
+        app.decide_poster(&slot, &later.sku, later.design.name(), true, 1, 7).unwrap();
+        assert!(app.decide_poster(&slot, &pick.sku, "comic-sans", true, 0, 7).is_err());
         let playing = app.attract_posters(Format::Landscape).unwrap();
-        assert_eq!(playing.len(), 1, "only the approved one");
+        assert_eq!(playing.len(), 1, "only the one approved from today (the other starts tomorrow)");
         assert_eq!((playing[0].sku.as_str(), playing[0].design), (pick.sku.as_str(), pick.design));
         let again = app.signage_suggestions(&slot, 2).unwrap();
         assert_eq!(again.iter().find(|s| s.sku == pick.sku && s.design == pick.design).unwrap().status.as_deref(), Some("approved"));

@@ -107,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         which: signage::Signage,
     },
+    /// Promotions: a percentage off a product for some days (posters show them).
+    Promo {
+        #[command(subcommand)]
+        which: signage::Promo,
+    },
     /// What the kiosk suggests with these SKUs (what goes with them, in stock here in their
     /// size); ends with one line of JSON.
     Recommend(recommend::RecommendArgs),
@@ -183,6 +188,7 @@ fn main() -> Result<()> {
         Command::Eval { which: EvalCommand::Recommend(args) } => recommend::eval(args),
         Command::Recommend(args) => recommend::recommend(config, args),
         Command::Signage { which } => signage::run(config, which),
+        Command::Promo { which } => signage::promo(config, which),
         Command::Eval { which: EvalCommand::Signage(args) } => signage::eval(config, args),
         Command::Config => {
             print!("{}", config.to_toml());

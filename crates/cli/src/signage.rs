@@ -188,3 +188,60 @@ pub fn eval(config: Config, args: EvalSignageArgs) -> Result<()> {
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
 }
+
+#[derive(Subcommand)]
+pub enum Promo {
+    /// Take a percentage off a product's price from one day to another (UTC, both included);
+    /// posters of it show the promotion's price, the usual one and the last day.
+    Add {
+        /// The product code (e.g. VT-HOOD-DRIFT).
+        #[arg(long)]
+        product: String,
+        #[arg(long)]
+        percent: i64,
+        /// First day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        until: String,
+    },
+    /// The promotions running today.
+    List,
+}
+
+fn parse_day(text: &str) -> Result<i64> {
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    let [y, m, d] = parts.as_slice() else { bail!("{text:?} is not a date (YYYY-MM-DD)") };
+    let (y, m, d): (i64, i64, i64) = (y.parse()?, m.parse()?, d.parse()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        bail!("{text:?} is not a date (YYYY-MM-DD)");
+    }
+    Ok(vitrine_store::days_from_civil(y, m, d))
+}
+
+pub fn promo(config: Config, which: Promo) -> Result<()> {
+    let app = App::start(config);
+    let store = app.store().map_err(|e| anyhow::anyhow!("the store is unavailable: {e}"))?;
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let today = now_ms.div_euclid(86_400_000);
+    match which {
+        Promo::Add { product, percent, from, until } => {
+            let starts_day = from.as_deref().map(parse_day).transpose()?.unwrap_or(today);
+            let promotion = vitrine_store::Promotion { product_code: product, percent_off: percent, starts_day, ends_day: parse_day(&until)? };
+            store.add_promotion(&promotion, now_ms)?;
+            println!("{} % off {} from {} to {}", percent, promotion.product_code, vitrine_store::iso8601_utc(starts_day * 86_400)[..10].to_owned(), vitrine_store::iso8601_utc(promotion.ends_day * 86_400)[..10].to_owned());
+        }
+        Promo::List => {
+            let running = store.promotions_on(today)?;
+            if running.is_empty() {
+                println!("no promotion runs today");
+            }
+            for p in running {
+                println!("{:<16} {:>3} % off until {}", p.product_code, p.percent_off, vitrine_store::iso8601_utc(p.ends_day * 86_400)[..10].to_owned());
+            }
+        }
+    }
+    Ok(())
+}

@@ -178,6 +178,9 @@ pub fn seed_demo_store(store: &mut Store) -> Result<bool, ReportError> {
             last_day: today - 1,
         },
     )?;
+    // A promotion for the signage to show: the espresso, 15 % off for two weeks from today.
+    let promotion = vitrine_store::Promotion { product_code: "GR-ESPR-250".into(), percent_off: 15, starts_day: today, ends_day: today + 13 };
+    store.add_promotion(&promotion, today * MS_PER_DAY)?;
     Ok(true)
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::palette::{contrast_ratio, Palette, Photo, Rgb};
 use crate::text::{xml, Fonts, LINE_HEIGHT};
-use crate::{money, Fact, Format, Poster, PosterFacts, Reason, SignageError, TextBox};
+use crate::{day_text, money, Fact, Format, Poster, PosterFacts, Reason, SignageError, TextBox};
 
 /// A poster design: one layout family, its own background and text treatment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,6 +96,7 @@ fn location_words(code: &str) -> String {
 
 fn tag(reason: &Reason) -> &'static str {
     match reason {
+        Reason::Promotion { .. } => "PROMOTION",
         Reason::NewArrival { .. } => "NEW IN STORE",
         Reason::Overstock { .. } => "IN STOCK NOW",
         Reason::SlowMover { .. } => "DON'T MISS IT",
@@ -190,6 +191,7 @@ pub fn compose(fonts: &Fonts, facts: &PosterFacts, copy: &str, photo: Option<&Ph
         }
     };
 
+    let shown_price = facts.promotion.as_ref().map_or(facts.price_cents, |p| p.price_cents);
     // The product: its photo fitted into the art region, or without one a price medallion.
     let mut price_in_art = false;
     match photo {
@@ -207,7 +209,7 @@ pub fn compose(fonts: &Fonts, facts: &PosterFacts, copy: &str, photo: Option<&Ph
             let disc = if design == Design::Spotlight { palette.base } else { palette.dark };
             c.body.push_str(&format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r:.1}\" fill=\"{}\"/>\n", disc.hex()));
             let inner = (x - r * 0.72, y - r * 0.32, r * 1.44, r * 0.64);
-            c.text("price", &money(facts.price_cents), inner, r * 0.55, 1, true, Rgb::WHITE, disc, true);
+            c.text("price", &money(shown_price), inner, r * 0.55, 1, true, Rgb::WHITE, disc, true);
             price_in_art = true;
         }
     }
@@ -222,7 +224,11 @@ pub fn compose(fonts: &Fonts, facts: &PosterFacts, copy: &str, photo: Option<&Ph
     let qr_side = (bottom - y).min(tw * 0.34).max(0.0);
     let beside = tw - qr_side - gap;
     if !price_in_art {
-        y += c.text("price", &money(facts.price_cents), (x, y, beside, 0.13 * unit), 0.12 * unit, 1, true, price_colour, panel_colour, false) + gap * 0.5;
+        y += c.text("price", &money(shown_price), (x, y, beside, 0.13 * unit), 0.12 * unit, 1, true, price_colour, panel_colour, false) + gap * 0.5;
+    }
+    if let Some(p) = &facts.promotion {
+        let line = format!("{} % off until {} · usually {}", p.percent_off, day_text(p.ends_day), money(facts.price_cents));
+        y += c.text("promotion", &line, (x, y, beside, 0.1 * unit), 0.04 * unit, 2, true, ink, panel_colour, false) + gap * 0.5;
     }
     if !facts.sizes_in_stock.is_empty() {
         let sizes = format!("In stock: {}", facts.sizes_in_stock.join(" · "));
@@ -234,6 +240,9 @@ pub fn compose(fonts: &Fonts, facts: &PosterFacts, copy: &str, photo: Option<&Ph
     qr(&mut c.body, &facts.qr_payload, (x + tw - qr_side, bottom - qr_side, qr_side))?;
 
     let mut facts_shown = vec![Fact::Price { sku: facts.sku.clone(), cents: facts.price_cents }];
+    if let Some(p) = &facts.promotion {
+        facts_shown.push(Fact::Promotion { sku: facts.sku.clone(), cents: p.price_cents, percent_off: p.percent_off, ends_day: p.ends_day });
+    }
     facts_shown.extend(facts.sizes_in_stock.iter().map(|s| Fact::SizeInStock { sku: facts.sku.clone(), size: s.clone() }));
     if let Some(code) = &facts.location {
         facts_shown.push(Fact::Location { sku: facts.sku.clone(), code: code.clone() });

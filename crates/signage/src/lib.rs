@@ -54,12 +54,25 @@ pub struct PosterFacts {
     pub reason: Reason,
     /// Where the QR code leads (the product's page, or its code when the store has none).
     pub qr_payload: String,
+    /// A promotion running today: the poster shows its price, the usual one and its end.
+    pub promotion: Option<PromotionFacts>,
+}
+
+/// A promotion as the poster prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PromotionFacts {
+    pub percent_off: i64,
+    pub price_cents: i64,
+    /// The last UTC day (days since 1970-01-01).
+    pub ends_day: i64,
 }
 
 /// Why a product gets a poster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
+    /// A promotion the store runs now.
+    Promotion { percent_off: i64, ends_day: i64 },
     /// More stock than the recent sales rate moves in a long time.
     Overstock { days_of_cover: f64 },
     /// Sold nothing or little in the window although in stock.
@@ -76,6 +89,7 @@ impl Reason {
     /// Why, in words for the manager approving it.
     pub fn why(&self) -> String {
         match self {
+            Reason::Promotion { percent_off, ends_day } => format!("promotion: {percent_off} % off until {}", day_text(*ends_day)),
             Reason::Overstock { days_of_cover } => format!("{days_of_cover:.0} days of cover"),
             Reason::SlowMover { units_sold, window_days } => format!("{units_sold} sold in {window_days} days"),
             Reason::NewArrival { days_ago } => format!("new: first delivered {days_ago} days ago"),
@@ -87,6 +101,7 @@ impl Reason {
     /// The line of copy when no language model writes one.
     pub fn template_copy(&self, product_name: &str) -> String {
         match self {
+            Reason::Promotion { percent_off, .. } => format!("{percent_off} % off the {product_name} for a short time only."),
             Reason::Overstock { .. } => format!("Plenty of {product_name} in every size we have: come and try it on."),
             Reason::SlowMover { .. } => format!("Have you seen the {product_name}? It is right here in the store."),
             Reason::NewArrival { .. } => format!("Just in: the {product_name}, on our shelves now."),
@@ -148,6 +163,8 @@ impl Format {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fact {
     Price { sku: String, cents: i64 },
+    /// The promotion's price, its percentage and its last day.
+    Promotion { sku: String, cents: i64, percent_off: i64, ends_day: i64 },
     SizeInStock { sku: String, size: String },
     Location { sku: String, code: String },
 }
@@ -266,6 +283,21 @@ pub fn ranked_designs(renderer: &Renderer, facts: &PosterFacts, copy: &str, phot
     }
     out.sort_by(|a, b| b.2.total_cmp(&a.2));
     Ok(out)
+}
+
+/// A UTC day number as a poster prints it: "14 Dec".
+pub fn day_text(day: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!("{d} {}", MONTHS[(m - 1) as usize])
 }
 
 /// Price as the store prints it: "19.00".

@@ -10,6 +10,7 @@ fn facts(sizes: &[&str]) -> PosterFacts {
         location: Some("A1/B2/S1".into()),
         reason: Reason::Overstock { days_of_cover: 84.0 },
         qr_payload: "https://shop.example/p/VT-HOOD-DRIFT".into(),
+        promotion: None,
     }
 }
 
@@ -67,4 +68,22 @@ fn a_pdf_is_a_pdf_at_the_print_size() {
 fn a_missing_font_folder_says_what_to_install() {
     let err = Renderer::new(Some(Path::new("/nonexistent"))).err().unwrap();
     assert!(err.to_string().contains("fonts-dejavu-core"), "{err}");
+}
+
+#[test]
+fn a_promotion_shows_its_price_the_usual_one_and_its_last_day() {
+    assert_eq!(day_text(20_436), "14 Dec", "2025-12-14");
+    assert_eq!(day_text(0), "1 Jan");
+    let renderer = Renderer::new(None).unwrap();
+    let mut f = facts(&["M"]);
+    f.promotion = Some(PromotionFacts { percent_off: 20, price_cents: 4320, ends_day: 20_436 });
+    f.reason = Reason::Promotion { percent_off: 20, ends_day: 20_436 };
+    for design in Design::ALL {
+        let poster = compose(&renderer.fonts, &f, &f.reason.template_copy(&f.product_name), None, design, Format::Portrait).unwrap();
+        assert!(poster.svg.contains("43.20") && !poster.svg.contains(">54.00<"), "{design:?}: the promotion's price is the big one");
+        let line = poster.texts.iter().find(|t| t.role == "promotion").expect("a promotion line");
+        assert_eq!(line.text, "20 % off until 14 Dec · usually 54.00");
+        assert!(poster.facts.contains(&Fact::Promotion { sku: f.sku.clone(), cents: 4320, percent_off: 20, ends_day: 20_436 }));
+        assert_eq!(poster.overflow(), 0);
+    }
 }

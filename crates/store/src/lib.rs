@@ -40,7 +40,7 @@ pub use model::{
     NodeIdentity, Product, RebuildReport, RecordedEvent, Variant, VariantStock,
 };
 pub use shelf::{NewReferencePhoto, ReferencePhoto};
-pub use signage::PosterDecision;
+pub use signage::{PosterDecision, Promotion};
 pub use staff::{LockState, StaffRecord};
 pub use reporting::{
     day_of_ms, CountDiscrepancy, ReorderSettings, ReportFilter, StockRow, VariantActivity,
@@ -110,6 +110,12 @@ pub enum StoreError {
 
     #[error("unknown location {0:?}")]
     UnknownLocation(String),
+
+    #[error("unknown product {0:?}")]
+    UnknownProduct(String),
+
+    #[error("invalid promotion: {0}")]
+    InvalidPromotion(String),
 
     #[error("a staff member named {0:?} exists already")]
     StaffExists(String),

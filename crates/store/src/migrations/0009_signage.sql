@@ -5,10 +5,23 @@ CREATE TABLE poster_decisions (
     variant_id   INTEGER NOT NULL REFERENCES variants(id) ON DELETE CASCADE,
     design       TEXT NOT NULL,
     status       TEXT NOT NULL CHECK (status IN ('approved', 'rejected')),
-    -- Approved posters play until then (UTC ms); rejected ones stay out of the suggestions.
+    -- Approved posters play from `from_ms` until `until_ms` (UTC ms).
+    from_ms      INTEGER,
     until_ms     INTEGER,
     decided_by   TEXT NOT NULL,
     decided_ms   INTEGER NOT NULL,
     PRIMARY KEY (variant_id, design),
-    CHECK (status <> 'approved' OR until_ms IS NOT NULL)
+    CHECK (status <> 'approved' OR (from_ms IS NOT NULL AND until_ms > from_ms))
 ) WITHOUT ROWID;
+
+-- Promotions: a percentage off a product's price over whole UTC days (ends_day included).
+CREATE TABLE promotions (
+    id          INTEGER PRIMARY KEY,
+    product_id  INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    percent_off INTEGER NOT NULL CHECK (percent_off BETWEEN 1 AND 90),
+    starts_day  INTEGER NOT NULL,
+    ends_day    INTEGER NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    CHECK (ends_day >= starts_day)
+);
+CREATE INDEX promotions_by_product ON promotions(product_id, ends_day);

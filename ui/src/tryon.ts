@@ -94,6 +94,9 @@ export function tryOnPanel(): TryOnPanel {
     selectedEl.textContent = found ? `Trying on: ${variantName(found.choice, found.variant)}` : "Pick a garment to try it on";
     // With a garment on, the tray moves aside so it never covers the shopper's torso.
     tray.classList.toggle("dressed", !!selected);
+    // The suggestions' room appears with the garment, before they arrive, so nothing in the
+    // tray moves when they do.
+    completeLook.hidden = !selected;
     captureBtn.disabled = !selected || busy;
   };
 
@@ -185,8 +188,12 @@ export function tryOnPanel(): TryOnPanel {
     // The same suggestions again (a refresh, the same garment in another colour): leave the
     // cards alone rather than re-flow the tray under the shopper's finger.
     const key = JSON.stringify(got);
-    if (key === suggestionList.dataset.key && !completeLook.hidden) return;
+    if (key === suggestionList.dataset.key) return;
     suggestionList.dataset.key = key;
+    if (got.length === 0) {
+      suggestionList.replaceChildren(h("p", { class: "muted suggestion-none" }, "Nothing else in stock in your size right now."));
+      return;
+    }
     suggestionList.replaceChildren(
       ...got.map((s) => {
         const card = h(
@@ -206,7 +213,6 @@ export function tryOnPanel(): TryOnPanel {
         return card;
       }),
     );
-    completeLook.hidden = got.length === 0;
   }
 
   async function refresh() {

@@ -432,7 +432,22 @@ pub mod webdriver {
               if (er.bottom > pr.bottom || er.top < pr.top) p.scrollTop += er.top - pr.top - 8;
             }";
         c.execute(script, vec![serde_json::to_value(&el).map_err(|e| e.to_string())?]).await.map_err(|e| format!("scroll to {css}: {e}"))?;
-        el.click().await.map_err(|e| format!("click {css}: {e}"))
+        match el.click().await {
+            Ok(()) => Ok(()),
+            // Say what was in the way: the element's box and what the page has at its centre.
+            Err(e) => {
+                let why = c
+                    .execute(
+                        "const r = arguments[0].getBoundingClientRect(); const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                         const top = document.elementFromPoint(x, y);
+                         return `box ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)}, disabled ${arguments[0].disabled}, at its centre ${top ? top.tagName + '#' + top.id + '.' + top.className : 'nothing'}`;",
+                        vec![serde_json::to_value(&el).map_err(|e| e.to_string())?],
+                    )
+                    .await
+                    .map_or_else(|e| e.to_string(), |v| v.as_str().unwrap_or_default().to_owned());
+                Err(format!("click {css}: {e} ({why})"))
+            }
+        }
     }
 
     /// Waits until `css`'s text contains `want`; returns the whole text.

@@ -305,6 +305,14 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         return Err("\"Complete the look\" still shows after Reset".into());
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // However much the tray holds, Capture stays clear of the background buttons below it.
+    let overlap = c
+        .execute("const a = document.querySelector('#capture').getBoundingClientRect(), m = document.querySelector('.modes').getBoundingClientRect(); return a.bottom > m.top && a.right > m.left && a.left < m.right ? [a.bottom, m.top] : null", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    if !overlap.is_null() {
+        return Err(format!("Capture runs under the background buttons (its bottom, their top): {overlap}"));
+    }
     Ok(())
 }
 

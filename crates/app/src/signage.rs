@@ -226,37 +226,40 @@ impl App {
             Some(r) => r,
             // The data's reason for this SKU's product (candidates name one SKU per product).
             None => {
-                let product_of = |sku: &str| -> Result<Option<String>, AppError> {
-                    self.with_store(|store| Ok(store.products()?.into_iter().find(|p| p.variants.iter().any(|v| v.sku == sku)).map(|p| p.code)))
-                };
-                let product = product_of(sku)?;
-                let mut found = Reason::Featured;
-                for (candidate, reason) in self.poster_candidates(usize::MAX)? {
-                    if product.is_some() && product_of(&candidate)? == product {
-                        found = reason;
-                        break;
-                    }
-                }
-                found
+                // SKU → product code, read once for this SKU and every candidate.
+                let product_codes: HashMap<String, String> = self.with_store(|store| {
+                    Ok(store.products()?.into_iter().flat_map(|p| p.variants.into_iter().map(move |v| (v.sku, p.code.clone()))).collect())
+                })?;
+                let product = product_codes.get(sku);
+                self.poster_candidates(usize::MAX)?
+                    .into_iter()
+                    .find(|(candidate, _)| product.is_some() && product_codes.get(candidate) == product)
+                    .map_or(Reason::Featured, |(_, reason)| reason)
             }
         };
         let (facts, photo) = self.poster_facts(sku, reason.clone())?;
         let renderer = self.signage_renderer()?;
         let copy = reason.template_copy(&facts.product_name);
         let signage = |e: vitrine_signage::SignageError| AppError::Invalid(e.to_string());
-        let ranked = ranked_designs(&renderer, &facts, &copy, photo.as_deref(), if format.page_mm().is_some() { Format::Portrait } else { format }, 1.0).map_err(signage)?;
-        let (poster, rendered, _) = match design {
-            Some(d) => ranked.into_iter().find(|(p, _, _)| p.design == d).expect("every design is ranked"),
-            None => ranked.into_iter().next().expect("at least one design"),
+        let print = format.page_mm().is_some();
+        // Without a design asked for, the best-ranked (print ranked as the upright screen).
+        let best = match design {
+            Some(_) => None,
+            None => Some(ranked_designs(&renderer, &facts, &copy, photo.as_deref(), if print { Format::Portrait } else { format }, 1.0).map_err(signage)?.remove(0)),
         };
-        let (poster, bytes) = if format.page_mm().is_some() {
-            let photo = photo.as_deref().map(vitrine_signage::Photo::decode).transpose().map_err(signage)?;
-            let print = vitrine_signage::compose(&renderer.fonts, &facts, &copy, photo.as_ref(), poster.design, format).map_err(signage)?;
-            let pdf = renderer.render_pdf(&print).map_err(signage)?;
-            (print, pdf)
-        } else {
-            (poster, rendered.png)
+        let (poster, rendered) = match best {
+            // The ranking already rendered this very poster.
+            Some((poster, rendered, _)) if !print => (poster, rendered),
+            best => {
+                let design = design.or(best.map(|(p, _, _)| p.design)).expect("a design asked for or ranked");
+                let photo = photo.as_deref().map(vitrine_signage::Photo::decode).transpose().map_err(signage)?;
+                let poster = vitrine_signage::compose(&renderer.fonts, &facts, &copy, photo.as_ref(), design, format).map_err(signage)?;
+                // Contrast is measured on the layout that is delivered, print included.
+                let rendered = renderer.render_png(&poster, 1.0).map_err(signage)?;
+                (poster, rendered)
+            }
         };
+        let bytes = if print { renderer.render_pdf(&poster).map_err(signage)? } else { rendered.png };
         let facts_wrong = self.check_poster_facts(&poster.facts)?;
         Ok(RenderedPoster {
             sku: sku.to_owned(),

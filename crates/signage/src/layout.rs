@@ -217,25 +217,36 @@ pub fn compose(fonts: &Fonts, facts: &PosterFacts, copy: &str, photo: Option<&Ph
     // Texts, top to bottom; the QR code beside the price, sizes and shelf.
     let (x, mut y, tw) = (text_area.0, text_area.1, text_area.2);
     let bottom = text_area.1 + text_area.3;
-    let gap = 0.018 * unit;
-    y += c.text("tag", tag(&facts.reason), (x, y, tw, 0.05 * unit), 0.04 * unit, 1, true, palette.accent, panel_colour, false) + gap;
-    y += c.text("headline", &facts.product_name, (x, y, tw, 0.2 * unit), 0.1 * unit, 2, true, ink, panel_colour, false) + gap;
-    y += c.text("copy", copy, (x, y, tw, 0.16 * unit), 0.045 * unit, 3, false, ink, panel_colour, false) + gap;
+    // Type is sized to the page's short side, but never beyond what the text area holds: a
+    // print page is taller than a screen for its width.
+    let type_unit = unit.min(text_area.3 * 1.41);
+    let gap = 0.018 * type_unit;
+    let first_text = c.boxes.len();
+    y += c.text("tag", tag(&facts.reason), (x, y, tw, 0.05 * type_unit), 0.04 * type_unit, 1, true, palette.accent, panel_colour, false) + gap;
+    y += c.text("headline", &facts.product_name, (x, y, tw, 0.2 * type_unit), 0.1 * type_unit, 2, true, ink, panel_colour, false) + gap;
+    y += c.text("copy", copy, (x, y, tw, 0.16 * type_unit), 0.045 * type_unit, 3, false, ink, panel_colour, false) + gap;
     let qr_side = (bottom - y).min(tw * 0.34).max(0.0);
     let beside = tw - qr_side - gap;
     if !price_in_art {
-        y += c.text("price", &money(shown_price), (x, y, beside, 0.13 * unit), 0.12 * unit, 1, true, price_colour, panel_colour, false) + gap * 0.5;
+        y += c.text("price", &money(shown_price), (x, y, beside, 0.13 * type_unit), 0.12 * type_unit, 1, true, price_colour, panel_colour, false) + gap * 0.5;
     }
     if let Some(p) = &facts.promotion {
         let line = format!("{} % off until {} · usually {}", p.percent_off, day_text(p.ends_day), money(facts.price_cents));
-        y += c.text("promotion", &line, (x, y, beside, 0.1 * unit), 0.04 * unit, 2, true, ink, panel_colour, false) + gap * 0.5;
+        y += c.text("promotion", &line, (x, y, beside, 0.1 * type_unit), 0.04 * type_unit, 2, true, ink, panel_colour, false) + gap * 0.5;
     }
     if !facts.sizes_in_stock.is_empty() {
         let sizes = format!("In stock: {}", facts.sizes_in_stock.join(" · "));
-        y += c.text("sizes", &sizes, (x, y, beside, 0.1 * unit), 0.04 * unit, 2, false, ink, panel_colour, false) + gap * 0.5;
+        y += c.text("sizes", &sizes, (x, y, beside, 0.1 * type_unit), 0.04 * type_unit, 2, false, ink, panel_colour, false) + gap * 0.5;
     }
     if let Some(code) = &facts.location {
-        c.text("location", &location_words(code), (x, y, beside, 0.08 * unit), 0.04 * unit, 2, true, ink, panel_colour, false);
+        c.text("location", &location_words(code), (x, y, beside, 0.08 * type_unit), 0.04 * type_unit, 2, true, ink, panel_colour, false);
+    }
+    // Each text fitted its own box; together they must also end inside the text area (and
+    // its panel): any that runs past it is overflow.
+    for b in &mut c.boxes[first_text..] {
+        if b.rect.1 + b.rect.3 > bottom + 0.5 {
+            b.fits = false;
+        }
     }
     qr(&mut c.body, &facts.qr_payload, (x + tw - qr_side, bottom - qr_side, qr_side))?;
 

@@ -24,17 +24,26 @@ fn contrast_follows_wcag() {
 #[test]
 fn every_design_and_format_renders_readable_fitting_text_and_lists_its_facts() {
     let renderer = Renderer::new(None).unwrap();
-    let f = facts(&["S", "M", "L"]);
-    for format in [Format::Portrait, Format::Landscape] {
-        let ranked = ranked_designs(&renderer, &f, &f.reason.template_copy(&f.product_name), None, format, 1.0).unwrap();
+    // A two-line name and four sizes: the tallest text stack of the demo.
+    let mut f = facts(&["XS", "S", "M", "L"]);
+    f.product_name = "Lumen Wrap Dress".into();
+    f.price_cents = 6900;
+    // A cut-out photo, so the price joins the text stack instead of a medallion.
+    let mut photo = resvg::tiny_skia::Pixmap::new(200, 300).unwrap();
+    let mut paint = resvg::tiny_skia::Paint::default();
+    paint.set_color_rgba8(40, 40, 120, 255);
+    photo.fill_rect(resvg::tiny_skia::Rect::from_xywh(30.0, 20.0, 140.0, 260.0).unwrap(), &paint, resvg::tiny_skia::Transform::identity(), None);
+    let png = photo.encode_png().unwrap();
+    for format in Format::ALL {
+        let ranked = ranked_designs(&renderer, &f, &f.reason.template_copy(&f.product_name), Some(&png), format, 1.0).unwrap();
         assert_eq!(ranked.len(), Design::ALL.len());
         for (poster, rendered, _) in &ranked {
             assert_eq!(poster.overflow(), 0, "{:?} {format:?}: {:?}", poster.design, poster.texts);
             assert!(rendered.min_contrast >= 4.5, "{:?} {format:?}: contrast {}", poster.design, rendered.min_contrast);
             assert!(rendered.png.starts_with(b"\x89PNG"));
-            assert!(poster.svg.contains("54.00") && poster.svg.contains("Aisle 1 · Bay 2 · Shelf 1"));
-            assert!(poster.facts.contains(&Fact::Price { sku: f.sku.clone(), cents: 5400 }));
-            assert_eq!(poster.facts.iter().filter(|x| matches!(x, Fact::SizeInStock { .. })).count(), 3);
+            assert!(poster.svg.contains("69.00") && poster.svg.contains("Aisle 1 · Bay 2 · Shelf 1"));
+            assert!(poster.facts.contains(&Fact::Price { sku: f.sku.clone(), cents: 6900 }));
+            assert_eq!(poster.facts.iter().filter(|x| matches!(x, Fact::SizeInStock { .. })).count(), 4);
         }
     }
 }

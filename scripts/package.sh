@@ -73,14 +73,17 @@ sed -e 's|^models_dir = .*|models_dir = "/usr/share/vitrine/models"|' \
     -e 's|^demo_packshots = .*|demo_packshots = "/usr/share/vitrine/demo/garments"|' \
     -e 's|^token_file = .*|token_file = "/etc/vitrine/hq-token"|' \
     -e 's|^exports_dir = .*|exports_dir = "/var/lib/vitrine/exports"|' \
+    -e 's|^faq_file = .*|faq_file = "/etc/vitrine/faq.toml"|' \
     vitrine.toml > "$root/etc/vitrine/vitrine.toml"
-for key in models_dir runtime_library database demo_packshots token_file; do
+for key in models_dir runtime_library database demo_packshots token_file faq_file; do
   grep -q "^$key = \"/" "$root/etc/vitrine/vitrine.toml" || { echo "package.sh: vitrine.toml has no $key line to point at the installed path" >&2; exit 1; }
 done
 
 install -m 0644 packaging/systemd/*.service packaging/systemd/*.timer "$root/lib/systemd/system/"
 install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm "$root/DEBIAN/"
-echo /etc/vitrine/vitrine.toml > "$root/DEBIAN/conffiles"
+# The store edits its FAQ; an upgrade keeps its edits (a conffile, like the config).
+install -m 0644 assets/demo/faq.toml "$root/etc/vitrine/faq.toml"
+printf '%s\n' /etc/vitrine/vitrine.toml /etc/vitrine/faq.toml > "$root/DEBIAN/conffiles"
 install -m 0644 README.md "$root/usr/share/doc/vitrine/README.md"
 cat > "$root/usr/share/doc/vitrine/copyright" <<EOF
 Vitrine $version, Apache-2.0. Models and demo media: see /usr/share/vitrine/models/*/ and

@@ -5,6 +5,7 @@
 //! Start-up never fails as a whole: a missing runtime, a bad model or an unreadable
 //! database disables its feature with a reason that [`App::status`] reports.
 
+mod assistant;
 mod overrides;
 mod recommend;
 mod reports;
@@ -27,6 +28,7 @@ use vitrine_mirror::{EncodedFrame, FrameBoard, MirrorOptions, MirrorPipeline, Mi
 use vitrine_store::Store;
 use vitrine_vision::PersonSegmenter;
 
+pub use assistant::{AskReply, AskTimings, ProductCard};
 pub use overrides::{init_logging, Overrides};
 pub use recommend::{SizeStock, SuggestRequest, Suggestion};
 pub use signage::{AttractPoster, PosterSuggestion, RenderedPoster};
@@ -116,6 +118,8 @@ pub struct App {
     recommend: recommend::SharedRecommendState,
     /// The poster renderer and the attract loop's rendered posters.
     signage: Mutex<signage::SignageState>,
+    /// The assistant's FAQ and the shopper's conversation (memory only).
+    assistant: Mutex<assistant::AssistantState>,
 }
 
 impl App {
@@ -144,7 +148,7 @@ impl App {
         if let Err(e) = &sync {
             warn!(error = %e, "sync with HQ is off");
         }
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default(), signage: Mutex::default() }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default(), signage: Mutex::default(), assistant: Mutex::default() }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {

@@ -1,5 +1,6 @@
 //! `vitrine`: every job of the kiosk, headless.
 
+mod assistant;
 mod backup;
 mod bench;
 mod commands;
@@ -115,6 +116,9 @@ enum Command {
     /// What the kiosk suggests with these SKUs (what goes with them, in stock here in their
     /// size); ends with one line of JSON.
     Recommend(recommend::RecommendArgs),
+    /// Ask the store assistant, as a shopper at the Ask screen would; several questions are
+    /// one conversation. Ends with one line of JSON: the answer, the facts used, the timings.
+    Ask(assistant::AskArgs),
     /// Copy the store's database while the kiosk runs (SQLite's online backup), or list backups.
     Backup(backup::BackupArgs),
     /// Put a backup back in place of the store's database (what it holds now is saved first).
@@ -142,6 +146,9 @@ enum EvalCommand {
     /// Posters of every product in every design and format: facts checked against the
     /// database, text overflow, WCAG contrast, render time; `--sheet` writes a contact sheet.
     Signage(signage::EvalSignageArgs),
+    /// The store assistant on the team's question set (a third held out): facts right,
+    /// facts invented, unknowns handled, timings.
+    Assistant(assistant::EvalAssistantArgs),
 }
 
 #[derive(Subcommand)]
@@ -187,6 +194,8 @@ fn main() -> Result<()> {
         Command::Eval { which: EvalCommand::Tryon(args) } => tryon_eval::eval(config, args),
         Command::Eval { which: EvalCommand::Recommend(args) } => recommend::eval(args),
         Command::Recommend(args) => recommend::recommend(config, args),
+        Command::Ask(args) => assistant::ask(config, args),
+        Command::Eval { which: EvalCommand::Assistant(args) } => assistant::eval(config, args),
         Command::Signage { which } => signage::run(config, which),
         Command::Promo { which } => signage::promo(config, which),
         Command::Eval { which: EvalCommand::Signage(args) } => signage::eval(config, args),

@@ -25,6 +25,7 @@ pub struct Config {
     pub reports: ReportsConfig,
     pub sync: SyncConfig,
     pub signage: SignageConfig,
+    pub assistant: AssistantConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -235,6 +236,21 @@ pub struct SignageConfig {
 impl Default for SignageConfig {
     fn default() -> Self {
         Self { attract_after_secs: 60, poster_secs: 8, product_url: String::new(), font_dir: PathBuf::new() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssistantConfig {
+    /// The store's FAQ (opening hours, returns, …), a TOML file the store edits.
+    pub faq_file: PathBuf,
+    /// Seconds without a touch after which a conversation is wiped.
+    pub session_secs: u64,
+}
+
+impl Default for AssistantConfig {
+    fn default() -> Self {
+        Self { faq_file: PathBuf::from("assets/demo/faq.toml"), session_secs: 60 }
     }
 }
 

@@ -299,6 +299,7 @@ pub(crate) fn seed_demo_if_empty(conn: &mut Connection) -> Result<bool> {
         let hlc = Hlc::new(event.occurred_at_ms as u64, 0, SEED_DEVICE_ID);
         insert_event(&tx, event, Stamp::Fixed(&hlc))?;
     }
+    seed_demo_neighbours(&tx)?;
     crate::staff::seed_demo_staff(&tx, SEED_EPOCH_MS)?;
     tx.commit()?;
     info!(
@@ -308,6 +309,29 @@ pub(crate) fn seed_demo_if_empty(conn: &mut Connection) -> Result<bool> {
         "seeded demo catalog"
     );
     Ok(true)
+}
+
+/// Two neighbouring stores' stock, as an HQ pull would bring it, so the assistant can answer
+/// "does another store have it?" on a fresh kiosk. A real pull replaces them by store id.
+const NEIGHBOURS: &[&str] = &["riverside", "old-town"];
+
+fn seed_demo_neighbours(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    for (n, store) in NEIGHBOURS.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO remote_stores (store_id, stock_version, events, last_seen_unix_ms) VALUES (?1, 0, 0, ?2)
+             ON CONFLICT (store_id) DO NOTHING",
+            params![store, SEED_EPOCH_MS],
+        )?;
+        let mut level = tx.prepare_cached("INSERT INTO remote_stock (store_id, sku, on_hand) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?;
+        for (index, product) in PRODUCTS.iter().enumerate() {
+            for (v, variant) in product.variants(index + 1).into_iter().enumerate() {
+                // Deterministic, uneven, some zero: neighbours never mirror this store.
+                let on_hand = ((index * 7 + v * 3 + n * 5) % 6) as i64;
+                level.execute(params![store, variant.sku, on_hand])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

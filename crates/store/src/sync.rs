@@ -247,6 +247,17 @@ impl Store {
         Ok(levels)
     }
 
+    /// Book stock at every other store HQ told this kiosk about, by SKU then store id.
+    pub fn remote_stock_all(&self) -> Result<std::collections::HashMap<String, Vec<(String, i64)>>> {
+        let mut stmt = self.conn.prepare_cached("SELECT sku, store_id, on_hand FROM remote_stock ORDER BY sku, store_id")?;
+        let mut out: std::collections::HashMap<String, Vec<(String, i64)>> = std::collections::HashMap::new();
+        for row in stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))? {
+            let (sku, store, on_hand) = row?;
+            out.entry(sku).or_default().push((store, on_hand));
+        }
+        Ok(out)
+    }
+
     /// The ids of every event recorded on this file, with their HLC, in HLC order: what the
     /// sync tests compare with HQ.
     pub fn ledger_ids(&self) -> Result<Vec<(String, String)>> {

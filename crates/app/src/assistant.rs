@@ -1,0 +1,271 @@
+//! The store assistant at the kiosk: the Ask screen and `vitrine ask` call [`App::ask`]. Each
+//! question reads a fresh snapshot of the catalog, live stock, shelves, promotions and other
+//! stores' stock; vitrine-assistant answers from it and the FAQ file and checks every claim.
+//! The conversation lives in memory only and is wiped when the shopper leaves or after
+//! `[assistant] session_secs` without a question.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use serde::Serialize;
+use tracing::warn;
+use vitrine_assistant::{Assistant, AssistantError, Claim, Conversation, Fact, Faq, Index, Knowledge, Lookup, ProductInfo, PromotionInfo, VariantInfo};
+
+use crate::recommend::{SizeStock, SuggestRequest};
+use crate::{App, AppError};
+
+/// The FAQ as last read, the conversation, and when the shopper last asked.
+#[derive(Default)]
+pub(crate) struct AssistantState {
+    faq: Option<LoadedFaq>,
+    conversation: Conversation,
+    last_question: Option<Instant>,
+}
+
+struct LoadedFaq {
+    path: PathBuf,
+    modified: Option<SystemTime>,
+    assistant: std::sync::Arc<Assistant>,
+    /// Why the file could not be used (the assistant then answers without it).
+    error: Option<String>,
+}
+
+/// A product shown with an answer: what a shopper needs to pick it up or try it on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductCard {
+    pub product_code: String,
+    pub name: String,
+    pub category: String,
+    /// Today's price (with a running promotion) and the usual one.
+    pub price_cents: i64,
+    pub usual_price_cents: i64,
+    pub in_stock: Vec<SizeStock>,
+    pub location: Option<String>,
+    pub location_name: Option<String>,
+    /// A variant the mirror can put on, in the size and colour asked where possible.
+    pub try_on_sku: Option<String>,
+    /// The garment's photo (PNG, base64) when the store has one.
+    pub photo_png_base64: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AskTimings {
+    /// Reading the store's knowledge and finding what the question is about.
+    pub retrieval_ms: f64,
+    /// Until the answer's first words were ready (the whole answer: it is not streamed).
+    pub first_words_ms: f64,
+    pub answer_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AskReply {
+    pub question: String,
+    pub answer: String,
+    pub cards: Vec<ProductCard>,
+    pub facts: Vec<Fact>,
+    pub unknown: bool,
+    pub offer_clerk: bool,
+    /// What wrote the answer: "facts" (the store's facts in set sentences; no language model
+    /// is installed on this kiosk).
+    pub writer: &'static str,
+    /// Claims the check could not find in the facts (then the answer lists the facts).
+    pub unsupported: Vec<Claim>,
+    /// Where the FAQ could not be read, why (the assistant answers without it).
+    pub faq_error: Option<String>,
+    pub turn: u32,
+    pub timings: AskTimings,
+}
+
+/// Suggestions for "what goes with …" come from the basket model.
+struct BasketLookup<'a> {
+    app: &'a App,
+    knowledge: &'a Knowledge,
+}
+
+impl Lookup for BasketLookup<'_> {
+    fn goes_with(&self, product_code: &str, size: Option<&str>, limit: usize) -> Vec<String> {
+        let sku = self.knowledge.products.iter().find(|p| p.code == product_code).and_then(|p| {
+            // Without a size asked, the best-stocked variant's size stands in for the shopper's.
+            p.variants.iter().filter(|v| size.is_none_or(|s| v.size.as_deref() == Some(s))).max_by_key(|v| v.stock_here).map(|v| v.sku.clone())
+        });
+        // Apparel goes with apparel, groceries with groceries.
+        let categories = self.knowledge.products.iter().find(|p| p.code == product_code).map(|p| vec![p.category.clone()]).unwrap_or_default();
+        let request = SuggestRequest { skus: sku.into_iter().collect(), categories, limit };
+        match self.app.suggestions(&request) {
+            Ok(s) => s.into_iter().map(|s| s.product_code).collect(),
+            Err(e) => {
+                warn!(error = %e, "no suggestions for the assistant");
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl App {
+    /// Answers a shopper's question, following on from the conversation's earlier questions.
+    pub fn ask(&self, question: &str) -> Result<AskReply, AppError> {
+        let started = Instant::now();
+        let (assistant, faq_error) = self.assistant_for_faq();
+        let knowledge = self.assistant_knowledge()?;
+        let index = Index::new(&knowledge, assistant.faq());
+        let retrieval_ms = started.elapsed().as_secs_f64() * 1e3;
+
+        let mut conversation = {
+            let mut state = self.assistant.lock().unwrap_or_else(|e| e.into_inner());
+            let idle = std::time::Duration::from_secs(self.config.assistant.session_secs.max(1));
+            if state.last_question.is_some_and(|at| at.elapsed() > idle) {
+                state.conversation = Conversation::default();
+            }
+            state.conversation.clone()
+        };
+        let lookup = BasketLookup { app: self, knowledge: &knowledge };
+        let answer = assistant.answer(question, &knowledge, &index, None, &mut conversation, &lookup).map_err(|e| match e {
+            AssistantError::Question(m) => AppError::Invalid(m),
+            other => AppError::Invalid(other.to_string()),
+        })?;
+        {
+            let mut state = self.assistant.lock().unwrap_or_else(|e| e.into_inner());
+            state.conversation = conversation.clone();
+            state.last_question = Some(Instant::now());
+        }
+        let cards = self.product_cards(&knowledge, &answer.products, answer.size.as_deref(), answer.colour.as_deref());
+        let answer_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(AskReply {
+            question: question.trim().to_owned(),
+            answer: answer.text,
+            cards,
+            facts: answer.facts,
+            unknown: answer.unknown,
+            offer_clerk: answer.offer_clerk,
+            writer: "facts",
+            unsupported: answer.unsupported,
+            faq_error,
+            turn: conversation.turns,
+            timings: AskTimings { retrieval_ms, first_words_ms: answer_ms, answer_ms },
+        })
+    }
+
+    /// Forgets the conversation (the shopper left the Ask screen, or its idle timer ran out).
+    pub fn end_assistant_session(&self) {
+        let mut state = self.assistant.lock().unwrap_or_else(|e| e.into_inner());
+        state.conversation = Conversation::default();
+        state.last_question = None;
+    }
+
+    /// The assistant with the FAQ file as it is now (re-read when the store edits it), and why
+    /// the file could not be used, if so.
+    fn assistant_for_faq(&self) -> (std::sync::Arc<Assistant>, Option<String>) {
+        let path = self.config.assistant.faq_file.clone();
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let mut state = self.assistant.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = &state.faq {
+            if f.path == path && f.modified == modified {
+                return (f.assistant.clone(), f.error.clone());
+            }
+        }
+        let (faq, error) = match std::fs::read_to_string(&path) {
+            Ok(text) => match Faq::parse(&text) {
+                Ok(faq) => (faq, None),
+                Err(e) => (Faq::default(), Some(format!("{}: {e}", path.display()))),
+            },
+            Err(e) => (Faq::default(), Some(format!("cannot read the FAQ file {}: {e} ([assistant] faq_file)", path.display()))),
+        };
+        if let Some(e) = &error {
+            warn!(error = %e, "the assistant answers without the FAQ");
+        }
+        let assistant = std::sync::Arc::new(Assistant::new(faq));
+        state.faq = Some(LoadedFaq { path, modified, assistant: assistant.clone(), error: error.clone() });
+        (assistant, error)
+    }
+
+    /// Why the assistant answers without its FAQ, if it does (for the staff status page).
+    pub fn assistant_problem(&self) -> Option<String> {
+        self.assistant_for_faq().1
+    }
+
+    /// The store as the assistant may describe it, read now.
+    pub fn assistant_knowledge(&self) -> Result<Knowledge, AppError> {
+        let today = vitrine_auth::now_ms().div_euclid(86_400_000);
+        self.with_store(|store| {
+            let stock: HashMap<String, i64> = store.stock_by_variant()?.into_iter().map(|v| (v.sku, v.on_hand)).collect();
+            let locations: HashMap<String, String> = store.locations()?.into_iter().map(|l| (l.code, l.name)).collect();
+            let tryable: Vec<String> = store.garments()?.into_iter().map(|g| g.sku).collect();
+            let promotions: HashMap<String, PromotionInfo> = store
+                .promotions_on(today)?
+                .into_iter()
+                .map(|p| (p.product_code, PromotionInfo { percent_off: p.percent_off, ends_day: p.ends_day }))
+                .collect();
+            let mut elsewhere = store.remote_stock_all()?;
+            let products = store
+                .products()?
+                .into_iter()
+                .map(|p| ProductInfo {
+                    promotion: promotions.get(&p.code).copied(),
+                    variants: p
+                        .variants
+                        .into_iter()
+                        .map(|v| VariantInfo {
+                            stock_here: stock.get(&v.sku).copied().unwrap_or(0),
+                            location_name: v.home_location.as_ref().and_then(|c| locations.get(c).cloned()),
+                            location: v.home_location,
+                            elsewhere: elsewhere.remove(&v.sku).unwrap_or_default(),
+                            try_on: tryable.contains(&v.sku),
+                            sku: v.sku,
+                            size: v.size,
+                            colour: v.colour,
+                            price_cents: v.price_cents,
+                        })
+                        .collect(),
+                    code: p.code,
+                    name: p.name,
+                    category: p.category,
+                })
+                .collect();
+            Ok(Knowledge { products, today })
+        })
+    }
+
+    fn product_cards(&self, knowledge: &Knowledge, codes: &[String], size: Option<&str>, colour: Option<&str>) -> Vec<ProductCard> {
+        let assets = crate::garment_assets_dir(&self.config);
+        codes
+            .iter()
+            .filter_map(|code| knowledge.products.iter().find(|p| &p.code == code))
+            .map(|p| {
+                let mut in_stock: Vec<SizeStock> = Vec::new();
+                for v in p.variants.iter().filter(|v| v.stock_here > 0) {
+                    match in_stock.iter_mut().find(|s| s.size == v.size) {
+                        Some(s) => s.stock += v.stock_here,
+                        None => in_stock.push(SizeStock { size: v.size.clone(), stock: v.stock_here }),
+                    }
+                }
+                in_stock.sort_by_key(|s| s.size.as_deref().map_or(0, vitrine_assistant::size_rank));
+                let matches = |v: &&VariantInfo| {
+                    size.is_none_or(|s| v.size.as_deref() == Some(s)) && colour.is_none_or(|c| v.colour.as_deref().is_some_and(|vc| vc.eq_ignore_ascii_case(c)))
+                };
+                let shown = p.variants.iter().filter(matches).max_by_key(|v| v.stock_here).or(p.variants.first());
+                let try_on = p.variants.iter().filter(matches).find(|v| v.try_on).or_else(|| p.variants.iter().find(|v| v.try_on));
+                let photo = try_on.and_then(|v| {
+                    self.with_store(|store| {
+                        let Some(record) = store.garment(&v.sku)? else { return Ok(None) };
+                        Ok(store.garment_image(&assets, &record).ok())
+                    })
+                    .ok()
+                    .flatten()
+                });
+                ProductCard {
+                    product_code: p.code.clone(),
+                    name: p.name.clone(),
+                    category: p.category.clone(),
+                    price_cents: shown.map_or(0, |v| p.price_today(v)),
+                    usual_price_cents: shown.map_or(0, |v| v.price_cents),
+                    in_stock,
+                    location: shown.and_then(|v| v.location.clone()),
+                    location_name: shown.and_then(|v| v.location_name.clone()),
+                    try_on_sku: try_on.map(|v| v.sku.clone()),
+                    photo_png_base64: photo.map(|png| crate::to_base64(&png)),
+                }
+            })
+            .collect()
+    }
+}

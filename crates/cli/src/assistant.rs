@@ -1,0 +1,402 @@
+//! `vitrine ask` (the Ask screen's answers, headless) and `vitrine eval assistant`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+#[derive(clap::Args)]
+pub struct AskArgs {
+    /// The question; more than one are asked in turn, as one conversation ("and in L?").
+    #[arg(required = true)]
+    questions: Vec<String>,
+    /// Seconds to wait for the basket model ("what goes with …") before answering from
+    /// popularity.
+    #[arg(long, default_value_t = 60)]
+    wait: u64,
+}
+
+/// `vitrine ask`: each answer with the facts it used; the last line is the last answer as JSON.
+pub fn ask(config: vitrine_config::Config, args: AskArgs) -> Result<()> {
+    let app = vitrine_app::App::start(config);
+    app.wait_for_basket_model(Duration::from_secs(args.wait))?;
+    let mut last = None;
+    for question in &args.questions {
+        let reply = match app.ask(question) {
+            Ok(reply) => reply,
+            // A question the assistant refuses (empty, too long) is answered, not a failure.
+            Err(vitrine_app::AppError::Invalid(message)) => {
+                println!("Q: {question}\nA: {message}\n");
+                last = Some(serde_json::json!({ "question": question, "answer": message, "refused": true }));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        println!("Q: {}\nA: {}", reply.question, reply.answer);
+        for card in &reply.cards {
+            println!("   [{}] {} {:.2} shelf {}", card.product_code, card.name, card.price_cents as f64 / 100.0, card.location.as_deref().unwrap_or("-"));
+        }
+        for fact in &reply.facts {
+            println!("   fact: {}", fact.text);
+        }
+        if let Some(e) = &reply.faq_error {
+            println!("   note: {e}");
+        }
+        println!();
+        last = Some(serde_json::to_value(&reply)?);
+    }
+    println!("{}", serde_json::to_string(&last)?);
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct EvalAssistantArgs {
+    /// The question set.
+    #[arg(long, default_value = "tests/data/assistant/questions.toml")]
+    questions: std::path::PathBuf,
+    /// Print every wrong answer of the tuning part (the held-out part's are counted only).
+    #[arg(long)]
+    show_wrong: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct QuestionSet {
+    aliases: std::collections::BTreeMap<String, Vec<String>>,
+    template: Vec<Template>,
+    faq: Vec<FaqQuestions>,
+    unknown: UnknownQuestions,
+}
+
+#[derive(serde::Deserialize)]
+struct Template {
+    kind: String,
+    turns: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct FaqQuestions {
+    topic: String,
+    questions: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct UnknownQuestions {
+    questions: Vec<String>,
+}
+
+/// One conversation to run and what its last answer must hold.
+struct Case {
+    turns: Vec<String>,
+    kind: String,
+    held_out: bool,
+    product: Option<String>,
+    size: Option<String>,
+    colour: Option<String>,
+    /// The size or colour asked for that the product does not come in.
+    missing: Option<String>,
+    faq_topic: Option<String>,
+}
+
+const SIZE_WORDS: &[(&str, &str)] = &[("S", "small"), ("M", "medium"), ("L", "large")];
+const MISSING_COLOURS: &[&str] = &["blue", "red", "black", "pink"];
+
+fn expand(set: &QuestionSet, knowledge: &vitrine_assistant::Knowledge) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (t, template) in set.template.iter().enumerate() {
+        let held_out = t % 3 == 2;
+        let text = template.turns.join("\n");
+        for (code, aliases) in &set.aliases {
+            let Some(p) = knowledge.products.iter().find(|p| &p.code == code) else { continue };
+            let sizes = p.sizes();
+            let colours = p.colours();
+            let needs_size = text.contains("{size}") || text.contains("{size_word}") || text.contains("{missing_size}");
+            let needs_colour = text.contains("{colour}") || text.contains("{missing_colour}");
+            if (needs_size && sizes.is_empty()) || (needs_colour && colours.is_empty()) {
+                continue;
+            }
+            let size_choices: Vec<Option<String>> = if text.contains("{size_word}") {
+                sizes.iter().filter(|s| SIZE_WORDS.iter().any(|(l, _)| l == s)).cloned().map(Some).collect()
+            } else if text.contains("{size}") {
+                sizes.iter().cloned().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            let colour_choices: Vec<Option<String>> = if text.contains("{colour}") { colours.iter().cloned().map(Some).collect() } else { vec![None] };
+            let missing: Vec<Option<String>> = if text.contains("{missing_size}") {
+                ["XS", "S", "M", "L", "XL", "XXL"].iter().filter(|s| !sizes.iter().any(|x| x == *s)).map(|s| Some(s.to_string())).collect()
+            } else if text.contains("{missing_colour}") {
+                MISSING_COLOURS.iter().map(|c| Some(c.to_string())).collect()
+            } else {
+                vec![None]
+            };
+            let mut k = t;
+            for size in &size_choices {
+                for colour in &colour_choices {
+                    for missing in &missing {
+                        let alias = &aliases[k % aliases.len()];
+                        k += 1;
+                        let fill = |turn: &str| {
+                            let mut s = turn.replace("{p}", alias);
+                            if let Some(size) = size {
+                                s = s.replace("{size}", size);
+                                if let Some((_, w)) = SIZE_WORDS.iter().find(|(l, _)| l == size) {
+                                    s = s.replace("{size_word}", w);
+                                }
+                            }
+                            if let Some(c) = colour {
+                                s = s.replace("{colour}", &c.to_lowercase());
+                            }
+                            if let Some(m) = missing {
+                                s = s.replace("{missing_size}", m).replace("{missing_colour}", m);
+                            }
+                            s
+                        };
+                        cases.push(Case {
+                            turns: template.turns.iter().map(|t| fill(t)).collect(),
+                            kind: template.kind.clone(),
+                            held_out,
+                            product: Some(code.clone()),
+                            size: size.clone(),
+                            colour: colour.clone(),
+                            missing: missing.clone(),
+                            faq_topic: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for entry in &set.faq {
+        for (i, q) in entry.questions.iter().enumerate() {
+            cases.push(Case { turns: vec![q.clone()], kind: "faq".into(), held_out: i % 3 == 2, product: None, size: None, colour: None, missing: None, faq_topic: Some(entry.topic.clone()) });
+        }
+    }
+    for (i, q) in set.unknown.questions.iter().enumerate() {
+        cases.push(Case { turns: vec![q.clone()], kind: "unknown".into(), held_out: i % 3 == 2, product: None, size: None, colour: None, missing: None, faq_topic: None });
+    }
+    cases
+}
+
+/// Whether the last answer states the store's truth for the case (read from `knowledge`, not
+/// from the answer's own facts), and why not.
+fn judge(case: &Case, reply: &vitrine_app::AskReply, knowledge: &vitrine_assistant::Knowledge, faq: &vitrine_assistant::Faq, colours: &[String]) -> Result<(), String> {
+    use vitrine_assistant::{claims, money, Claim};
+    let said = claims(&reply.answer, colours);
+    let has = |c: Claim| said.contains(&c);
+    let text = reply.answer.as_str();
+    if case.kind == "unknown" {
+        return if reply.unknown { Ok(()) } else { Err("answered instead of saying it does not know".into()) };
+    }
+    if case.kind == "faq" {
+        let entry = faq.entries.iter().find(|e| Some(&e.topic) == case.faq_topic.as_ref()).ok_or("no such FAQ topic")?;
+        return if text.contains(entry.answer.as_str()) { Ok(()) } else { Err(format!("expected the FAQ on {}", entry.topic)) };
+    }
+    let p = knowledge.products.iter().find(|p| Some(&p.code) == case.product.as_ref()).ok_or("no such product")?;
+    let sel: Vec<&vitrine_assistant::VariantInfo> = p
+        .variants
+        .iter()
+        .filter(|v| case.size.as_ref().is_none_or(|s| v.size.as_ref() == Some(s)))
+        .filter(|v| case.colour.as_ref().is_none_or(|c| v.colour.as_ref() == Some(c)))
+        .collect();
+    let wrong = |what: String| Err(what);
+    match case.kind.as_str() {
+        "stock" => {
+            let units: i64 = sel.iter().map(|v| v.stock_here).sum();
+            if units > 0 && has(Claim::Number(units.to_string())) && !text.contains("sold out") {
+                Ok(())
+            } else if units == 0 && text.contains("sold out") {
+                Ok(())
+            } else {
+                wrong(format!("expected {units} in stock"))
+            }
+        }
+        "price" => {
+            let low = sel.iter().map(|v| p.price_today(v)).min().unwrap_or(0);
+            let usual = sel.iter().map(|v| v.price_cents).max().unwrap_or(0);
+            if has(Claim::Price(money(low))) && (p.promotion.is_none() || has(Claim::Price(money(usual)))) {
+                Ok(())
+            } else {
+                wrong(format!("expected {}{}", money(low), if p.promotion.is_some() { format!(" instead of {}", money(usual)) } else { String::new() }))
+            }
+        }
+        "location" => {
+            let shelf = p.variants.iter().find_map(|v| v.location.clone()).unwrap_or_default();
+            if has(Claim::Shelf(shelf.clone())) { Ok(()) } else { wrong(format!("expected shelf {shelf}")) }
+        }
+        "sizes" => {
+            let sizes = p.sizes();
+            if sizes.is_empty() && text.contains("one size") || !sizes.is_empty() && sizes.iter().all(|s| has(Claim::Size(s.clone()))) {
+                Ok(())
+            } else {
+                wrong(format!("expected sizes {sizes:?}"))
+            }
+        }
+        "colours" => {
+            let all = p.colours();
+            if all.is_empty() && text.contains("one colour") || !all.is_empty() && all.iter().all(|c| has(Claim::Colour(c.to_lowercase()))) {
+                Ok(())
+            } else {
+                wrong(format!("expected colours {all:?}"))
+            }
+        }
+        "elsewhere" => {
+            let mut stores: Vec<(String, i64)> = Vec::new();
+            for v in &sel {
+                for (s, n) in &v.elsewhere {
+                    match stores.iter_mut().find(|(x, _)| x == s) {
+                        Some(e) => e.1 += n,
+                        None => stores.push((s.clone(), *n)),
+                    }
+                }
+            }
+            stores.retain(|(_, n)| *n > 0);
+            if stores.is_empty() {
+                return if text.contains("none") { Ok(()) } else { wrong("expected none at the other stores".into()) };
+            }
+            let lower = text.to_lowercase();
+            if stores.iter().all(|(s, n)| lower.contains(&s.replace('-', " ")) && has(Claim::Number(n.to_string()))) {
+                Ok(())
+            } else {
+                wrong(format!("expected other stores {stores:?}"))
+            }
+        }
+        "pairing" => {
+            let others: Vec<&vitrine_app::ProductCard> = reply.cards.iter().filter(|c| c.product_code != p.code).collect();
+            let in_stock = |code: &str| knowledge.products.iter().find(|q| q.code == code).is_some_and(|q| q.variants.iter().any(|v| v.stock_here > 0));
+            if !others.is_empty() && others.iter().all(|c| in_stock(&c.product_code) && text.contains(&c.name)) {
+                Ok(())
+            } else {
+                wrong("expected products in stock that go with it".into())
+            }
+        }
+        "not_offered_size" => {
+            let sizes = p.sizes();
+            if text.contains("does not come in") && sizes.iter().all(|s| has(Claim::Size(s.clone()))) && !text.starts_with("Yes") {
+                Ok(())
+            } else {
+                wrong(format!("expected: not in {:?}; sizes {sizes:?}", case.missing))
+            }
+        }
+        "not_offered_colour" => {
+            let all = p.colours();
+            if (text.contains("not made in") || text.contains("one colour only")) && all.iter().all(|c| has(Claim::Colour(c.to_lowercase()))) {
+                Ok(())
+            } else {
+                wrong(format!("expected: not in {:?}; colours {all:?}", case.missing))
+            }
+        }
+        other => wrong(format!("unknown kind {other}")),
+    }
+}
+
+/// Claims no part of the store supports: a price, shelf, size or colour it does not have.
+fn invented(reply: &vitrine_app::AskReply, case: &Case, knowledge: &vitrine_assistant::Knowledge, faq: &vitrine_assistant::Faq, colours: &[String]) -> Vec<vitrine_assistant::Claim> {
+    use vitrine_assistant::{claims, money, Claim};
+    let faq_claims: Vec<Claim> = faq.entries.iter().flat_map(|e| claims(&e.answer, colours)).collect();
+    let mut bad: Vec<Claim> = reply.unsupported.clone();
+    for claim in claims(&reply.answer, colours) {
+        let ok = match &claim {
+            Claim::Price(v) => knowledge.products.iter().any(|p| p.variants.iter().any(|x| money(p.price_today(x)) == *v || money(x.price_cents) == *v)),
+            Claim::Shelf(v) => knowledge.products.iter().any(|p| p.variants.iter().any(|x| x.location.as_ref() == Some(v))),
+            Claim::Size(v) => case.missing.as_ref() == Some(v) || knowledge.products.iter().any(|p| p.sizes().contains(v)),
+            Claim::Colour(v) => case.missing.as_ref() == Some(v) || knowledge.products.iter().any(|p| p.colours().iter().any(|c| c.to_lowercase() == *v)),
+            // Counts are judged by fact accuracy; a time only the FAQ gives.
+            Claim::Number(_) => true,
+            Claim::Time(_) => faq_claims.contains(&claim),
+        };
+        if !ok && !faq_claims.contains(&claim) {
+            bad.push(claim);
+        }
+    }
+    bad
+}
+
+fn p95(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    values[((values.len() as f64 * 0.95).ceil() as usize).clamp(1, values.len()) - 1]
+}
+
+/// `vitrine eval assistant`: the question set against a fresh demo store.
+pub fn eval(mut config: vitrine_config::Config, args: EvalAssistantArgs) -> Result<()> {
+    let set: QuestionSet = toml::from_str(&std::fs::read_to_string(&args.questions).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.questions.display()))?)?;
+    let dir = tempfile::tempdir()?;
+    config.store.database = dir.path().join("eval.db");
+    config.store.seed_demo = true;
+    config.sync.hq_url = None;
+    let faq = vitrine_assistant::Faq::parse(&std::fs::read_to_string(&config.assistant.faq_file)?)?;
+    let app = vitrine_app::App::start(config);
+    app.wait_for_basket_model(Duration::from_secs(120))?;
+    let knowledge = app.assistant_knowledge()?;
+    let colours: Vec<String> = vitrine_assistant::Index::new(&knowledge, &faq).colour_words().to_vec();
+    let cases = expand(&set, &knowledge);
+    eprintln!("{} questions ({} held out), {} turns", cases.len(), cases.iter().filter(|c| c.held_out).count(), cases.iter().map(|c| c.turns.len()).sum::<usize>());
+
+    let (mut right, mut right_tune, mut right_held, mut n_tune, mut n_held) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut unknown_total, mut unknown_ok, mut invented_answers) = (0usize, 0usize, 0usize);
+    let (mut retrieval, mut first_words, mut answer) = (Vec::new(), Vec::new(), Vec::new());
+    let mut by_kind: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for (i, case) in cases.iter().enumerate() {
+        app.end_assistant_session();
+        let mut last = None;
+        for turn in &case.turns {
+            let reply = app.ask(turn)?;
+            retrieval.push(reply.timings.retrieval_ms);
+            first_words.push(reply.timings.first_words_ms);
+            answer.push(reply.timings.answer_ms);
+            last = Some(reply);
+        }
+        let reply = last.expect("every case has a turn");
+        let verdict = judge(case, &reply, &knowledge, &faq, &colours);
+        let bad = invented(&reply, case, &knowledge, &faq, &colours);
+        let ok = verdict.is_ok() && bad.is_empty();
+        if !bad.is_empty() {
+            invented_answers += 1;
+        }
+        right += ok as usize;
+        if case.held_out {
+            n_held += 1;
+            right_held += ok as usize;
+        } else {
+            n_tune += 1;
+            right_tune += ok as usize;
+        }
+        if case.kind == "unknown" {
+            unknown_total += 1;
+            unknown_ok += reply.unknown as usize;
+        }
+        let e = by_kind.entry(case.kind.clone()).or_default();
+        e.0 += 1;
+        e.1 += ok as usize;
+        if !ok && args.show_wrong && !case.held_out {
+            eprintln!("WRONG {}: {:?}\n  → {}\n  {}{}", case.kind, case.turns, reply.answer, verdict.err().unwrap_or_default(), if bad.is_empty() { String::new() } else { format!(" invented {bad:?}") });
+        }
+        if (i + 1) % 100 == 0 {
+            eprintln!("{} / {}", i + 1, cases.len());
+        }
+    }
+    let n = cases.len();
+    for (kind, (total, ok)) in &by_kind {
+        println!("{kind:<20} {ok:>4} / {total:<4} {:.3}", *ok as f64 / *total as f64);
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let figures = serde_json::json!({
+        "questions": n,
+        "turns": retrieval.len(),
+        "held_out": n_held,
+        "writer": "facts",
+        "fact_accuracy": ratio(right, n),
+        "fact_accuracy_tuning": ratio(right_tune, n_tune),
+        "fact_accuracy_held_out": ratio(right_held, n_held),
+        "invented_facts": invented_answers,
+        "unknown_handled": ratio(unknown_ok, unknown_total),
+        "retrieval_p95_ms": p95(&mut retrieval),
+        "first_words_p95_ms": p95(&mut first_words),
+        "answer_p95_ms": p95(&mut answer),
+        "asr_wer": null,
+        "sentiment_accuracy": null,
+    });
+    println!("{figures}");
+    Ok(())
+}

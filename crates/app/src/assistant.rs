@@ -269,3 +269,94 @@ impl App {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use vitrine_config::Config;
+    use vitrine_store::{Feed, ImportOptions};
+
+    use super::*;
+
+    fn kiosk(dir: &Path, faq: &Path) -> App {
+        let mut config = Config::default();
+        config.store.database = dir.join("kiosk.db");
+        config.inference.models_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+        config.assistant.faq_file = faq.to_owned();
+        App::start(config)
+    }
+
+    fn demo_faq() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/demo/faq.toml")
+    }
+
+    fn stock_of(app: &App, skus: &[&str]) -> i64 {
+        app.with_store(|s| Ok(skus.iter().map(|sku| s.stock_level_total(sku).unwrap()).sum())).unwrap()
+    }
+
+    #[test]
+    fn a_question_about_a_product_in_a_size_gets_live_stock_and_the_shelf_and_follow_ups_carry_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path(), &demo_faq());
+        let reply = app.ask("Do you have the Drift hoodie in M?").unwrap();
+        let units = stock_of(&app, &["VT-HOOD-DRIFT-M-COL", "VT-HOOD-DRIFT-M-EMB"]);
+        assert!(reply.answer.contains(&format!("we have {units} of the Drift Hoodie in size M")), "{}", reply.answer);
+        assert!(reply.answer.contains("A1/B2/S1"), "{}", reply.answer);
+        assert!(reply.unsupported.is_empty());
+        let card = &reply.cards[0];
+        assert_eq!((card.product_code.as_str(), card.location.as_deref(), card.price_cents), ("VT-HOOD-DRIFT", Some("A1/B2/S1"), 5400));
+        assert!(card.try_on_sku.as_deref().is_some_and(|s| s.starts_with("VT-HOOD-DRIFT-M-")), "{card:?}");
+
+        // A sale empties M: the next answer says so, and where else it is.
+        let csv = format!("sale_id,line,timestamp,sku,quantity\nT-1,1,2026-01-01T12:00:00Z,VT-HOOD-DRIFT-M-COL,{}\nT-1,2,2026-01-01T12:00:00Z,VT-HOOD-DRIFT-M-EMB,{}\n",
+            stock_of(&app, &["VT-HOOD-DRIFT-M-COL"]), stock_of(&app, &["VT-HOOD-DRIFT-M-EMB"]));
+        app.with_store(|s| Ok(s.import_feed(Feed::Sales, csv.as_bytes(), &ImportOptions::default())?)).unwrap();
+        let reply = app.ask("and in M?").unwrap();
+        assert!(reply.answer.contains("sold out here"), "{}", reply.answer);
+        assert!(reply.answer.contains("Riverside") || reply.answer.contains("Old Town"), "the demo's neighbours: {}", reply.answer);
+        let reply = app.ask("how much is it?").unwrap();
+        assert_eq!(reply.answer, "The Drift Hoodie in size M is 54.00.");
+        assert_eq!(reply.turn, 3);
+
+        // The shopper leaves: nothing of the conversation is left.
+        app.end_assistant_session();
+        let reply = app.ask("how much is it?").unwrap();
+        assert!(reply.unknown && reply.offer_clerk, "{}", reply.answer);
+        assert_eq!(reply.turn, 1);
+    }
+
+    #[test]
+    fn faq_answers_come_from_the_file_and_without_it_the_assistant_still_answers_from_stock() {
+        let dir = tempfile::tempdir().unwrap();
+        let faq = dir.path().join("faq.toml");
+        std::fs::write(&faq, "[[faq]]\ntopic = \"Opening hours\"\nkeywords = [\"open\", \"hours\"]\nanswer = \"Open 8:00 to 22:00 every day.\"\n").unwrap();
+        let app = kiosk(dir.path(), &faq);
+        assert_eq!(app.ask("When are you open?").unwrap().answer, "Open 8:00 to 22:00 every day.");
+        // The store edits the file: the next question reads the new answer.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&faq, "[[faq]]\ntopic = \"Opening hours\"\nkeywords = [\"open\", \"hours\"]\nanswer = \"Open 7:00 to 23:00.\"\n").unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+        std::fs::File::options().write(true).open(&faq).unwrap().set_modified(later).unwrap();
+        assert_eq!(app.ask("When are you open?").unwrap().answer, "Open 7:00 to 23:00.");
+
+        std::fs::write(&faq, "[[faq]]\ntopic = 3\n").unwrap();
+        std::fs::File::options().write(true).open(&faq).unwrap().set_modified(later + std::time::Duration::from_secs(2)).unwrap();
+        let reply = app.ask("How much is the honey?").unwrap();
+        assert_eq!(reply.answer, "The Meadow Wildflower Honey 350 g is 7.99.");
+        assert!(reply.faq_error.as_deref().is_some_and(|e| e.contains("faq.toml")), "{:?}", reply.faq_error);
+        assert!(app.assistant_problem().is_some());
+    }
+
+    #[test]
+    fn empty_and_overlong_questions_get_a_clear_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path(), &demo_faq());
+        for bad in ["", "   ?! ", &"hoodie ".repeat(300)] {
+            match app.ask(bad) {
+                Err(AppError::Invalid(message)) => assert!(message.contains("Ask me") || message.contains("shorter"), "{message}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}

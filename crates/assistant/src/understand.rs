@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::faq::{Faq, FaqEntry};
+use crate::faq::Faq;
 use crate::knowledge::Knowledge;
 use crate::text::{self, has_phrase};
 
@@ -114,10 +114,14 @@ pub struct Semantic {
     pub faq: Vec<f32>,
 }
 
-/// Keyword evidence a match needs (sum of the matched terms' idf) on its own…
+/// Keyword evidence a match needs (sum of the matched terms' idf)…
 const MIN_KEYWORD_SCORE: f32 = 1.0;
-/// …and the cosine at which the embedding alone is trusted.
-const MIN_COSINE: f32 = 0.55;
+/// …with, for an FAQ entry, at least this cosine when the embedding model runs ("can I bring
+/// my dog?" shares a word with the returns entry, not its meaning)…
+const MIN_FAQ_COSINE_WITH_KEYWORDS: f32 = 0.32;
+/// …and the cosine at which the embedding alone is trusted ("do you sell shoes?" reads
+/// 0.61 against "do you sell gift cards?").
+const MIN_COSINE: f32 = 0.65;
 
 impl Index {
     pub fn new(knowledge: &Knowledge, faq: &Faq) -> Self {
@@ -154,10 +158,11 @@ impl Index {
         Self { product_df: df(&product_terms), product_terms, product_heads, faq_df: df(&faq_terms), faq_terms, colours }
     }
 
-    /// The text the embedding model reads for each product and FAQ entry.
-    pub fn embedding_texts(knowledge: &Knowledge, faq: &Faq) -> (Vec<String>, Vec<String>) {
+    /// The texts the embedding model reads: one per product, several per FAQ entry (its
+    /// topic and each way shoppers ask it; the entry scores its best).
+    pub fn embedding_texts(knowledge: &Knowledge, faq: &Faq) -> (Vec<String>, Vec<Vec<String>>) {
         let products = knowledge.products.iter().map(|p| format!("{} ({})", p.name, p.category)).collect();
-        let faq = faq.entries.iter().map(faq_text).collect();
+        let faq = faq.entries.iter().map(|e| std::iter::once(e.topic.clone()).chain(e.questions.iter().cloned()).collect()).collect();
         (products, faq)
     }
 
@@ -227,9 +232,9 @@ impl Index {
 
         let product_scores: Vec<f32> = self.product_terms.iter().map(|doc| idf_score(&terms, doc, &self.product_df, self.product_terms.len())).collect();
         let faq_scores: Vec<f32> = self.faq_terms.iter().map(|doc| idf_score(&terms, doc, &self.faq_df, self.faq_terms.len())).collect();
-        out.product = pick(&product_scores, semantic.map(|s| s.products.as_slice()))
+        out.product = pick(&product_scores, semantic.map(|s| s.products.as_slice()), 0.0)
             .filter(|&p| terms.iter().any(|t| self.product_heads[p].contains(t)) || semantic.is_some_and(|s| s.products[p] >= MIN_COSINE));
-        out.faq = pick(&faq_scores, semantic.map(|s| s.faq.as_slice()));
+        out.faq = pick(&faq_scores, semantic.map(|s| s.faq.as_slice()), MIN_FAQ_COSINE_WITH_KEYWORDS);
 
         // The catalog's spelling of the colour when the product has it.
         if let (Some(colour), Some(p)) = (&out.colour, out.product) {
@@ -283,15 +288,6 @@ fn is_filler(term: &str) -> bool {
     FILLER.contains(&term)
 }
 
-fn faq_text(entry: &FaqEntry) -> String {
-    let mut text = entry.topic.clone();
-    for q in &entry.questions {
-        text.push_str(". ");
-        text.push_str(q);
-    }
-    text
-}
-
 fn df(docs: &[Vec<String>]) -> std::collections::HashMap<String, usize> {
     let mut df = std::collections::HashMap::new();
     for doc in docs {
@@ -321,10 +317,14 @@ fn idf_score(query: &[String], doc: &[String], df: &std::collections::HashMap<St
 
 /// The best candidate: by keywords when they are clear, the embedding breaking ties and
 /// answering alone only when it is confident.
-fn pick(keyword: &[f32], semantic: Option<&[f32]>) -> Option<usize> {
+fn pick(keyword: &[f32], semantic: Option<&[f32]>, keyword_floor: f32) -> Option<usize> {
     let cosine = |i: usize| semantic.and_then(|s| s.get(i)).copied().unwrap_or(0.0);
-    let best = (0..keyword.len()).max_by(|&a, &b| (keyword[a] + cosine(a)).total_cmp(&(keyword[b] + cosine(b))))?;
-    if keyword[best] >= MIN_KEYWORD_SCORE || cosine(best) >= MIN_COSINE {
+    // Keywords scaled to the best match so neither kind of evidence swamps the other.
+    let top = keyword.iter().copied().fold(0.0f32, f32::max).max(1e-6);
+    let rank = |i: usize| keyword[i] / top + cosine(i);
+    let best = (0..keyword.len()).max_by(|&a, &b| rank(a).total_cmp(&rank(b)))?;
+    let keywords_agree = keyword[best] >= MIN_KEYWORD_SCORE && semantic.is_none_or(|_| cosine(best) >= keyword_floor);
+    if keywords_agree || cosine(best) >= MIN_COSINE {
         Some(best)
     } else {
         None

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
-    AisleDiscrepancy, App, AttractPoster, CommandError, PosterFormat, PosterSuggestion, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
+    AisleDiscrepancy, App, AskReply, AttractPoster, CommandError, PosterFormat, PosterSuggestion, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
     ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember, SuggestRequest, Suggestion,
 };
 use vitrine_config::BackgroundMode;
@@ -339,4 +339,20 @@ pub async fn attract_posters(app: Shared<'_>, orientation: String) -> Result<Vec
     let app = app.inner().clone();
     let format = if orientation == "landscape" { PosterFormat::Landscape } else { PosterFormat::Portrait };
     blocking(move || app.attract_posters(format).map_err(|e| e.to_string())).await?
+}
+
+/// The Ask screen: the store assistant's answer to a shopper's question (no sign-in), following
+/// on from the conversation's earlier questions. An empty or overlong question is answered
+/// with why.
+#[tauri::command]
+pub async fn ask(app: Shared<'_>, question: String) -> Result<AskReply, String> {
+    let app = app.inner().clone();
+    blocking(move || app.ask(&question).map_err(|e| e.to_string())).await?
+}
+
+/// The shopper left the Ask screen (or a minute passed): the conversation is forgotten.
+#[tauri::command]
+pub async fn end_assistant_session(app: Shared<'_>) -> Result<(), String> {
+    let app = app.inner().clone();
+    blocking(move || app.end_assistant_session()).await
 }

@@ -122,6 +122,8 @@ fn main() {
             commands::decide_poster,
             commands::signage_settings,
             commands::attract_posters,
+            commands::ask,
+            commands::end_assistant_session,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

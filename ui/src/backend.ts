@@ -39,6 +39,8 @@ export interface Status extends SyncView {
   runtime_error?: string | null;
   /** Mirror counters while the mirror runs (try-on state included). */
   mirror?: MirrorStats | null;
+  /** What the store assistant runs without (its FAQ file, the sentence model), if anything. */
+  assistant_error?: string | null;
 }
 
 /** The mirror thread's counters; the try-on fields say what the shopper sees. */

@@ -1,6 +1,7 @@
 import { errorText, getStatus, inKiosk } from "./backend";
 import { parseRoute, type Route } from "./routes";
-import { mirrorScreen, startScreen, type Screen } from "./screens";
+import { askScreen } from "./ask";
+import { go, mirrorScreen, startScreen, type Screen } from "./screens";
 import { staffScreen } from "./staffScreens";
 
 const STATUS_POLL_MS = 2000;
@@ -15,6 +16,7 @@ document.addEventListener("contextmenu", (e) => e.preventDefault());
 const factories: Record<Route, () => Screen> = {
   start: startScreen,
   mirror: mirrorScreen,
+  ask: () => askScreen(go),
   clerk: () => staffScreen("clerk"),
   manager: () => staffScreen("manager"),
   status: () => staffScreen("status"),

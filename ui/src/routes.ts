@@ -1,6 +1,6 @@
-export type Route = "start" | "mirror" | "clerk" | "manager" | "status";
+export type Route = "start" | "mirror" | "ask" | "clerk" | "manager" | "status";
 
-const ROUTES: readonly Route[] = ["start", "mirror", "clerk", "manager", "status"];
+const ROUTES: readonly Route[] = ["start", "mirror", "ask", "clerk", "manager", "status"];
 
 /** "#/mirror" → "mirror"; anything unknown → "start". */
 export function parseRoute(hash: string): Route {

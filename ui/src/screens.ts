@@ -36,6 +36,13 @@ function backButton(): HTMLButtonElement {
   return b;
 }
 
+/** The assistant, from the mirror: the shopper asks, and "Try it on" brings them back. */
+function askButton(): HTMLButtonElement {
+  const b = h("button", { id: "mirror-ask", class: "btn back", type: "button" }, "Ask us");
+  b.addEventListener("click", () => go("ask"));
+  return b;
+}
+
 // ───────────────────────── start ─────────────────────────
 
 export function startScreen(): Screen {
@@ -56,6 +63,7 @@ export function startScreen(): Screen {
       "nav",
       { class: "roles" },
       role("role-shopper", "Smart mirror", "Try the look", "mirror"),
+      role("role-ask", "Ask us", "Stock, sizes, prices, where things are", "ask"),
       role("role-clerk", "Shelf scan", "Staff", "clerk"),
       role("role-manager", "Stock reports", "Manager", "manager"),
     ),
@@ -130,7 +138,7 @@ export function mirrorScreen(): Screen {
     h(
       "div",
       { class: "overlay controls" },
-      backButton(),
+      h("div", { class: "controls-left" }, backButton(), askButton()),
       h("div", { class: "modes", role: "group", "aria-label": "Background" }, h("span", { class: "modes-label" }, "Background"), ...modeButtons.values()),
     ),
   );

@@ -72,3 +72,13 @@ describe("statusItems and problemCount", () => {
     expect(problemCount(statusItems({ ...base, models: [base.models[0]] }, 0))).toBe(0);
   });
 });
+
+describe("assistant status", () => {
+  it("lists what the assistant runs without as a problem for staff", () => {
+    const base = { source: { description: "video", state: "running" as const, message: null }, models: [], store: null };
+    expect(problemCount(statusItems(base, 0))).toBe(0);
+    const items = statusItems({ ...base, assistant_error: "cannot read the FAQ file faq.toml" }, 0);
+    expect(items[items.length - 1]).toEqual({ text: "assistant: cannot read the FAQ file faq.toml", kind: "error" });
+    expect(problemCount(items)).toBe(1);
+  });
+});

@@ -89,7 +89,7 @@ export interface StatusItem {
 }
 
 /** Everything get_status says, as lines for staff: source, each model, store, sync. */
-export function statusItems(s: Pick<Status, "source" | "models" | "store" | "store_error" | "runtime_error"> & SyncView, nowMs: number): StatusItem[] {
+export function statusItems(s: Pick<Status, "source" | "models" | "store" | "store_error" | "runtime_error" | "assistant_error"> & SyncView, nowMs: number): StatusItem[] {
   const items: StatusItem[] = [{ text: sourceLine(s.source), kind: `source ${s.source.state}` }];
   for (const m of s.models) items.push({ text: modelLine(m), kind: `model ${m.enabled ? "ready" : "disabled"}`, model: m.name });
   if (s.runtime_error) items.push({ text: `models off: ${s.runtime_error}`, kind: "error" });
@@ -99,6 +99,7 @@ export function statusItems(s: Pick<Status, "source" | "models" | "store" | "sto
   const sync = syncLine(s, nowMs);
   if (sync) items.push({ text: sync.text, kind: sync.error ? "error" : "sync" });
   if (s.store_error) items.push({ text: `store unavailable: ${s.store_error}`, kind: "error" });
+  if (s.assistant_error) items.push({ text: `assistant: ${s.assistant_error}`, kind: "error" });
   return items;
 }
 

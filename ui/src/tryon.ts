@@ -6,6 +6,7 @@
 // leaving the screen, resets the session: garment deselected, the still forgotten.
 import type { MirrorStats } from "./backend";
 import { errorText, inKiosk } from "./backend";
+import { PENDING_TRY_ON_KEY } from "./askFormat";
 import { h } from "./dom";
 import { captureLook, completeTheLook, listGarments, resetTryon, saveLook, selectGarment, type GarmentChoice, type Suggestion } from "./tryonApi";
 import { colourChips, durationText, findVariant, IdleClock, fitNote, inStockText, lookPanels, pickVariant, priceText, suggestionMeta, tryonPrompt, variantName } from "./tryonFormat";
@@ -220,7 +221,11 @@ export function tryOnPanel(): TryOnPanel {
       choices = await listGarments();
       renderCards();
       showSelected();
-      void suggest();
+      // "Try it on" tapped on the Ask screen: put that garment on now.
+      const pending = sessionStorage.getItem(PENDING_TRY_ON_KEY);
+      sessionStorage.removeItem(PENDING_TRY_ON_KEY);
+      if (pending && findVariant(choices, pending)) await choose(pending);
+      else void suggest();
     } catch (err) {
       if (choices.length === 0) carousel.replaceChildren(h("p", { class: "muted garment-empty" }, `Try-on unavailable: ${errorText(err)}`));
     }

@@ -265,6 +265,7 @@ impl App {
                 .map(|p| (p.product_code, PromotionInfo { percent_off: p.percent_off, ends_day: p.ends_day }))
                 .collect();
             let mut elsewhere = store.remote_stock_all()?;
+            let backroom = store.backroom_stock_by_variant()?;
             let products = store
                 .products()?
                 .into_iter()
@@ -275,6 +276,7 @@ impl App {
                         .into_iter()
                         .map(|v| VariantInfo {
                             stock_here: stock.get(&v.sku).copied().unwrap_or(0),
+                            in_backroom: backroom.get(&v.sku).copied().unwrap_or(0),
                             location_name: v.home_location.as_ref().and_then(|c| locations.get(c).cloned()),
                             location: v.home_location,
                             elsewhere: elsewhere.remove(&v.sku).unwrap_or_default(),

@@ -80,6 +80,8 @@ pub struct KioskStatus {
     pub sync: Option<vitrine_store::SyncStatus>,
     /// Why sync could not start (bad `[sync]` settings), if so.
     pub sync_error: Option<String>,
+    /// What the store assistant runs without (its FAQ file, the sentence model), if anything.
+    pub assistant_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -322,6 +324,7 @@ impl App {
             sync_enabled: matches!(self.sync, Ok(Some(_))),
             sync,
             sync_error: self.sync.as_ref().err().cloned(),
+            assistant_error: self.assistant_problem(),
             source,
             models,
             background_mode: *self.background.lock().unwrap_or_else(|e| e.into_inner()),

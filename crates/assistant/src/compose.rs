@@ -196,17 +196,20 @@ fn stock(draft: &mut Draft, p: &ProductInfo, size: Option<&str>, colour: Option<
         Vec::new()
     };
     let split_text = split.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ");
-    draft.fact(
-        FactKind::Stock,
-        Some(p),
-        format!("{what}: {units} in stock here{}.", if split_text.is_empty() { String::new() } else { format!(" ({split_text})") }),
-    );
+    let backroom: i64 = sel.iter().map(|v| v.in_backroom.clamp(0, v.stock_here.max(0))).sum();
+    let floor = units - backroom;
+    let split_text = if split_text.is_empty() { String::new() } else { format!(" ({split_text})") };
+    draft.fact(FactKind::Stock, Some(p), format!("{what}: {units} in stock here{split_text}; {floor} on the shop floor, {backroom} in the stockroom."));
     if units > 0 {
-        draft.sentences.push(format!(
-            "Yes, we have {units} of the {what} here{}.",
-            if split_text.is_empty() { String::new() } else { format!(" ({split_text})") }
-        ));
-        location(draft, p);
+        draft.sentences.push(format!("Yes, we have {units} of the {what} here{split_text}."));
+        if floor == 0 {
+            draft.sentences.push("They are all in the stockroom: a clerk can fetch one for you.".into());
+        } else {
+            location(draft, p);
+            if backroom > 0 {
+                draft.sentences.push(format!("{floor} are on the shelf and {backroom} more in the stockroom: a clerk can fetch them."));
+            }
+        }
         return;
     }
     draft.sentences.push(format!("Sorry, the {what} is sold out here."));

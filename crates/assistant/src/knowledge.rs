@@ -32,8 +32,9 @@ pub struct VariantInfo {
     pub size: Option<String>,
     pub colour: Option<String>,
     pub price_cents: i64,
-    /// Book stock in this store.
+    /// Book stock in this store, and how much of it is in the backroom (a clerk fetches it).
     pub stock_here: i64,
+    pub in_backroom: i64,
     /// The home shelf's code ("A1/B2/S1") and name ("Aisle 1, bay 2, shelf 1: hoodies").
     pub location: Option<String>,
     pub location_name: Option<String>,

@@ -456,6 +456,20 @@ impl Store {
         Ok(stock)
     }
 
+    /// Book stock held off the sales floor (backroom locations), by SKU; SKUs with none are
+    /// left out.
+    pub fn backroom_stock_by_variant(&self) -> Result<std::collections::HashMap<String, i64>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT v.sku, SUM(s.on_hand) FROM stock_levels s
+             JOIN variants v ON v.id = s.variant_id
+             JOIN locations l ON l.id = s.location_id
+             WHERE l.kind = 'backroom'
+             GROUP BY v.id HAVING SUM(s.on_hand) > 0",
+        )?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// Sales since `since_ms` as receipts: the product codes of the sold events sharing a
     /// store and a reference (the sales feed's `sale_id`); a sale without a reference is a
     /// receipt of its own. Receipts in the order of their first sale.

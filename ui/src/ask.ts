@@ -13,6 +13,16 @@ export const ASK_IDLE_MS = 60_000;
 
 const EXAMPLES = ["Do you have the hoodie in M?", "Where are the oats?", "When are you open?", "Can I return without a receipt?"];
 
+interface FeedbackReceipt {
+  label: string;
+  topics: string[];
+  sentiment: number | null;
+}
+
+const sendFeedback = (rating: number | null, comment: string, productCode: string | null) =>
+  inKiosk()
+    ? invoke<FeedbackReceipt>("submit_feedback", { feedback: { session: "assistant", rating, comment: comment || null, product_code: productCode } })
+    : Promise.reject("feedback needs the kiosk app");
 const ask = (question: string) => (inKiosk() ? invoke<AskReply>("ask", { question }) : Promise.reject("the assistant needs the kiosk app"));
 const endSession = () => (inKiosk() ? invoke<void>("end_assistant_session") : Promise.resolve());
 
@@ -27,11 +37,34 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
     b.addEventListener("click", () => void submit(q));
     return b;
   }));
+  // Feedback once something was answered: stars and an optional comment, kept without a name.
+  const stars = [1, 2, 3, 4, 5].map((n) => {
+    const b = h("button", { class: "btn star", type: "button", "data-stars": String(n), "aria-label": `${n} star${n === 1 ? "" : "s"}` }, "★");
+    b.addEventListener("click", () => {
+      rating = n;
+      for (const s of stars) s.classList.toggle("on", Number(s.dataset.stars) <= n);
+    });
+    return b;
+  });
+  const comment = h("input", { id: "ask-feedback-comment", class: "ask-input ask-feedback-comment", type: "text", maxlength: "500", placeholder: "A comment (optional)", autocomplete: "off" });
+  const rateSend = h("button", { id: "ask-feedback-send", class: "btn ask-feedback-send", type: "button" }, "Send");
+  const rate = h(
+    "div",
+    { id: "ask-feedback", class: "ask-feedback", hidden: true },
+    h("span", { class: "ask-feedback-title" }, "How did we do?"),
+    h("div", { class: "stars" }, ...stars),
+    comment,
+    rateSend,
+  );
+  let rating: number | null = null;
+  let lastProduct: string | null = null;
+  /** Where the on-screen keyboard types: the question, or the feedback comment. */
+  let typingInto: HTMLInputElement = input;
   const keyboard = h("div", { id: "ask-keyboard", class: "ask-keyboard", "aria-label": "Keyboard" }, ...KEY_ROWS.map((row) =>
     h("div", { class: "key-row" }, ...row.map((k) => {
       const b = h("button", { class: `btn key${k === "space" ? " key-space" : ""}`, type: "button", "data-key": k }, k === "space" ? "space" : k);
       b.addEventListener("click", () => {
-        input.value = pressKey(input.value, k);
+        typingInto.value = pressKey(typingInto.value, k);
       });
       return b;
     })),
@@ -44,6 +77,7 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
     h("header", { class: "ask-header" }, back, h("h2", { class: "ask-title" }, "Ask us"), h("span", { class: "ask-privacy muted" }, "Answered on this device; nothing is kept.")),
     h("div", { class: "ask-body" }, log, examples),
     status,
+    rate,
     h("div", { class: "ask-bar" }, input, send, voice),
     keyboard,
   );
@@ -112,6 +146,8 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
       answer.dataset.unknown = String(reply.unknown);
       answer.replaceChildren(h("p", { class: "ask-answer-text" }, reply.answer), readAloud(reply.answer) ?? "");
       if (reply.cards.length > 0) answer.append(h("div", { class: "ask-cards", role: "list" }, ...reply.cards.map(card)));
+      if (reply.cards.length > 0) lastProduct = reply.cards[0].product_code;
+      if (rate.dataset.sent !== "true") rate.hidden = false;
       input.value = "";
       input.blur();
       showKeyboard(false);
@@ -129,6 +165,13 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
 
   function wipe() {
     showKeyboard(true);
+    rate.hidden = true;
+    delete rate.dataset.sent;
+    rating = null;
+    lastProduct = null;
+    comment.value = "";
+    typingInto = input;
+    for (const s of stars) s.classList.remove("on");
     log.replaceChildren();
     input.value = "";
     status.textContent = "";
@@ -141,8 +184,28 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
     keyboard.hidden = !shown;
     el.classList.toggle("keyboard-open", shown);
   };
-  input.addEventListener("pointerdown", () => showKeyboard(true));
-  input.addEventListener("focus", () => showKeyboard(true));
+  for (const field of [input, comment]) {
+    field.addEventListener("pointerdown", () => {
+      typingInto = field;
+      showKeyboard(true);
+    });
+    field.addEventListener("focus", () => {
+      typingInto = field;
+      showKeyboard(true);
+    });
+  }
+  rateSend.addEventListener("click", async () => {
+    try {
+      await sendFeedback(rating, comment.value.trim(), lastProduct);
+      rate.dataset.sent = "true";
+      rate.hidden = true;
+      status.textContent = "Thank you! Your feedback is kept without your name.";
+      typingInto = input;
+      showKeyboard(false);
+    } catch (err) {
+      status.textContent = errorText(err);
+    }
+  });
   send.addEventListener("click", () => void submit(input.value));
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter") void submit(input.value);

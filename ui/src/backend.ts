@@ -127,7 +127,7 @@ export function sessionEnded(err: CommandError): boolean {
   return err.code === "not-signed-in" || err.code === "session-expired";
 }
 
-export type ReportKind = "stock" | "low-stock" | "discrepancies" | "sell-through" | "slow-movers" | "reorder" | "sync-status";
+export type ReportKind = "stock" | "low-stock" | "discrepancies" | "sell-through" | "slow-movers" | "reorder" | "sync-status" | "feedback";
 export type ColumnKind = "text" | "integer" | "decimal" | "money" | "percent" | "days";
 export type Cell = string | number | null;
 
@@ -198,6 +198,8 @@ export const currentSession = () => staffCall<Session | null>("session");
 export const runReport = (query: ReportQuery) => staffCall<ReportTable>("run_report", { query });
 export const exportReport = (query: ReportQuery, format: "csv" | "pdf") => staffCall<ExportedFile>("export_report", { query, format });
 export const stockHistory = (sku: string, days: number, location?: string) => staffCall<Series>("stock_history", { sku, location: location ?? null, days });
+/** Net positive shopper feedback day by day (managers). */
+export const feedbackTrend = (days: number) => staffCall<Series>("feedback_trend", { days });
 export const forecastChart = (sku: string, horizonDays: number) => staffCall<ForecastChart>("forecast_chart", { sku, horizonDays });
 export const discrepancyByAisle = () => staffCall<AisleDiscrepancy[]>("discrepancy_by_aisle");
 

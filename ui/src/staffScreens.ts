@@ -14,6 +14,7 @@ import {
   signOut,
   staffForSignIn,
   stockHistory,
+  feedbackTrend,
   type CommandError,
   type ReportKind,
   type ReportQuery,
@@ -49,6 +50,7 @@ export const REPORTS: [ReportKind, string][] = [
   ["slow-movers", "Slow movers"],
   ["reorder", "Reorder"],
   ["sync-status", "Sync status"],
+  ["feedback", "Shopper feedback"],
 ];
 
 /** A staff page: the clerk's shelf scan, the manager's reports, or the system status page
@@ -440,6 +442,17 @@ function reportsView(role: StaffRole, ended: (err: CommandError) => void) {
         forecastBox.hidden = true;
         chartTitle.textContent = "Missing by aisle, at cost (below zero: more counted than booked)";
         drawChart(mainCanvas, aisleData(aisles), "missing at cost");
+        clearChart(forecastCanvas);
+        return;
+      }
+      if (t.kind === "feedback") {
+        const days = query.window_days ?? 28;
+        const trend = await feedbackTrend(days);
+        if (mine !== generation) return;
+        charts.hidden = trend.points.length === 0;
+        forecastBox.hidden = true;
+        chartTitle.textContent = `Shoppers' mood: net positive feedback by day, last ${days} days`;
+        drawChart(mainCanvas, stockHistoryData(trend), "net positive %");
         clearChart(forecastCanvas);
         return;
       }

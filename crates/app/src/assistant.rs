@@ -200,7 +200,16 @@ impl App {
         if let Err(e) = self.sentence_encoder() {
             problems.push(format!("questions are matched by keywords only: {e}"));
         }
+        if !self.feedback_scorer().has_lexicon() {
+            let path = crate::sentiment_lexicon_path(&self.config);
+            problems.push(format!("feedback comments are not scored, stars only: no sentiment lexicon at {} (scripts/setup.sh fetches it)", path.display()));
+        }
         (!problems.is_empty()).then(|| problems.join("; "))
+    }
+
+    /// A text's sentence embedding (the assistant's model), or why there is none.
+    pub fn embed_text(&self, text: &str) -> Result<Vec<f32>, String> {
+        self.sentence_encoder()?.embed(text).map_err(|e| e.to_string())
     }
 
     fn sentence_encoder(&self) -> Result<std::sync::Arc<SentenceEncoder>, String> {

@@ -6,6 +6,7 @@
 //! database disables its feature with a reason that [`App::status`] reports.
 
 mod assistant;
+mod feedback;
 mod overrides;
 mod recommend;
 mod reports;
@@ -29,6 +30,7 @@ use vitrine_store::Store;
 use vitrine_vision::PersonSegmenter;
 
 pub use assistant::{AskReply, AskTimings, ProductCard};
+pub use feedback::{feedback_model_path, sentiment_lexicon_path, FeedbackInput, FeedbackReceipt};
 pub use overrides::{init_logging, Overrides};
 pub use recommend::{SizeStock, SuggestRequest, Suggestion};
 pub use signage::{AttractPoster, PosterSuggestion, RenderedPoster};
@@ -122,6 +124,8 @@ pub struct App {
     signage: Mutex<signage::SignageState>,
     /// The assistant's FAQ and the shopper's conversation (memory only).
     assistant: Mutex<assistant::AssistantState>,
+    /// The feedback scorer (made on first use).
+    feedback: Mutex<Option<Arc<vitrine_feedback::Scorer>>>,
 }
 
 impl App {
@@ -150,7 +154,7 @@ impl App {
         if let Err(e) = &sync {
             warn!(error = %e, "sync with HQ is off");
         }
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default(), signage: Mutex::default(), assistant: Mutex::default() }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default(), signage: Mutex::default(), assistant: Mutex::default(), feedback: Mutex::default() }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {

@@ -326,6 +326,7 @@ pub fn eval(mut config: vitrine_config::Config, args: EvalAssistantArgs) -> Resu
     config.store.seed_demo = true;
     config.sync.hq_url = None;
     let faq = vitrine_assistant::Faq::parse(&std::fs::read_to_string(&config.assistant.faq_file)?)?;
+    let config_for_feedback = config.clone();
     let app = vitrine_app::App::start(config);
     app.wait_for_basket_model(Duration::from_secs(120))?;
     let knowledge = app.assistant_knowledge()?;
@@ -377,6 +378,9 @@ pub fn eval(mut config: vitrine_config::Config, args: EvalAssistantArgs) -> Resu
         }
     }
     let n = cases.len();
+    let sentiment = feedback_figures(&config_for_feedback, std::path::Path::new("tests/data/feedback/held_out.tsv"), std::path::Path::new("tests/data/feedback/labelled.tsv"))
+        .map_err(|e| eprintln!("sentiment not measured: {e}"))
+        .ok();
     for (kind, (total, ok)) in &by_kind {
         println!("{kind:<20} {ok:>4} / {total:<4} {:.3}", *ok as f64 / *total as f64);
     }
@@ -395,8 +399,119 @@ pub fn eval(mut config: vitrine_config::Config, args: EvalAssistantArgs) -> Resu
         "first_words_p95_ms": p95(&mut first_words),
         "answer_p95_ms": p95(&mut answer),
         "asr_wer": null,
-        "sentiment_accuracy": null,
+        "sentiment_accuracy": sentiment.map(|s| s.kiosk.sentiment_accuracy),
     });
     println!("{figures}");
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct EvalFeedbackArgs {
+    /// The held-out labelled comments (never used to train or choose anything).
+    #[arg(long, default_value = "tests/data/feedback/held_out.tsv")]
+    held_out: PathBuf,
+    /// The comments the model was trained on (reported beside, for the gap).
+    #[arg(long, default_value = "tests/data/feedback/labelled.tsv")]
+    tuning: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct TrainFeedbackArgs {
+    /// Labelled comments to learn from.
+    #[arg(long, default_value = "tests/data/feedback/labelled.tsv")]
+    set: PathBuf,
+    /// Where the weights go (default: models/sentiment/classifier.json in the models folder).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+use std::path::PathBuf;
+
+fn read_set(path: &std::path::Path) -> Result<Vec<vitrine_feedback::Labelled>> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    Ok(vitrine_feedback::parse_labelled(&text)?)
+}
+
+fn lexicon_scorer(config: &vitrine_config::Config) -> Result<vitrine_feedback::Scorer> {
+    let lexicon_path = vitrine_app::sentiment_lexicon_path(config);
+    let lexicon = std::fs::read_to_string(&lexicon_path).map_err(|e| anyhow::anyhow!("cannot read {}: {e} (scripts/setup.sh fetches it)", lexicon_path.display()))?;
+    Ok(vitrine_feedback::Scorer::new(Some(&lexicon))?)
+}
+
+/// Held-out figures of the kiosk's scorer (lexicon + learned model) and of VADER alone.
+pub struct FeedbackFigures {
+    pub kiosk: vitrine_feedback::Evaluation,
+    pub kiosk_tuning: vitrine_feedback::Evaluation,
+    pub vader_only: vitrine_feedback::Evaluation,
+}
+
+fn feedback_figures(config: &vitrine_config::Config, held_out: &std::path::Path, tuning: &std::path::Path) -> Result<FeedbackFigures> {
+    let app = vitrine_app::App::start(config.clone());
+    let model_path = vitrine_app::feedback_model_path(config);
+    let model: vitrine_feedback::FeedbackModel = serde_json::from_str(&std::fs::read_to_string(&model_path).map_err(|e| anyhow::anyhow!("cannot read {}: {e} (`vitrine train feedback` writes it)", model_path.display()))?)?;
+    let kiosk = lexicon_scorer(config)?.with_model(model);
+    let embed = |t: &str| app.embed_text(t).ok();
+    let held = read_set(held_out)?;
+    Ok(FeedbackFigures {
+        kiosk: vitrine_feedback::evaluate(&kiosk, &held, Some(&embed))?,
+        kiosk_tuning: vitrine_feedback::evaluate(&kiosk, &read_set(tuning)?, Some(&embed))?,
+        vader_only: vitrine_feedback::evaluate(&lexicon_scorer(config)?, &held, None)?,
+    })
+}
+
+/// `vitrine eval feedback`: the kiosk's scorer against VADER alone on the held-out comments.
+pub fn eval_feedback(config: vitrine_config::Config, args: EvalFeedbackArgs) -> Result<()> {
+    let f = feedback_figures(&config, &args.held_out, &args.tuning)?;
+    for (name, e) in [("kiosk (lexicon + learned), held out", &f.kiosk), ("VADER alone, held out", &f.vader_only), ("kiosk, on its training comments", &f.kiosk_tuning)] {
+        println!("{name}: sentiment {:.3}, topics precision {:.3} recall {:.3}", e.sentiment_accuracy, e.topic_precision, e.topic_recall);
+        println!("  given \\ scored   negative  neutral  positive");
+        for (label, row) in ["negative", "neutral", "positive"].iter().zip(e.confusion) {
+            println!("  {label:<16} {:>8} {:>8} {:>9}", row[0], row[1], row[2]);
+        }
+    }
+    let figures = serde_json::json!({
+        "comments_held_out": f.kiosk.comments,
+        "sentiment_accuracy": f.kiosk.sentiment_accuracy,
+        "sentiment_accuracy_vader_only": f.vader_only.sentiment_accuracy,
+        "sentiment_accuracy_training_set": f.kiosk_tuning.sentiment_accuracy,
+        "topic_precision": f.kiosk.topic_precision,
+        "topic_recall": f.kiosk.topic_recall,
+    });
+    println!("{figures}");
+    Ok(())
+}
+
+/// `vitrine train feedback`: the learned feedback model from labelled comments; the L2 weight
+/// chosen by 5-fold cross-validation on those comments alone.
+pub fn train_feedback(config: vitrine_config::Config, args: TrainFeedbackArgs) -> Result<()> {
+    let app = vitrine_app::App::start(config.clone());
+    let scorer = lexicon_scorer(&config)?;
+    let set = read_set(&args.set)?;
+    let mut examples = Vec::with_capacity(set.len());
+    for item in &set {
+        let embedding = app.embed_text(&item.comment).map_err(|e| anyhow::anyhow!("the sentence model is needed: {e}"))?;
+        let x = vitrine_feedback::features(&embedding, scorer.compound(&item.comment).unwrap_or(0.0));
+        examples.push((x, item.label, item.topics.clone()));
+    }
+    let folds = 5;
+    let mut best = (0.0f64, 0.0f32);
+    for l2 in [0.0003f32, 0.001, 0.003, 0.01, 0.03] {
+        let mut right = 0usize;
+        for fold in 0..folds {
+            let train: Vec<_> = examples.iter().enumerate().filter(|(i, _)| i % folds != fold).map(|(_, e)| e.clone()).collect();
+            let model = vitrine_feedback::FeedbackModel::train(&train, l2, "cross-validation");
+            right += examples.iter().enumerate().filter(|(i, _)| i % folds == fold).filter(|(_, e)| model.label(&e.0) == e.1).count();
+        }
+        let accuracy = right as f64 / examples.len() as f64;
+        eprintln!("l2 {l2}: cross-validated accuracy {accuracy:.3}");
+        if accuracy > best.0 {
+            best = (accuracy, l2);
+        }
+    }
+    let source = args.set.display().to_string();
+    let model = vitrine_feedback::FeedbackModel::train(&examples, best.1, &source);
+    let out = args.out.unwrap_or_else(|| vitrine_app::feedback_model_path(&config));
+    std::fs::write(&out, serde_json::to_string(&model)? + "\n").map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    println!("{}", serde_json::json!({ "examples": examples.len(), "l2": best.1, "cross_validated_accuracy": best.0, "out": out }));
     Ok(())
 }

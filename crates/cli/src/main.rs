@@ -123,6 +123,11 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Put a backup back in place of the store's database (what it holds now is saved first).
     Restore(backup::RestoreArgs),
+    /// Train the small models learned from the team's labelled data.
+    Train {
+        #[command(subcommand)]
+        which: TrainCommand,
+    },
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
@@ -149,6 +154,15 @@ enum EvalCommand {
     /// The store assistant on the team's question set (a third held out): facts right,
     /// facts invented, unknowns handled, timings.
     Assistant(assistant::EvalAssistantArgs),
+    /// Feedback sentiment and topics on the team's labelled comments.
+    Feedback(assistant::EvalFeedbackArgs),
+}
+
+#[derive(Subcommand)]
+enum TrainCommand {
+    /// The feedback reader (sentiment and topics over sentence embeddings + VADER) from
+    /// labelled comments; writes models/sentiment/classifier.json.
+    Feedback(assistant::TrainFeedbackArgs),
 }
 
 #[derive(Subcommand)]
@@ -196,6 +210,8 @@ fn main() -> Result<()> {
         Command::Recommend(args) => recommend::recommend(config, args),
         Command::Ask(args) => assistant::ask(config, args),
         Command::Eval { which: EvalCommand::Assistant(args) } => assistant::eval(config, args),
+        Command::Eval { which: EvalCommand::Feedback(args) } => assistant::eval_feedback(config, args),
+        Command::Train { which: TrainCommand::Feedback(args) } => assistant::train_feedback(config, args),
         Command::Signage { which } => signage::run(config, which),
         Command::Promo { which } => signage::promo(config, which),
         Command::Eval { which: EvalCommand::Signage(args) } => signage::eval(config, args),

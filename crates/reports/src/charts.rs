@@ -118,3 +118,30 @@ pub fn discrepancy_by_aisle(store: &Store) -> Result<Vec<AisleDiscrepancy>, Repo
     aisles.sort_by(|a, b| a.aisle.cmp(&b.aisle));
     Ok(aisles)
 }
+
+/// Shoppers' mood day by day over the last `days`: net positive feedback in percent
+/// ((positive − negative) / all), on the days that had any.
+pub fn feedback_trend(store: &Store, days: u32) -> Result<Series, ReportError> {
+    if !(1..=3650).contains(&days) {
+        return Err(ReportError::Window(days));
+    }
+    let last = crate::reports::today();
+    let rows = store.feedback_between(last - i64::from(days) + 1, last)?;
+    let mut points: Vec<(i64, i64, i64)> = Vec::new();
+    for f in &rows {
+        if points.last().is_none_or(|p| p.0 != f.day) {
+            points.push((f.day, 0, 0));
+        }
+        let p = points.last_mut().expect("pushed above");
+        p.1 += 1;
+        p.2 += match f.label.as_str() {
+            "positive" => 1,
+            "negative" => -1,
+            _ => 0,
+        };
+    }
+    Ok(Series {
+        label: "net positive feedback, %".to_owned(),
+        points: points.into_iter().map(|(day, n, net)| SeriesPoint { day: day_text(day), value: (net as f64 * 1000.0 / n as f64).round() / 10.0 }).collect(),
+    })
+}

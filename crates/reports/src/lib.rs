@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use vitrine_forecast::ForecastError;
 use vitrine_store::StoreError;
 
-pub use charts::{discrepancy_by_aisle, forecast_chart, stock_history};
+pub use charts::{discrepancy_by_aisle, feedback_trend, forecast_chart, stock_history};
 pub use csv::to_csv;
 pub use pdf::to_pdf;
 pub use reports::run_report;
@@ -46,10 +46,12 @@ pub enum ReportKind {
     Reorder,
     /// Events waiting for HQ, last sync, other stores.
     SyncStatus,
+    /// Shoppers' feedback by product and topic: how many, how they felt, the latest comment.
+    Feedback,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 7] = [
+    pub const ALL: [ReportKind; 8] = [
         ReportKind::Stock,
         ReportKind::LowStock,
         ReportKind::Discrepancies,
@@ -57,6 +59,7 @@ impl ReportKind {
         ReportKind::SlowMovers,
         ReportKind::Reorder,
         ReportKind::SyncStatus,
+        ReportKind::Feedback,
     ];
 
     /// The name on the command line and in JSON.
@@ -69,6 +72,7 @@ impl ReportKind {
             ReportKind::SlowMovers => "slow-movers",
             ReportKind::Reorder => "reorder",
             ReportKind::SyncStatus => "sync-status",
+            ReportKind::Feedback => "feedback",
         }
     }
 
@@ -81,6 +85,7 @@ impl ReportKind {
             ReportKind::SlowMovers => "Slow movers",
             ReportKind::Reorder => "Reorder suggestions",
             ReportKind::SyncStatus => "Sync status",
+            ReportKind::Feedback => "Shopper feedback",
         }
     }
 }

@@ -27,6 +27,7 @@ pub fn run_report(store: &Store, query: &ReportQuery) -> Result<ReportTable, Rep
         ReportKind::SlowMovers => slow_movers(store, &ctx)?,
         ReportKind::Reorder => reorder(store, &ctx)?,
         ReportKind::SyncStatus => sync_status(store)?,
+        ReportKind::Feedback => feedback(store, query)?,
     };
     let mut notes = notes;
     if let Some(filter) = ctx.describe_filter() {
@@ -96,6 +97,100 @@ impl Context {
         .collect();
         (!parts.is_empty()).then(|| format!("Filtered by {}.", parts.join(", ")))
     }
+}
+
+/// Today as a UTC day number (feedback is dated by the clock, not by the ledger).
+pub(crate) fn today() -> i64 {
+    now_s().div_euclid(86_400)
+}
+
+/// Feedback over the window, one row per product (or the store) and topic: a comment with two
+/// topics counts under both. Only the search filter applies (on the product's name or code).
+fn feedback(store: &Store, query: &ReportQuery) -> Result<Built, ReportError> {
+    let last = today();
+    let first = last - i64::from(query.window_days) + 1;
+    let search = query.search.as_deref().map(str::to_lowercase);
+    let rows: Vec<vitrine_store::FeedbackRow> = store
+        .feedback_between(first, last)?
+        .into_iter()
+        .filter(|f| {
+            search.as_ref().is_none_or(|s| {
+                f.product_code.as_deref().is_some_and(|c| c.to_lowercase().contains(s)) || f.product_name.as_deref().is_some_and(|n| n.to_lowercase().contains(s))
+            })
+        })
+        .collect();
+    let columns = vec![
+        col("product", "Product", ColumnKind::Text),
+        col("topic", "Topic", ColumnKind::Text),
+        col("comments", "Feedback", ColumnKind::Integer),
+        col("positive", "Positive", ColumnKind::Integer),
+        col("neutral", "Neutral", ColumnKind::Integer),
+        col("negative", "Negative", ColumnKind::Integer),
+        col("net", "Net positive", ColumnKind::Percent),
+        col("stars", "Average stars", ColumnKind::Decimal),
+        col("latest", "Latest comment", ColumnKind::Text),
+    ];
+    #[derive(Default)]
+    struct Group {
+        n: i64,
+        by_label: [i64; 3],
+        stars: Vec<u8>,
+        latest: Option<String>,
+    }
+    let mut groups: Vec<((String, String), Group)> = Vec::new();
+    for f in &rows {
+        let product = f.product_name.clone().unwrap_or_else(|| "(the store)".to_owned());
+        let topics = if f.topics.is_empty() { vec!["(none)".to_owned()] } else { f.topics.clone() };
+        for topic in topics {
+            let key = (product.clone(), topic);
+            let at = match groups.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    groups.push((key, Group::default()));
+                    groups.len() - 1
+                }
+            };
+            let g = &mut groups[at].1;
+            g.n += 1;
+            g.by_label[match f.label.as_str() { "positive" => 0, "neutral" => 1, _ => 2 }] += 1;
+            g.stars.extend(f.rating);
+            if f.comment.is_some() {
+                g.latest = f.comment.clone();
+            }
+        }
+    }
+    groups.sort_by(|a, b| b.1.n.cmp(&a.1.n).then_with(|| a.0.cmp(&b.0)));
+    let body = groups
+        .into_iter()
+        .map(|((product, topic), g)| {
+            let stars = if g.stars.is_empty() { Cell::Null } else { num(g.stars.iter().map(|&s| f64::from(s)).sum::<f64>() / g.stars.len() as f64, 1) };
+            vec![
+                text(&product),
+                text(&topic),
+                Cell::Int(g.n),
+                Cell::Int(g.by_label[0]),
+                Cell::Int(g.by_label[1]),
+                Cell::Int(g.by_label[2]),
+                num((g.by_label[0] - g.by_label[2]) as f64 * 100.0 / g.n as f64, 1),
+                stars,
+                opt_text(&g.latest),
+            ]
+        })
+        .collect();
+    let count = |label: &str| rows.iter().filter(|f| f.label == label).count();
+    let rated: Vec<f64> = rows.iter().filter_map(|f| f.rating.map(f64::from)).collect();
+    let mut notes = vec![format!(
+        "{} pieces of feedback from {} to {}: {} positive, {} neutral, {} negative{}.",
+        rows.len(),
+        day_text(first),
+        day_text(last),
+        count("positive"),
+        count("neutral"),
+        count("negative"),
+        if rated.is_empty() { String::new() } else { format!("; {:.1} stars on average over {} ratings", rated.iter().sum::<f64>() / rated.len() as f64, rated.len()) }
+    )];
+    notes.push("Kept without who gave it: the text, the stars, the scores and the product only.".to_owned());
+    Ok((columns, body, notes))
 }
 
 fn col(key: &str, label: &str, kind: ColumnKind) -> Column {

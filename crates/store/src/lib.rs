@@ -12,6 +12,7 @@
 //! ([`Store::import_feed`]; the columns are documented on [`Feed`]).
 
 mod backup;
+mod feedback;
 mod feeds;
 mod garments;
 pub mod hlc;
@@ -31,6 +32,7 @@ pub use backup::{
     backup_database, default_backup_dir, inspect_database, list_backups, new_backup_path,
     restore_database, BackupReport, DatabaseHealth,
 };
+pub use feedback::{FeedbackRow, NewFeedback};
 pub use garments::{GarmentRecord, NewGarment};
 pub use feeds::{days_from_civil, iso8601_utc, Feed, ImportOptions, ImportReport, RowProblem};
 pub use hlc::{Hlc, HlcClock, HlcError};
@@ -116,6 +118,9 @@ pub enum StoreError {
 
     #[error("invalid promotion: {0}")]
     InvalidPromotion(String),
+
+    #[error("invalid feedback: {0}")]
+    InvalidFeedback(String),
 
     #[error("a staff member named {0:?} exists already")]
     StaffExists(String),

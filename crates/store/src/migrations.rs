@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_shelf.sql"),
     include_str!("migrations/0008_garments.sql"),
     include_str!("migrations/0009_signage.sql"),
+    include_str!("migrations/0010_feedback.sql"),
 ];
 
 /// The newest schema version this build knows; files above it are refused, not touched.

@@ -38,6 +38,18 @@ fn stock_in_store(setup: &Setup, database: &Path, prefix: &str) -> i64 {
     csv.lines().skip(1).filter(|l| l.starts_with(prefix)).map(|l| l.split(',').nth(on_hand).unwrap().parse::<i64>().unwrap()).sum()
 }
 
+/// A report as CSV, read by the CLI from the kiosk's database.
+fn cli_report(setup: &Setup, database: &Path, name: &str) -> String {
+    let out = Command::new(setup.kiosk.with_file_name("vitrine"))
+        .args(["report", name, "--format", "csv", "--database"])
+        .arg(database)
+        .args(["--models-dir", "/nonexistent"])
+        .output()
+        .expect("vitrine runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The newest answer once it has arrived.
 async fn last_answer(c: &Client) -> Res<String> {
     poll("an answer", WAIT, || async {
@@ -134,6 +146,17 @@ async fn ask_flow(c: &Client, setup: &Setup, database: &Path, shot: &Path) -> Re
     if !price.contains("54.00") {
         return Err(format!("the follow-up's answer: {price}"));
     }
+    // Feedback: four stars and a comment, kept against the product, without a name.
+    click(c, "#ask-feedback .star[data-stars=\"4\"]").await?;
+    let comment = find(c, "#ask-feedback-comment").await?;
+    comment.send_keys("The staff were lovely").await.map_err(|e| format!("typing the comment: {e}"))?;
+    click(c, "#ask-feedback-send").await?;
+    wait_text(c, "#ask-status", "Thank you").await?;
+    let report = cli_report(setup, database, "feedback");
+    if !report.lines().any(|l| l.starts_with("Drift Hoodie,staff,1,1,0,0,")) {
+        return Err(format!("the feedback report lacks the hoodie's positive staff comment:\n{report}"));
+    }
+
     // An empty question is answered with why, and nothing breaks.
     let empty = ask_typed(c, "").await?;
     if !empty.contains("Ask me") {

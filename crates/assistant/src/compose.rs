@@ -417,6 +417,7 @@ fn by_size_or_colour(draft: &mut Draft, knowledge: &Knowledge, size: Option<&str
     }
     let asked = [size.map(|s| format!("size {s}")), colour.map(str::to_owned)].into_iter().flatten().collect::<Vec<_>>().join(" in ");
     if items.is_empty() {
+        draft.fact(FactKind::Stock, None, format!("Nothing in {asked} in stock here."));
         draft.sentences.push(format!("Sorry, nothing in {asked} is in stock here."));
     } else {
         draft.sentences.push(format!("In {asked} we have {} here.", list(&items)));

@@ -133,6 +133,10 @@ impl Assistant {
         let unsupported = check::unsupported(&answer.text, &texts, index.colour_words());
         if !unsupported.is_empty() {
             answer.text = texts.join(" ");
+            if answer.text.trim().is_empty() {
+                answer.text = "Sorry, I can't answer that reliably. A clerk can help you: ask at the till.".into();
+                answer.offer_clerk = true;
+            }
         }
         answer.unsupported = unsupported;
         answer.understood = understood;

@@ -188,3 +188,81 @@ fn config_files() {
         Config::parse(text, Path::new("vitrine.toml")).map(|_| ()).map_err(|e| e.to_string())
     });
 }
+
+#[test]
+fn the_assistants_faq_file() {
+    let demo = std::fs::read(repo().join("assets/demo/faq.toml")).unwrap();
+    let small = b"[[faq]]\ntopic = \"Hours\"\nkeywords = [\"open\"]\nanswer = \"9 to 5.\"\n".to_vec();
+    text_fuzz("FAQ file", vec![demo, small], |text| vitrine_assistant::Faq::parse(text).map(|_| ()).map_err(|e| e.to_string()));
+}
+
+#[test]
+fn feedback_label_sets_and_the_sentiment_lexicon() {
+    let set = std::fs::read(repo().join("tests/data/feedback/labelled.tsv")).unwrap();
+    text_fuzz("labelled feedback", vec![set], |text| vitrine_feedback::parse_labelled(text).map(|_| ()).map_err(|e| e.to_string()));
+    // Comments are shoppers' own words: scoring any text answers, never panics.
+    let scorer = vitrine_feedback::Scorer::new(None).unwrap();
+    let lexicon = std::fs::read_to_string(repo().join("models/sentiment/vader_lexicon.txt")).expect("models/sentiment/vader_lexicon.txt (scripts/setup.sh fetches it)");
+    let vader = vitrine_feedback::Vader::parse(&lexicon).unwrap();
+    let seeds = vec![b"The clerk was NOT helpful!!! but the hoodie fits".to_vec(), b"no no no kind of sort of least at least but but".to_vec()];
+    let tally = fuzz("feedback comment", input(seeds), LIMIT, |bytes| {
+        let text = String::from_utf8_lossy(bytes);
+        let c = vader.compound(&text);
+        if !(-1.0..=1.0).contains(&c) {
+            return Err(format!("compound {c} out of range"));
+        }
+        Ok(scorer.score(Some(3), &text).is_ok())
+    });
+    assert!(tally.accepted > 0, "{tally:?}");
+}
+
+/// Shoppers type anything: every question gets an answer or a refusal with a message, and an
+/// answer never states a claim its facts do not.
+#[test]
+fn assistant_questions() {
+    use vitrine_assistant::{Assistant, Conversation, Faq, Index, Knowledge, Lookup, ProductInfo, VariantInfo};
+    struct NoPairs;
+    impl Lookup for NoPairs {
+        fn goes_with(&self, _: &str, _: Option<&str>, _: usize) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    let faq = Faq::parse(&std::fs::read_to_string(repo().join("assets/demo/faq.toml")).unwrap()).unwrap();
+    let variant = |sku: &str, size: Option<&str>, colour: Option<&str>, stock: i64| VariantInfo {
+        sku: sku.into(),
+        size: size.map(Into::into),
+        colour: colour.map(Into::into),
+        price_cents: 5400,
+        stock_here: stock,
+        in_backroom: stock / 2,
+        location: Some("A1/B2/S1".into()),
+        location_name: Some("Aisle 1, bay 2, shelf 1: hoodies".into()),
+        elsewhere: vec![("riverside".into(), 3)],
+        try_on: true,
+    };
+    let knowledge = Knowledge {
+        products: vec![ProductInfo {
+            code: "VT-HOOD-DRIFT".into(),
+            name: "Drift Hoodie".into(),
+            category: "apparel".into(),
+            variants: vec![variant("H-M-COL", Some("M"), Some("Coal"), 4), variant("H-L-EMB", Some("L"), Some("Ember"), 0)],
+            promotion: None,
+        }],
+        today: 20_000,
+    };
+    let index = Index::new(&knowledge, &faq);
+    let assistant = Assistant::new(faq);
+    let mut conversation = Conversation::default();
+    let seeds = vec![b"Do you have the hoodie in M?".to_vec(), b"and in L? where is it? how much".to_vec(), b"When do you close on Sunday?".to_vec()];
+    let tally = fuzz("assistant question", input(seeds), LIMIT, |bytes| {
+        let question = String::from_utf8_lossy(bytes);
+        match assistant.answer(&question, &knowledge, &index, None, &mut conversation, &NoPairs) {
+            Ok(answer) if answer.text.trim().is_empty() => Err(format!("an empty answer: {answer:?}")),
+            Ok(answer) if !answer.unsupported.is_empty() => Err(format!("unsupported claims {:?} in {:?}", answer.unsupported, answer.text)),
+            Ok(_) => Ok(true),
+            Err(e) if e.to_string().trim().is_empty() => Err("refused without a message".into()),
+            Err(_) => Ok(false),
+        }
+    });
+    assert!(tally.accepted > 0 && tally.refused > 0, "{tally:?}");
+}

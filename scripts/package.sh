@@ -57,6 +57,10 @@ while IFS= read -r manifest; do
   find "$dir" -maxdepth 1 -type f ! -name '*.py' ! -name 'requirements*' -exec install -m 0644 {} "$root/usr/share/vitrine/$dir/" \;
 done < <(find models -name manifest.toml | sort)
 cp models/README.md "$root/usr/share/vitrine/models/" 2>/dev/null || true
+# Speech recognition (loaded on first use; not in a manifest.toml folder on purpose).
+install -d "$root/usr/share/vitrine/models/speech"
+install -m 0644 models/speech/whisper_encoder.onnx models/speech/whisper_decoder.onnx models/speech/whisper_encoder.toml models/speech/whisper_decoder.toml \
+  models/speech/vocabulary.txt models/speech/tokenizer.json models/speech/suppress.json "$root/usr/share/vitrine/models/speech/"
 # The feedback reader: VADER's lexicon (MIT) and the learned weights, with their provenance.
 install -d "$root/usr/share/vitrine/models/sentiment"
 install -m 0644 models/sentiment/vader_lexicon.txt models/sentiment/classifier.json models/sentiment/README.md "$root/usr/share/vitrine/models/sentiment/"
@@ -109,7 +113,7 @@ Version: $version
 Architecture: $arch
 Maintainer: Vitrine <dev@vitrine.invalid>
 Installed-Size: $installed_kb
-Depends: $depends, adduser, ca-certificates, cage, fonts-dejavu-core
+Depends: $depends, adduser, ca-certificates, cage, fonts-dejavu-core, alsa-utils
 Recommends: systemd
 Section: misc
 Priority: optional

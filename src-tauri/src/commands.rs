@@ -10,7 +10,7 @@ use serde::Serialize;
 use tauri::{AppHandle, State};
 use tracing::info;
 use vitrine_app::{
-    AisleDiscrepancy, App, AskReply, AttractPoster, FeedbackInput, FeedbackReceipt, CommandError, PosterFormat, PosterSuggestion, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
+    AisleDiscrepancy, App, AskReply, AttractPoster, FeedbackInput, FeedbackReceipt, SpokenReply, CommandError, PosterFormat, PosterSuggestion, GarmentChoice, Look, TryOnPrompt, ConfirmedScan, Detection, ExportFormat, ExportedFile, ForecastChart, KioskStatus, LiveSource, LiveView,
     ReportQuery, ReportTable, Role, Series, Session, SessionSlot, ShelfLive, ShelfLocation, ShelfReport, StaffMember, SuggestRequest, Suggestion,
 };
 use vitrine_config::BackgroundMode;
@@ -369,4 +369,19 @@ pub async fn submit_feedback(app: Shared<'_>, feedback: FeedbackInput) -> Result
 #[tauri::command]
 pub async fn feedback_trend(app: Shared<'_>, slot: Slot<'_>, days: u32) -> Result<Series, CommandError> {
     staff_job(&app, &slot, move |app, slot| app.feedback_trend(slot, days)).await
+}
+
+/// "Hold to speak" pressed: the kiosk starts listening (the microphone, or `[assistant]
+/// microphone = "wav:PATH"`).
+#[tauri::command]
+pub async fn listen_start(app: Shared<'_>) -> Result<(), String> {
+    let app = app.inner().clone();
+    blocking(move || app.listen_start().map_err(|e| e.to_string())).await?
+}
+
+/// Released: what was heard and the answer. The audio never leaves memory.
+#[tauri::command]
+pub async fn listen_stop(app: Shared<'_>) -> Result<SpokenReply, String> {
+    let app = app.inner().clone();
+    blocking(move || app.listen_stop().map_err(|e| e.to_string())).await?
 }

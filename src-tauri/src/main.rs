@@ -126,6 +126,8 @@ fn main() {
             commands::end_assistant_session,
             commands::submit_feedback,
             commands::feedback_trend,
+            commands::listen_start,
+            commands::listen_stop,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

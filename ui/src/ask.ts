@@ -23,6 +23,17 @@ const sendFeedback = (rating: number | null, comment: string, productCode: strin
   inKiosk()
     ? invoke<FeedbackReceipt>("submit_feedback", { feedback: { session: "assistant", rating, comment: comment || null, product_code: productCode } })
     : Promise.reject("feedback needs the kiosk app");
+interface SpokenReply {
+  heard: string;
+  no_speech: boolean;
+  message: string | null;
+  reply: AskReply | null;
+  seconds: number;
+  recognition_ms: number;
+}
+
+const listenStart = () => (inKiosk() ? invoke<void>("listen_start") : Promise.reject("voice needs the kiosk app"));
+const listenStop = () => (inKiosk() ? invoke<SpokenReply>("listen_stop") : Promise.reject("voice needs the kiosk app"));
 const ask = (question: string) => (inKiosk() ? invoke<AskReply>("ask", { question }) : Promise.reject("the assistant needs the kiosk app"));
 const endSession = () => (inKiosk() ? invoke<void>("end_assistant_session") : Promise.resolve());
 
@@ -30,7 +41,7 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
   const log = h("div", { id: "ask-log", class: "ask-log", role: "log", "aria-live": "polite" });
   const input = h("input", { id: "ask-input", class: "ask-input", type: "text", maxlength: String(MAX_QUESTION), placeholder: "Ask about a product, a size, a price, where things are…", autocomplete: "off" });
   const send = h("button", { id: "ask-send", class: "btn ask-send", type: "button" }, "Ask");
-  const voice = h("button", { id: "ask-voice", class: "btn ask-voice", type: "button", disabled: true, title: "Speech recognition is not installed on this kiosk yet: please type" }, "Hold to speak");
+  const voice = h("button", { id: "ask-voice", class: "btn ask-voice", type: "button" }, "Hold to speak");
   const status = h("p", { id: "ask-status", class: "ask-status", role: "status" });
   const examples = h("div", { id: "ask-examples", class: "ask-examples" }, ...EXAMPLES.map((q) => {
     const b = h("button", { class: "btn ask-example", type: "button" }, q);
@@ -142,15 +153,7 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
     log.scrollTop = log.scrollHeight;
     try {
       const reply = await ask(q);
-      answer.classList.remove("pending");
-      answer.dataset.unknown = String(reply.unknown);
-      answer.replaceChildren(h("p", { class: "ask-answer-text" }, reply.answer), readAloud(reply.answer) ?? "");
-      if (reply.cards.length > 0) answer.append(h("div", { class: "ask-cards", role: "list" }, ...reply.cards.map(card)));
-      if (reply.cards.length > 0) lastProduct = reply.cards[0].product_code;
-      if (rate.dataset.sent !== "true") rate.hidden = false;
-      input.value = "";
-      input.blur();
-      showKeyboard(false);
+      show(answer, reply);
     } catch (err) {
       // A question the kiosk refuses (empty, too long) is answered with why, never lost.
       answer.classList.remove("pending");
@@ -162,6 +165,65 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
       log.scrollTop = log.scrollHeight;
     }
   }
+
+  function show(answer: HTMLElement, reply: AskReply) {
+    answer.classList.remove("pending");
+    answer.dataset.unknown = String(reply.unknown);
+    answer.replaceChildren(h("p", { class: "ask-answer-text" }, reply.answer), readAloud(reply.answer) ?? "");
+    if (reply.cards.length > 0) answer.append(h("div", { class: "ask-cards", role: "list" }, ...reply.cards.map(card)));
+    if (reply.cards.length > 0) lastProduct = reply.cards[0].product_code;
+    if (rate.dataset.sent !== "true") rate.hidden = false;
+    input.value = "";
+    input.blur();
+    showKeyboard(false);
+  }
+
+  // Hold to speak: listening while the button is down; on release, what was heard and the
+  // answer. The audio stays in the kiosk's memory and is dropped once recognised.
+  let listening = false;
+  voice.addEventListener("pointerdown", async (e) => {
+    e.preventDefault();
+    if (busy || listening) return;
+    status.textContent = "";
+    try {
+      await listenStart();
+      listening = true;
+      voice.classList.add("listening");
+      voice.textContent = "Listening… release to ask";
+    } catch (err) {
+      status.textContent = errorText(err);
+    }
+  });
+  const release = async () => {
+    if (!listening) return;
+    listening = false;
+    voice.classList.remove("listening");
+    voice.textContent = "Hold to speak";
+    busy = true;
+    examples.hidden = true;
+    const turn = h("div", { class: "ask-turn" }, h("p", { class: "ask-q heard" }, "…"));
+    const answer = h("div", { class: "ask-a pending" }, "…");
+    turn.append(answer);
+    log.append(turn);
+    try {
+      const spoken = await listenStop();
+      if (spoken.no_speech || !spoken.reply) {
+        turn.remove();
+        status.textContent = spoken.message ?? "Sorry, I didn't catch that.";
+      } else {
+        turn.querySelector(".ask-q")!.textContent = spoken.heard;
+        show(answer, spoken.reply);
+      }
+    } catch (err) {
+      turn.remove();
+      status.textContent = errorText(err);
+    } finally {
+      busy = false;
+      log.scrollTop = log.scrollHeight;
+    }
+  };
+  voice.addEventListener("pointerup", () => void release());
+  voice.addEventListener("pointerleave", () => void release());
 
   function wipe() {
     showKeyboard(true);

@@ -15,6 +15,7 @@ mod shelf_live;
 mod signage;
 mod staff;
 mod tryon;
+mod voice;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ use vitrine_store::Store;
 use vitrine_vision::PersonSegmenter;
 
 pub use assistant::{AskReply, AskTimings, ProductCard};
+pub use voice::SpokenReply;
 pub use feedback::{feedback_model_path, sentiment_lexicon_path, FeedbackInput, FeedbackReceipt};
 pub use overrides::{init_logging, Overrides};
 pub use recommend::{SizeStock, SuggestRequest, Suggestion};
@@ -126,6 +128,8 @@ pub struct App {
     assistant: Mutex<assistant::AssistantState>,
     /// The feedback scorer (made on first use).
     feedback: Mutex<Option<Arc<vitrine_feedback::Scorer>>>,
+    /// The speech recogniser (loaded on first use) and the capture in progress.
+    voice: Mutex<voice::VoiceState>,
 }
 
 impl App {
@@ -154,7 +158,7 @@ impl App {
         if let Err(e) = &sync {
             warn!(error = %e, "sync with HQ is off");
         }
-        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default(), signage: Mutex::default(), assistant: Mutex::default(), feedback: Mutex::default() }
+        Self { config, runtime, registry, store, mirror: Mutex::new(None), background, sync, shelf: Mutex::default(), tryon: Mutex::default(), idle_camera: Mutex::default(), recommend: Default::default(), signage: Mutex::default(), assistant: Mutex::default(), feedback: Mutex::default(), voice: Mutex::default() }
     }
 
     pub fn runtime(&self) -> Result<&Runtime, &str> {

@@ -362,9 +362,10 @@ fn elsewhere(draft: &mut Draft, p: &ProductInfo, size: Option<&str>, colour: Opt
     draft.sentences.push(format!("Our other stores have it: {text}. A clerk can have it sent here."));
 }
 
-/// A store id as shoppers read it ("lyon-part-dieu" → "Lyon Part Dieu").
+/// A store id as shoppers read it ("lyon-part-dieu" → "Lyon Part Dieu"; the demo's
+/// "demo-old-town" → "Old Town").
 fn store_name(id: &str) -> String {
-    id.split(['-', '_']).filter(|w| !w.is_empty()).map(|w| {
+    id.strip_prefix("demo-").unwrap_or(id).split(['-', '_']).filter(|w| !w.is_empty()).map(|w| {
         let mut c = w.chars();
         c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
     }).collect::<Vec<_>>().join(" ")

@@ -246,11 +246,15 @@ pub struct AssistantConfig {
     pub faq_file: PathBuf,
     /// Seconds without a touch after which a conversation is wiped.
     pub session_secs: u64,
+    /// Where "hold to speak" listens: an ALSA capture device for `arecord` ("default",
+    /// "plughw:1,0"), `wav:PATH` to play a recorded question instead (tests, demos), or ""
+    /// for no microphone.
+    pub microphone: String,
 }
 
 impl Default for AssistantConfig {
     fn default() -> Self {
-        Self { faq_file: PathBuf::from("assets/demo/faq.toml"), session_secs: 60 }
+        Self { faq_file: PathBuf::from("assets/demo/faq.toml"), session_secs: 60, microphone: "default".into() }
     }
 }
 

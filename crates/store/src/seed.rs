@@ -312,8 +312,12 @@ pub(crate) fn seed_demo_if_empty(conn: &mut Connection) -> Result<bool> {
 }
 
 /// Two neighbouring stores' stock, as an HQ pull would bring it, so the assistant can answer
-/// "does another store have it?" on a fresh kiosk. A real pull replaces them by store id.
-const NEIGHBOURS: &[&str] = &["riverside", "old-town"];
+/// "does another store have it?" on a fresh demo kiosk. Their ids start with
+/// [`DEMO_NEIGHBOUR_PREFIX`]; the first pull from a real HQ removes them.
+const NEIGHBOURS: &[&str] = &["demo-riverside", "demo-old-town"];
+
+/// Remote stores with this id prefix are the demo's, not HQ's.
+pub const DEMO_NEIGHBOUR_PREFIX: &str = "demo-";
 
 fn seed_demo_neighbours(tx: &rusqlite::Transaction<'_>) -> Result<()> {
     for (n, store) in NEIGHBOURS.iter().enumerate() {
@@ -340,6 +344,18 @@ mod tests {
 
     use super::*;
     use crate::Store;
+
+    #[test]
+    fn the_demo_neighbours_go_with_the_first_pull_from_hq() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.seed_demo_if_empty().unwrap();
+        let before = store.remote_stock("VT-HOOD-DRIFT-M-COL").unwrap();
+        assert_eq!(before.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["demo-old-town", "demo-riverside"]);
+        store.apply_pull(&crate::PulledChanges::default(), None, 1).unwrap();
+        assert!(store.remote_stock_all().unwrap().is_empty());
+        assert!(store.sync_status().unwrap().stores.is_empty());
+    }
 
     #[test]
     fn check_digit_matches_a_known_ean13() {

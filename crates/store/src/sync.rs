@@ -190,6 +190,10 @@ impl Store {
                     c.cost_cents
                 ])?;
             }
+            // The demo's invented neighbours make way for the chain's real stores.
+            let demo = format!("{}%", crate::seed::DEMO_NEIGHBOUR_PREFIX);
+            tx.execute("DELETE FROM remote_stock WHERE store_id LIKE ?1", [&demo])?;
+            tx.execute("DELETE FROM remote_stores WHERE store_id LIKE ?1", [&demo])?;
             let mut store = tx.prepare_cached(
                 "INSERT INTO remote_stores (store_id, stock_version, events, last_seen_unix_ms)
                  VALUES (?1, ?2, ?3, ?4)

@@ -2,7 +2,9 @@
 //! opens "Ask us", types a question on the on-screen keyboard and another on a real one; the
 //! answers give the store's live stock (as `vitrine report stock` reads the same database)
 //! and shelf, a follow-up keeps the product, an empty question is answered with why, and
-//! "Try it on" on a card puts that garment on at the mirror. Leaving wipes the conversation.
+//! "Try it on" on a card puts that garment on at the mirror; a spoken question (a recorded WAV
+//! as the microphone) gets the typed question's answer and leaves no audio behind; feedback is
+//! kept and reported. Leaving wipes the conversation.
 //! Runs only with `VITRINE_E2E=1`:
 //!
 //! ```text
@@ -87,7 +89,13 @@ async fn shopper_asks_by_keyboard_gets_live_stock_and_shelf_and_tries_a_card_on(
     let env = private_env(home.path());
     // The store's FAQ as a config names it (the defaults are relative to the kiosk's folder).
     let config = home.path().join("vitrine.toml");
-    std::fs::write(&config, format!("[assistant]\nfaq_file = {:?}\n", setup.root.join("assets/demo/faq.toml").display().to_string())).unwrap();
+    // The microphone is a recorded question: the same audio path as a live one.
+    let spoken = setup.root.join("tests/data/speech/hoodie_in_medium.wav");
+    std::fs::write(
+        &config,
+        format!("[assistant]\nfaq_file = {:?}\nmicrophone = {:?}\n", setup.root.join("assets/demo/faq.toml").display().to_string(), format!("wav:{}", spoken.display())),
+    )
+    .unwrap();
     let database = data.path().join("e2e.db");
     let args = setup.kiosk_args(&format!("video:{}", clip.display()), &config, Some(&database));
     let shot = setup.out_dir.join("ask.png");
@@ -104,6 +112,13 @@ async fn shopper_asks_by_keyboard_gets_live_stock_and_shelf_and_tries_a_card_on(
     if let Err(e) = result {
         panic!("assistant: {e}\n{}", driver.log_tail(8000));
     }
+    // Privacy: the spoken question left no audio anywhere the kiosk writes.
+    let audio: Vec<_> = vitrine_e2e::all_files(home.path())
+        .into_iter()
+        .chain(vitrine_e2e::all_files(data.path()))
+        .filter(|p| p.extension().is_some_and(|e| ["wav", "ogg", "mp3", "webm", "flac", "raw", "pcm"].contains(&e.to_string_lossy().to_lowercase().as_str())))
+        .collect();
+    assert!(audio.is_empty(), "audio files left behind: {audio:#?}");
 }
 
 async fn ask_flow(c: &Client, setup: &Setup, database: &Path, shot: &Path) -> Res {
@@ -162,6 +177,28 @@ async fn ask_flow(c: &Client, setup: &Setup, database: &Path, shot: &Path) -> Re
     if !empty.contains("Ask me") {
         return Err(format!("the empty question's answer: {empty}"));
     }
+
+    // Hold to speak: the recorded "Do you have the Drift hoodie in medium?" gets the answer
+    // the typed question got.
+    let before = c.find_all(Locator::Css(".ask-a")).await.map_err(|e| e.to_string())?.len();
+    c.execute("document.getElementById('ask-voice').dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    wait_text(c, "#ask-voice", "Listening").await?;
+    c.execute("document.getElementById('ask-voice').dispatchEvent(new PointerEvent('pointerup', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    poll("the spoken question's answer", WAIT * 2, || async {
+        let n = c.find_all(Locator::Css(".ask-a:not(.pending)")).await.map_err(|e| e.to_string())?.len();
+        Ok((n > before).then_some(()))
+    })
+    .await?;
+    let spoken = last_answer(c).await?;
+    let heard = c.find_all(Locator::Css(".ask-q.heard")).await.map_err(|e| e.to_string())?;
+    let heard = match heard.last() {
+        Some(h) => h.text().await.map_err(|e| e.to_string())?,
+        None => return Err(format!("no heard question shown; status {:?}", text(c, "#ask-status").await)),
+    };
+    if !spoken.contains(&want) {
+        return Err(format!("heard {heard:?}; the spoken answer lacks {want:?}: {spoken}"));
+    }
+    eprintln!("spoken question heard as {heard:?}");
 
     // "Try it on" on the hoodie's card: the mirror opens with it on, in M.
     click(c, &format!("{card} .ask-try")).await?;

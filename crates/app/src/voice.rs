@@ -1,0 +1,222 @@
+//! "Hold to speak": audio from the microphone (ALSA through `arecord`, its WAV read from a pipe)
+//! or from a recorded question (`wav:PATH`), recognised on the device (vitrine-speech) and
+//! asked like a typed question. The audio lives in memory and is dropped once recognised;
+//! nothing is written.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tracing::warn;
+use vitrine_speech::{decode_wav, Recognizer};
+
+use crate::{App, AppError, AskReply};
+
+/// Longest a shopper may hold the button.
+const MAX_LISTEN: Duration = Duration::from_secs(15);
+
+#[derive(Default)]
+pub(crate) struct VoiceState {
+    recognizer: Option<Result<Mutex<Recognizer>, String>>,
+    capture: Option<Capture>,
+}
+
+enum Capture {
+    /// `arecord` writing WAV to its stdout, read into memory by a thread.
+    Microphone { child: Child, reader: JoinHandle<Vec<u8>>, started: Instant },
+    /// A recorded question standing in for the microphone.
+    Recorded { path: std::path::PathBuf },
+}
+
+/// What was heard and, when it was a question, the answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpokenReply {
+    pub heard: String,
+    pub no_speech: bool,
+    /// What to tell the shopper when nothing was understood.
+    pub message: Option<String>,
+    pub reply: Option<AskReply>,
+    pub seconds: f32,
+    pub recognition_ms: f64,
+}
+
+impl App {
+    /// Starts listening (the shopper pressed "hold to speak").
+    pub fn listen_start(&self) -> Result<(), AppError> {
+        let mut state = self.voice.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = state.capture.take() {
+            drop_capture(old);
+        }
+        let source = self.config.assistant.microphone.trim();
+        if source.is_empty() {
+            return Err(AppError::Invalid("There is no microphone on this kiosk: please type your question.".into()));
+        }
+        state.capture = Some(match source.strip_prefix("wav:") {
+            Some(path) => Capture::Recorded { path: path.into() },
+            None => {
+                let mut child = Command::new("arecord")
+                    .args(["-q", "-D", source, "-f", "S16_LE", "-r", "16000", "-c", "1", "-t", "wav", "-d", &MAX_LISTEN.as_secs().to_string(), "-"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|e| AppError::Invalid(format!("Cannot listen ({e}: arecord, from the Debian package alsa-utils): please type your question.")))?;
+                // With no capture device arecord exits at once: say so now, not on release.
+                std::thread::sleep(Duration::from_millis(150));
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(AppError::Invalid(format!("No microphone found (arecord -D {source} stopped: {status}): please type your question.")));
+                }
+                let mut out = child.stdout.take().expect("piped above");
+                let reader = std::thread::spawn(move || {
+                    let mut bytes = Vec::new();
+                    let _ = out.read_to_end(&mut bytes);
+                    bytes
+                });
+                Capture::Microphone { child, reader, started: Instant::now() }
+            }
+        });
+        Ok(())
+    }
+
+    /// Stops listening, recognises what was said and answers it as a typed question would be.
+    pub fn listen_stop(&self) -> Result<SpokenReply, AppError> {
+        let capture = self.voice.lock().unwrap_or_else(|e| e.into_inner()).capture.take();
+        let wav = match capture {
+            None => return Err(AppError::Invalid("Hold the button while you speak.".into())),
+            Some(Capture::Recorded { path }) => std::fs::read(&path).map_err(|e| AppError::Invalid(format!("cannot read the recorded question {}: {e}", path.display())))?,
+            Some(Capture::Microphone { mut child, reader, started }) => {
+                // Let the last words reach the pipe, then stop the recorder.
+                std::thread::sleep(Duration::from_millis(250).min(MAX_LISTEN.saturating_sub(started.elapsed())));
+                let _ = child.kill();
+                let _ = child.wait();
+                let bytes = reader.join().unwrap_or_default();
+                if bytes.len() <= 44 {
+                    return Err(AppError::Invalid("No sound came from the microphone (is one plugged in?): please type your question.".into()));
+                }
+                bytes
+            }
+        };
+        self.ask_spoken(&wav)
+    }
+
+    /// Recognises a spoken question (WAV bytes, kept in memory only) and answers it.
+    pub fn ask_spoken(&self, wav: &[u8]) -> Result<SpokenReply, AppError> {
+        let audio = decode_wav(wav).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let prompt = self.speech_prompt();
+        let heard = {
+            let mut state = self.voice.lock().unwrap_or_else(|e| e.into_inner());
+            let recognizer = self.recognizer(&mut state)?;
+            let mut recognizer = recognizer.lock().unwrap_or_else(|e| e.into_inner());
+            recognizer.transcribe(&audio, &prompt).map_err(|e| AppError::Invalid(e.to_string()))?
+        };
+        drop(audio);
+        let recognition_ms = heard.encoder_ms + heard.decoder_ms;
+        if heard.no_speech {
+            return Ok(SpokenReply {
+                heard: String::new(),
+                no_speech: true,
+                message: Some("Sorry, I didn't catch a question. Try again a little closer, or type it.".into()),
+                reply: None,
+                seconds: heard.seconds,
+                recognition_ms,
+            });
+        }
+        let reply = self.ask(&heard.text)?;
+        Ok(SpokenReply { heard: heard.text, no_speech: false, message: None, reply: Some(reply), seconds: heard.seconds, recognition_ms })
+    }
+
+    /// Why speech recognition cannot run here, if it cannot (for the status page).
+    pub fn speech_problem(&self) -> Option<String> {
+        let dir = self.config.inference.models_dir.join("speech");
+        let missing: Vec<&str> = ["whisper_encoder.onnx", "whisper_decoder.onnx", "vocabulary.txt", "tokenizer.json"].into_iter().filter(|f| !dir.join(f).is_file()).collect();
+        (!missing.is_empty()).then(|| format!("voice questions are off: {} missing in {} (scripts/setup.sh builds them)", missing.join(", "), dir.display()))
+    }
+
+    /// Product and colour names, so names the model never heard come out spelled as the
+    /// store spells them.
+    fn speech_prompt(&self) -> String {
+        let Ok(knowledge) = self.assistant_knowledge() else { return String::new() };
+        let mut words: Vec<String> = knowledge.products.iter().map(|p| p.name.clone()).collect();
+        for p in &knowledge.products {
+            for c in p.colours() {
+                if !words.contains(&c) {
+                    words.push(c);
+                }
+            }
+        }
+        format!("{}.", words.join(", "))
+    }
+
+    fn recognizer<'a>(&self, state: &'a mut VoiceState) -> Result<&'a Mutex<Recognizer>, AppError> {
+        if state.recognizer.as_ref().is_none_or(|r| r.is_err()) {
+            let loaded = match self.runtime() {
+                Ok(runtime) => Recognizer::load(runtime, &self.config.inference.models_dir.join("speech")).map(Mutex::new).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("ONNX Runtime is unavailable: {e}")),
+            };
+            if let Err(e) = &loaded {
+                warn!(error = %e, "speech recognition unavailable");
+            }
+            state.recognizer = Some(loaded);
+        }
+        match state.recognizer.as_ref().expect("set above") {
+            Ok(r) => Ok(r),
+            Err(e) => Err(AppError::Invalid(format!("Voice questions are not available ({e}): please type your question."))),
+        }
+    }
+}
+
+fn drop_capture(capture: Capture) {
+    if let Capture::Microphone { mut child, reader, .. } = capture {
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(reader.join());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use vitrine_config::Config;
+
+    use super::*;
+
+    fn kiosk(dir: &Path, microphone: &str) -> App {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut config = Config::default();
+        config.store.database = dir.join("kiosk.db");
+        config.inference.models_dir = root.join("models");
+        config.assistant.faq_file = root.join("assets/demo/faq.toml");
+        config.assistant.microphone = microphone.to_owned();
+        App::start(config)
+    }
+
+    #[test]
+    fn a_spoken_question_is_answered_like_a_typed_one_and_bad_audio_gets_a_clear_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/speech/hoodie_in_medium.wav");
+        let app = kiosk(dir.path(), &format!("wav:{}", wav.display()));
+        app.listen_start().unwrap();
+        let spoken = app.listen_stop().unwrap();
+        let reply = spoken.reply.expect("an answer");
+        assert!(spoken.heard.to_lowercase().contains("hoodie"), "{:?}", spoken.heard);
+        app.end_assistant_session();
+        assert_eq!(reply.answer, app.ask("Do you have the Drift hoodie in M?").unwrap().answer);
+
+        // Silence is not a question; a file that is not audio is refused with what it is.
+        let quiet = app.ask_spoken(&vitrine_speech::encode_wav(&vec![0.0; 16_000])).unwrap();
+        assert!(quiet.no_speech && quiet.reply.is_none() && quiet.message.is_some());
+        let err = app.ask_spoken(b"not audio").unwrap_err().to_string();
+        assert!(err.contains("not a WAV"), "{err}");
+        assert!(app.listen_stop().unwrap_err().to_string().contains("Hold the button"));
+
+        let none = kiosk(tempfile::tempdir().unwrap().path(), "");
+        assert!(none.listen_start().unwrap_err().to_string().contains("no microphone"));
+        // A capture device that is not there is said at once (this box has no sound card).
+        let missing = kiosk(tempfile::tempdir().unwrap().path(), "hw:9,0");
+        let err = missing.listen_start().unwrap_err().to_string();
+        assert!(err.contains("microphone") || err.contains("arecord"), "{err}");
+    }
+}

@@ -29,7 +29,9 @@ json=$(echo "$out" | tail -1)
 for check in onnxruntime models database clock; do
   echo "$json" | grep -q "\"name\":\"$check\",\"status\":\"fail\"" && { echo "doctor: $check failed"; exit 1; }
 done
-echo "$json" | grep -q '"detail":"9 models, every hash matches its manifest","name":"models","status":"ok"' \
+installed_models=$(find /usr/share/vitrine/models -mindepth 2 -maxdepth 3 -name '*.toml' | wc -l)
+test "$installed_models" -ge 12 || { echo "the package holds only $installed_models model manifests"; exit 1; }
+echo "$json" | grep -q "\"detail\":\"$installed_models models, every hash matches its manifest\",\"name\":\"models\",\"status\":\"ok\"" \
   || { echo "doctor did not check every model: $json"; exit 1; }
 
 step "the headless mirror on the demo clip, as the service user"

@@ -5,6 +5,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { errorText, inKiosk } from "./backend";
 import { h } from "./dom";
+import { sendFeedback } from "./feedbackApi";
 import { cardPrice, cardShelf, cardStock, KEY_ROWS, MAX_QUESTION, PENDING_TRY_ON_KEY, pressKey, type AskReply, type ProductCard } from "./askFormat";
 import type { Screen } from "./screens";
 
@@ -13,16 +14,6 @@ export const ASK_IDLE_MS = 60_000;
 
 const EXAMPLES = ["Do you have the hoodie in M?", "Where are the oats?", "When are you open?", "Can I return without a receipt?"];
 
-interface FeedbackReceipt {
-  label: string;
-  topics: string[];
-  sentiment: number | null;
-}
-
-const sendFeedback = (rating: number | null, comment: string, productCode: string | null) =>
-  inKiosk()
-    ? invoke<FeedbackReceipt>("submit_feedback", { feedback: { session: "assistant", rating, comment: comment || null, product_code: productCode } })
-    : Promise.reject("feedback needs the kiosk app");
 interface SpokenReply {
   heard: string;
   no_speech: boolean;
@@ -258,7 +249,7 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
   }
   rateSend.addEventListener("click", async () => {
     try {
-      await sendFeedback(rating, comment.value.trim(), lastProduct);
+      await sendFeedback("assistant", rating, comment.value.trim(), lastProduct);
       rate.dataset.sent = "true";
       rate.hidden = true;
       status.textContent = "Thank you! Your feedback is kept without your name.";

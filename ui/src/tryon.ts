@@ -8,6 +8,7 @@ import type { MirrorStats } from "./backend";
 import { errorText, inKiosk } from "./backend";
 import { PENDING_TRY_ON_KEY } from "./askFormat";
 import { h } from "./dom";
+import { sendFeedback } from "./feedbackApi";
 import { captureLook, completeTheLook, listGarments, resetTryon, saveLook, selectGarment, type GarmentChoice, type Suggestion } from "./tryonApi";
 import { colourChips, durationText, findVariant, IdleClock, fitNote, inStockText, lookPanels, pickVariant, priceText, suggestionMeta, tryonPrompt, variantName } from "./tryonFormat";
 
@@ -60,6 +61,24 @@ export function tryOnPanel(): TryOnPanel {
   const ask = h("div", { id: "look-ask", class: "look-ask", hidden: true }, h("span", { class: "look-question" }, "Save this look?"), yesBtn, noBtn);
   const saved = h("p", { id: "look-saved", class: "look-saved", hidden: true });
   const closeBtn = h("button", { id: "look-close", class: "btn look-close", type: "button" }, "Back to the mirror");
+  // How was the mirror? One tap on a star keeps it (with the garment, never who gave it).
+  const lookRateNote = h("span", { id: "look-rate-note", class: "look-rate-note" }, "How was the mirror?");
+  const lookStars = [1, 2, 3, 4, 5].map((n) => {
+    const b = h("button", { class: "btn star", type: "button", "data-stars": String(n), "aria-label": `${n} star${n === 1 ? "" : "s"}` }, "★");
+    b.addEventListener("click", async () => {
+      const product = selected ? findVariant(choices, selected)?.choice.product_code ?? null : null;
+      try {
+        await sendFeedback("mirror", n, "", product);
+        for (const s of lookStars) s.classList.toggle("on", Number(s.dataset.stars) <= n);
+        lookRate.dataset.sent = "true";
+        lookRateNote.textContent = "Thank you!";
+      } catch (err) {
+        lookRateNote.textContent = errorText(err);
+      }
+    });
+    return b;
+  });
+  const lookRate = h("div", { id: "look-rate", class: "look-rate" }, lookRateNote, h("div", { class: "stars" }, ...lookStars));
   const look = h(
     "div",
     { id: "look", class: "overlay look", role: "dialog", "aria-label": "Your captured look", hidden: true },
@@ -70,7 +89,7 @@ export function tryOnPanel(): TryOnPanel {
     ask,
     saved,
     h("p", { class: "look-privacy" }, "Shown here only: nothing is kept unless you choose to save it."),
-    closeBtn,
+    h("div", { class: "look-foot" }, lookRate, closeBtn),
   );
 
   let choices: GarmentChoice[] = [];
@@ -344,6 +363,9 @@ export function tryOnPanel(): TryOnPanel {
 
   /** Deselects the garment and forgets the still, here and in the kiosk. */
   async function reset(why: string | null) {
+    delete lookRate.dataset.sent;
+    lookRateNote.textContent = "How was the mirror?";
+    for (const s of lookStars) s.classList.remove("on");
     generation++;
     selectSeq++;
     busy = false;

@@ -209,31 +209,37 @@ fn onnx_runtime(config: &Config) -> (Check, Option<Runtime>) {
 fn models(dir: &Path) -> Check {
     const NAME: &str = "models";
     let fix = "put the model files back: `git checkout -- models/` in a checkout, `sudo apt install --reinstall vitrine` for the package";
-    // Models sit one or two folders deep (`ocr/det`, `ocr/rec`, `ocr/cls`).
-    let mut folders = Vec::new();
+    // Models sit one or two folders deep (`ocr/det`, `ocr/rec`); a folder's manifests are its
+    // `*.toml` files (`manifest.toml`, or one per graph as in `speech/`).
+    let manifests_in = |folder: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(folder)
+            .map(|read| read.flatten().map(|e| e.path()).filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml")).collect())
+            .unwrap_or_default()
+    };
+    let mut manifests = Vec::new();
     let top = match std::fs::read_dir(dir) {
         Ok(read) => read.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect::<Vec<_>>(),
         Err(e) => return Check::fail(NAME, format!("cannot read {}: {e}", dir.display()), fix),
     };
     for folder in top {
-        if folder.join("manifest.toml").is_file() {
-            folders.push(folder);
-        } else if let Ok(read) = std::fs::read_dir(&folder) {
-            folders.extend(read.flatten().map(|e| e.path()).filter(|p| p.join("manifest.toml").is_file()));
+        manifests.extend(manifests_in(&folder));
+        if let Ok(read) = std::fs::read_dir(&folder) {
+            for sub in read.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+                manifests.extend(manifests_in(&sub));
+            }
         }
     }
-    folders.sort();
-    if folders.is_empty() {
+    manifests.sort();
+    if manifests.is_empty() {
         return Check::fail(NAME, format!("no models under {}", dir.display()), fix);
     }
     let mut bad = Vec::new();
-    for folder in &folders {
-        let name = folder.strip_prefix(dir).unwrap_or(folder).display().to_string();
-        let manifest_path = folder.join("manifest.toml");
-        let problem = match Manifest::load(&manifest_path) {
+    for manifest_path in &manifests {
+        let name = manifest_path.strip_prefix(dir).unwrap_or(manifest_path).display().to_string();
+        let problem = match Manifest::load(manifest_path) {
             Err(e) => Some(e.to_string()),
             Ok(manifest) => {
-                let file = manifest.model_path(&manifest_path);
+                let file = manifest.model_path(manifest_path);
                 match sha256_file(&file) {
                     Err(e) => Some(e.to_string()),
                     Ok(hash) if hash != manifest.sha256 => {
@@ -248,9 +254,9 @@ fn models(dir: &Path) -> Check {
         }
     }
     if bad.is_empty() {
-        Check::ok(NAME, format!("{} models, every hash matches its manifest", folders.len()))
+        Check::ok(NAME, format!("{} models, every hash matches its manifest", manifests.len()))
     } else {
-        Check::fail(NAME, format!("{} of {} models unusable: {}", bad.len(), folders.len(), bad.join("; ")), fix)
+        Check::fail(NAME, format!("{} of {} models unusable: {}", bad.len(), manifests.len(), bad.join("; ")), fix)
     }
 }
 

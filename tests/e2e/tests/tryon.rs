@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use vitrine_e2e::webdriver::{click, connect, find, poll, text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, poll, text, wait_text, Res, WAIT};
 use vitrine_e2e::{all_files, leading_number, media_files, private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 const CLIP: &str = "tfjs_pose_squats_pexels-4838220.mp4";
@@ -235,6 +235,15 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         return Err(format!("the capture area of {} is (nearly) uniform: stddev {spread:.4}", shot.display()));
     }
 
+    // The whole dialog fits the screen: its way back needs no scrolling.
+    let fits = c
+        .execute("const d = document.querySelector('#look'); const r = document.querySelector('#look-close').getBoundingClientRect(); return d.scrollHeight <= d.clientHeight + 1 && r.bottom <= window.innerHeight;", vec![])
+        .await
+        .map_err(|e| e.to_string())?;
+    if fits != json!(true) {
+        return Err("the captured look's dialog needs scrolling to reach \"Back to the mirror\"".into());
+    }
+
     // "No": nothing is written, and the kiosk no longer holds the still.
     if !looks_in(data).is_empty() {
         return Err(format!("a look was written before the shopper answered: {:?}", looks_in(data)));
@@ -268,6 +277,19 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     let head = std::fs::read(file).map_err(|e| e.to_string())?;
     if !head.starts_with(&[0xFF, 0xD8]) || !said.contains(&*file.file_name().unwrap().to_string_lossy()) {
         return Err(format!("{} is not the JPEG the screen named ({said:?})", file.display()));
+    }
+
+    // How was the mirror? One star tap is kept (as feedback, without who gave it).
+    click(c, "#look-rate .star[data-stars=\"5\"]").await?;
+    wait_text(c, "#look-rate-note", "Thank you").await?;
+    let report = Command::new(setup.kiosk.with_file_name("vitrine"))
+        .args(["report", "feedback", "--format", "csv", "--models-dir", "/nonexistent", "--database"])
+        .arg(data.join("e2e.db"))
+        .output()
+        .map_err(|e| format!("vitrine report feedback: {e}"))?;
+    let report = String::from_utf8_lossy(&report.stdout);
+    if !report.lines().any(|l| l.starts_with("Orbit Crew Tee,(none),1,") && l.split(',').nth(7).and_then(|s| s.parse::<f64>().ok()) == Some(5.0)) {
+        return Err(format!("the feedback report lacks the tee's five stars:\n{report}"));
     }
 
     // Back to the mirror, then Reset: the garment is gone from the screen and the mirror, and

@@ -50,11 +50,13 @@ for name in vitrine vitrine-kiosk; do
 done
 install -m 0644 "$(readlink -f vendor/onnxruntime/lib/libonnxruntime.so)" "$root/usr/lib/vitrine/libonnxruntime.so"
 
-# Models: every folder with a manifest, its weights and licence files; no training scripts.
+# Models: every folder with a manifest, the weights it names and licence files; no training
+# scripts, and no weights a manifest does not name (the float model a quantized one came from).
 while IFS= read -r manifest; do
   dir=$(dirname "$manifest")
   install -d "$root/usr/share/vitrine/$dir"
-  find "$dir" -maxdepth 1 -type f ! -name '*.py' ! -name 'requirements*' -exec install -m 0644 {} "$root/usr/share/vitrine/$dir/" \;
+  find "$dir" -maxdepth 1 -type f ! -name '*.py' ! -name '*.onnx' ! -name 'requirements*' -exec install -m 0644 {} "$root/usr/share/vitrine/$dir/" \;
+  install -m 0644 "$dir/$(sed -n 's/^file = "\(.*\)"$/\1/p' "$manifest")" "$root/usr/share/vitrine/$dir/"
 done < <(find models -name manifest.toml | sort)
 cp models/README.md "$root/usr/share/vitrine/models/" 2>/dev/null || true
 # Speech recognition (loaded on first use; not in a manifest.toml folder on purpose).

@@ -90,10 +90,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--oneshot-draws", type=int, default=5)
     p.add_argument("--cache", type=Path, help="npz to keep embeddings in between runs")
+    p.add_argument("--model", type=Path, default=HERE / "product_embedding.onnx", help="the ONNX file to measure (e.g. the int8 one quantize.py writes)")
     a = p.parse_args()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
-    sess = ort.InferenceSession(str(HERE / "product_embedding.onnx"), opts, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(a.model), opts, providers=["CPUExecutionProvider"])
     train_paths, train_y = read_split("train")
     test_paths, test_y = read_split("test")
     if a.cache and a.cache.exists():

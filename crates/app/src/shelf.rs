@@ -113,8 +113,12 @@ impl App {
         self.with_scanner(|scanner, pending| {
             let gallery = match scanner.embedder() {
                 Some(embedder) => {
-                    let model = embedder.model_sha256().to_owned();
-                    ProductGallery::from_references(self.with_store(|store| Ok(store.reference_embeddings(&model)?))?)
+                    let models = embedder.comparable_models().to_vec();
+                    let mut references = Vec::new();
+                    for model in &models {
+                        references.extend(self.with_store(|store| Ok(store.reference_embeddings(model)?))?);
+                    }
+                    ProductGallery::from_references(references)
                 }
                 None => ProductGallery::default(),
             };
@@ -355,6 +359,50 @@ mod tests {
         assert!(app.confirm_shelf_scan(&slot, &second.scan_id).is_err(), "a discarded scan cannot be confirmed");
         app.sign_out(&slot);
         assert!(app.confirm_shelf_scan(&slot, &report.scan_id).is_err(), "signed out, refused");
+    }
+
+    /// The kiosk runs the int8 copy of the product-embedding model; reference photos a store
+    /// embedded with the float model before the switch still name products by look.
+    #[test]
+    fn references_from_the_float_model_still_count_after_the_switch_to_int8() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let slot = app.session_slot();
+        app.sign_in(&slot, "Demo Clerk", "1357").unwrap();
+        let by_look = |app: &App| {
+            let report = app.scan_shelf(&slot, ShelfInput::Path(demo_shelf()), Some("A5/B1/S3"), None).unwrap();
+            !report.notes.iter().any(|n| n.contains("not compared by look"))
+        };
+        assert!(!by_look(&app), "no reference photos yet");
+
+        let manifest = vitrine_infer::Manifest::load(&repo().join("models/product_embedding/manifest.toml")).unwrap();
+        let float_model = manifest.same_outputs_as.clone().expect("the kiosk's embedding model is a quantized copy");
+        assert_ne!(float_model, manifest.sha256);
+        let photo = dir.path().join("oats.jpg");
+        let shelf = opencv::imgcodecs::imread(&demo_shelf(), opencv::imgcodecs::IMREAD_COLOR).unwrap();
+        use opencv::prelude::MatTraitConst;
+        let crop = opencv::core::Mat::roi(&shelf, opencv::core::Rect::new(40, 74, 197, 286)).unwrap().try_clone().unwrap();
+        opencv::imgcodecs::imwrite(&photo, &crop, &opencv::core::Vector::new()).unwrap();
+        // The photo's embedding (made in another kiosk's store), stored here as the float model
+        // had stored it, and only that.
+        let other = tempfile::tempdir().unwrap();
+        let other = self::app(other.path());
+        other.add_reference_photos("GR-OATS-1KG", std::slice::from_ref(&photo)).unwrap();
+        let (_, embedding) = other.with_store(|store| Ok(store.reference_embeddings(&manifest.sha256)?)).unwrap().remove(0);
+        app.with_store(|store| {
+            store.add_reference_photos(&[NewReferencePhoto {
+                sku: "GR-OATS-1KG".into(),
+                file_name: "oats-float.jpg".into(),
+                photo_sha256: "0".repeat(64),
+                model_sha256: float_model.clone(),
+                embedding,
+                added_at_ms: 0,
+            }])?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(app.reference_photos(None).unwrap().len(), 1);
+        assert!(by_look(&app), "the float model's reference was not used");
     }
 
     /// Reference photos: an unknown SKU or an unreadable photo writes nothing; the same photo

@@ -31,6 +31,10 @@ pub struct Manifest {
     /// How the conversion was checked against the original; informational.
     #[serde(default)]
     pub check: Option<ConversionCheck>,
+    /// For a quantized copy: the sha256 of the model whose outputs it reproduces, so that what
+    /// the store saved from that model (reference embeddings) stays usable.
+    #[serde(default)]
+    pub same_outputs_as: Option<String>,
     pub inputs: Vec<TensorSpec>,
     pub outputs: Vec<TensorSpec>,
 }

@@ -21,6 +21,9 @@ pub struct ProductEmbedder {
     size: usize,
     /// sha256 of the model file: embeddings from another model are not comparable.
     model_sha256: String,
+    /// This model's sha256, then the model it is a quantized copy of, if any: embeddings by
+    /// either compare.
+    comparable: Vec<String>,
     resized: Mat,
     rgb: Mat,
     one: Vec<f32>,
@@ -30,7 +33,7 @@ pub struct ProductEmbedder {
 impl ProductEmbedder {
     pub fn new(registry: &Registry, name: &str) -> Result<Self, ShelfError> {
         let model = registry.model(name)?;
-        let (spec, size, model_sha256) = {
+        let (spec, size, model_sha256, comparable) = {
             let m = model.lock().unwrap_or_else(|e| e.into_inner());
             let manifest = m.manifest();
             let wrong = |reason: String| ShelfError::WrongModel { model: name.into(), reason };
@@ -42,14 +45,21 @@ impl ProductEmbedder {
                 Some((w, h)) if w == h => w,
                 _ => return Err(wrong("its input is not a fixed square image".into())),
             };
-            (spec, size, manifest.sha256.clone())
+            let comparable = std::iter::once(manifest.sha256.clone()).chain(manifest.same_outputs_as.clone()).collect::<Vec<_>>();
+            (spec, size, manifest.sha256.clone(), comparable)
         };
-        Ok(Self { model, spec, size, model_sha256, resized: Mat::default(), rgb: Mat::default(), one: Vec::new(), batch: Vec::new() })
+        Ok(Self { model, spec, size, model_sha256, comparable, resized: Mat::default(), rgb: Mat::default(), one: Vec::new(), batch: Vec::new() })
     }
 
     /// Identifies the model that made an embedding (stored beside reference embeddings).
     pub fn model_sha256(&self) -> &str {
         &self.model_sha256
+    }
+
+    /// The models whose stored embeddings this one's compare with: itself and, for a quantized
+    /// copy, the model it was made from.
+    pub fn comparable_models(&self) -> &[String] {
+        &self.comparable
     }
 
     /// One embedding per box (`[x1, y1, x2, y2]` in the image's pixels) of a BGR image.

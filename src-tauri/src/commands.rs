@@ -379,9 +379,10 @@ pub async fn listen_start(app: Shared<'_>) -> Result<(), String> {
     blocking(move || app.listen_start().map_err(|e| e.to_string())).await?
 }
 
-/// Released: what was heard and the answer. The audio never leaves memory.
+/// Released: what was heard and, for a question (`answer`, the default), the answer; a spoken
+/// comment is only written down. The audio never leaves memory.
 #[tauri::command]
-pub async fn listen_stop(app: Shared<'_>) -> Result<SpokenReply, String> {
+pub async fn listen_stop(app: Shared<'_>, answer: Option<bool>) -> Result<SpokenReply, String> {
     let app = app.inner().clone();
-    blocking(move || app.listen_stop().map_err(|e| e.to_string())).await?
+    blocking(move || app.listen_stop(answer.unwrap_or(true)).map_err(|e| e.to_string())).await?
 }

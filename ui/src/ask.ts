@@ -6,6 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { errorText, inKiosk } from "./backend";
 import { h } from "./dom";
 import { sendFeedback } from "./feedbackApi";
+import { listenStart, listenStop } from "./voiceApi";
 import { cardPrice, cardShelf, cardStock, KEY_ROWS, MAX_QUESTION, PENDING_TRY_ON_KEY, pressKey, type AskReply, type ProductCard } from "./askFormat";
 import type { Screen } from "./screens";
 
@@ -14,17 +15,7 @@ export const ASK_IDLE_MS = 60_000;
 
 const EXAMPLES = ["Do you have the hoodie in M?", "Where are the oats?", "When are you open?", "Can I return without a receipt?"];
 
-interface SpokenReply {
-  heard: string;
-  no_speech: boolean;
-  message: string | null;
-  reply: AskReply | null;
-  seconds: number;
-  recognition_ms: number;
-}
 
-const listenStart = () => (inKiosk() ? invoke<void>("listen_start") : Promise.reject("voice needs the kiosk app"));
-const listenStop = () => (inKiosk() ? invoke<SpokenReply>("listen_stop") : Promise.reject("voice needs the kiosk app"));
 const ask = (question: string) => (inKiosk() ? invoke<AskReply>("ask", { question }) : Promise.reject("the assistant needs the kiosk app"));
 const endSession = () => (inKiosk() ? invoke<void>("end_assistant_session") : Promise.resolve());
 
@@ -50,12 +41,41 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
   });
   const comment = h("input", { id: "ask-feedback-comment", class: "ask-input ask-feedback-comment", type: "text", maxlength: "500", placeholder: "A comment (optional)", autocomplete: "off" });
   const rateSend = h("button", { id: "ask-feedback-send", class: "btn ask-feedback-send", type: "button" }, "Send");
+  // The comment by voice: hold, speak, release; the words land in the field to check and send.
+  const commentSpeak = h("button", { id: "ask-feedback-speak", class: "btn ask-voice ask-feedback-speak", type: "button", "aria-label": "Hold to say your comment" }, "Hold to say it");
+  let listeningComment = false;
+  commentSpeak.addEventListener("pointerdown", async (e) => {
+    e.preventDefault();
+    if (listeningComment || listening) return;
+    try {
+      await listenStart();
+      listeningComment = true;
+      commentSpeak.classList.add("listening");
+    } catch (err) {
+      status.textContent = errorText(err);
+    }
+  });
+  const commentReleased = async () => {
+    if (!listeningComment) return;
+    listeningComment = false;
+    commentSpeak.classList.remove("listening");
+    try {
+      const spoken = await listenStop(false);
+      if (spoken.no_speech || !spoken.heard.trim()) status.textContent = spoken.message ?? "Sorry, I didn't catch that.";
+      else comment.value = spoken.heard.trim();
+    } catch (err) {
+      status.textContent = errorText(err);
+    }
+  };
+  commentSpeak.addEventListener("pointerup", () => void commentReleased());
+  commentSpeak.addEventListener("pointerleave", () => void commentReleased());
   const rate = h(
     "div",
     { id: "ask-feedback", class: "ask-feedback", hidden: true },
     h("span", { class: "ask-feedback-title" }, "How did we do?"),
     h("div", { class: "stars" }, ...stars),
     comment,
+    commentSpeak,
     rateSend,
   );
   let rating: number | null = null;
@@ -197,7 +217,7 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
     turn.append(answer);
     log.append(turn);
     try {
-      const spoken = await listenStop();
+      const spoken = await listenStop<AskReply>(true);
       if (spoken.no_speech || !spoken.reply) {
         turn.remove();
         status.textContent = spoken.message ?? "Sorry, I didn't catch that.";

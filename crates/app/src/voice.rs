@@ -80,8 +80,9 @@ impl App {
         Ok(())
     }
 
-    /// Stops listening, recognises what was said and answers it as a typed question would be.
-    pub fn listen_stop(&self) -> Result<SpokenReply, AppError> {
+    /// Stops listening and recognises what was said; a question (`answer`) is then answered as
+    /// a typed one would be, a spoken comment is only written down.
+    pub fn listen_stop(&self, answer: bool) -> Result<SpokenReply, AppError> {
         let capture = self.voice.lock().unwrap_or_else(|e| e.into_inner()).capture.take();
         let wav = match capture {
             None => return Err(AppError::Invalid("Hold the button while you speak.".into())),
@@ -98,11 +99,15 @@ impl App {
                 bytes
             }
         };
-        self.ask_spoken(&wav)
+        self.hear(&wav, answer)
     }
 
     /// Recognises a spoken question (WAV bytes, kept in memory only) and answers it.
     pub fn ask_spoken(&self, wav: &[u8]) -> Result<SpokenReply, AppError> {
+        self.hear(wav, true)
+    }
+
+    fn hear(&self, wav: &[u8], answer: bool) -> Result<SpokenReply, AppError> {
         let audio = decode_wav(wav).map_err(|e| AppError::Invalid(e.to_string()))?;
         let prompt = self.speech_prompt();
         let heard = {
@@ -117,14 +122,14 @@ impl App {
             return Ok(SpokenReply {
                 heard: String::new(),
                 no_speech: true,
-                message: Some("Sorry, I didn't catch a question. Try again a little closer, or type it.".into()),
+                message: Some(if answer { "Sorry, I didn't catch a question. Try again a little closer, or type it." } else { "Sorry, I didn't catch that. Try again a little closer." }.into()),
                 reply: None,
                 seconds: heard.seconds,
                 recognition_ms,
             });
         }
-        let reply = self.ask(&heard.text)?;
-        Ok(SpokenReply { heard: heard.text, no_speech: false, message: None, reply: Some(reply), seconds: heard.seconds, recognition_ms })
+        let reply = if answer { Some(self.ask(&heard.text)?) } else { None };
+        Ok(SpokenReply { heard: heard.text, no_speech: false, message: None, reply, seconds: heard.seconds, recognition_ms })
     }
 
     /// Why speech recognition cannot run here, if it cannot (for the status page).
@@ -199,9 +204,14 @@ mod tests {
         let wav = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/speech/hoodie_in_medium.wav");
         let app = kiosk(dir.path(), &format!("wav:{}", wav.display()));
         app.listen_start().unwrap();
-        let spoken = app.listen_stop().unwrap();
+        let spoken = app.listen_stop(true).unwrap();
         let reply = spoken.reply.expect("an answer");
         assert!(spoken.heard.to_lowercase().contains("hoodie"), "{:?}", spoken.heard);
+        // The same words as a spoken comment: written down, not answered.
+        app.listen_start().unwrap();
+        let comment = app.listen_stop(false).unwrap();
+        assert!(comment.reply.is_none() && !comment.no_speech);
+        assert_eq!(comment.heard, spoken.heard);
         app.end_assistant_session();
         assert_eq!(reply.answer, app.ask("Do you have the Drift hoodie in M?").unwrap().answer);
 
@@ -210,7 +220,7 @@ mod tests {
         assert!(quiet.no_speech && quiet.reply.is_none() && quiet.message.is_some());
         let err = app.ask_spoken(b"not audio").unwrap_err().to_string();
         assert!(err.contains("not a WAV"), "{err}");
-        assert!(app.listen_stop().unwrap_err().to_string().contains("Hold the button"));
+        assert!(app.listen_stop(true).unwrap_err().to_string().contains("Hold the button"));
 
         let none = kiosk(tempfile::tempdir().unwrap().path(), "");
         assert!(none.listen_start().unwrap_err().to_string().contains("no microphone"));

@@ -163,7 +163,19 @@ async fn ask_flow(c: &Client, setup: &Setup, database: &Path, shot: &Path) -> Re
     }
     // Feedback: four stars and a comment, kept against the product, without a name.
     click(c, "#ask-feedback .star[data-stars=\"4\"]").await?;
+    // The comment can be spoken (the recorded microphone says its question again): the words
+    // land in the field, to be checked before sending. Then it is typed instead.
+    c.execute("document.getElementById('ask-feedback-speak').dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.execute("document.getElementById('ask-feedback-speak').dispatchEvent(new PointerEvent('pointerup', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
     let comment = find(c, "#ask-feedback-comment").await?;
+    poll("the spoken comment in the field", WAIT * 2, || async {
+        let v = comment.prop("value").await.map_err(|e| e.to_string())?.unwrap_or_default();
+        if v.to_lowercase().contains("hoodie") { Ok(Some(())) } else { Err(format!("{v:?}; status {:?}", text(c, "#ask-status").await)) }
+    })
+    .await?;
+    screenshot_display(&shot.with_file_name("ask-feedback.png"))?;
+    comment.clear().await.map_err(|e| e.to_string())?;
     comment.send_keys("The staff were lovely").await.map_err(|e| format!("typing the comment: {e}"))?;
     click(c, "#ask-feedback-send").await?;
     wait_text(c, "#ask-status", "Thank you").await?;

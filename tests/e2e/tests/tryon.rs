@@ -114,7 +114,11 @@ async fn shopper_tries_on_a_garment_captures_saves_only_on_yes_and_resets() {
     let home = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     let env = private_env(home.path());
-    let args = setup.kiosk_args(&format!("video:{}", clip.display()), &home.path().join("no-such-vitrine.toml"), Some(&data.path().join("e2e.db")));
+    // The microphone: a recorded comment, fed through the kiosk's own audio path.
+    let config = home.path().join("vitrine.toml");
+    let comment = setup.root.join("tests/data/speech/tee_fits_well.wav");
+    std::fs::write(&config, format!("[assistant]\nmicrophone = {:?}\n", format!("wav:{}", comment.display()))).unwrap();
+    let args = setup.kiosk_args(&format!("video:{}", clip.display()), &config, Some(&data.path().join("e2e.db")));
     let shot = setup.out_dir.join("tryon.png");
     let _ = std::fs::remove_file(&shot);
 
@@ -290,6 +294,26 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     let report = String::from_utf8_lossy(&report.stdout);
     if !report.lines().any(|l| l.starts_with("Orbit Crew Tee,(none),1,") && l.split(',').nth(7).and_then(|s| s.parse::<f64>().ok()) == Some(5.0)) {
         return Err(format!("the feedback report lacks the tee's five stars:\n{report}"));
+    }
+    // And a comment by voice: hold, speak (the recorded comment), release.
+    c.execute("document.getElementById('look-speak').dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    wait_text(c, "#look-speak", "Listening").await?;
+    c.execute("document.getElementById('look-speak').dispatchEvent(new PointerEvent('pointerup', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    poll("the spoken comment noted", WAIT * 2, || async {
+        let t = text(c, "#look-rate-note").await?;
+        if t.contains("We noted") { Ok(Some(())) } else { Err(t) }
+    })
+    .await?;
+    tokio::time::sleep(SETTLE).await;
+    screenshot_display(&setup.out_dir.join("tryon-comment.png"))?;
+    let report = Command::new(setup.kiosk.with_file_name("vitrine"))
+        .args(["report", "feedback", "--format", "csv", "--models-dir", "/nonexistent", "--database"])
+        .arg(data.join("e2e.db"))
+        .output()
+        .map_err(|e| format!("vitrine report feedback: {e}"))?;
+    let report = String::from_utf8_lossy(&report.stdout);
+    if !report.lines().any(|l| l.starts_with("Orbit Crew Tee,") && l.to_lowercase().contains("fits really well")) {
+        return Err(format!("the feedback report lacks the tee's spoken comment:\n{report}"));
     }
 
     // Back to the mirror, then Reset: the garment is gone from the screen and the mirror, and

@@ -6,7 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { errorText, inKiosk } from "./backend";
 import { h } from "./dom";
 import { sendFeedback } from "./feedbackApi";
-import { listenStart, listenStop } from "./voiceApi";
+import { holdToSpeak, type Hold } from "./voiceApi";
 import { cardPrice, cardShelf, cardStock, KEY_ROWS, MAX_QUESTION, PENDING_TRY_ON_KEY, pressKey, type AskReply, type ProductCard } from "./askFormat";
 import type { Screen } from "./screens";
 
@@ -43,32 +43,6 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
   const rateSend = h("button", { id: "ask-feedback-send", class: "btn ask-feedback-send", type: "button" }, "Send");
   // The comment by voice: hold, speak, release; the words land in the field to check and send.
   const commentSpeak = h("button", { id: "ask-feedback-speak", class: "btn ask-voice ask-feedback-speak", type: "button", "aria-label": "Hold to say your comment" }, "Hold to say it");
-  let listeningComment = false;
-  commentSpeak.addEventListener("pointerdown", async (e) => {
-    e.preventDefault();
-    if (listeningComment || listening) return;
-    try {
-      await listenStart();
-      listeningComment = true;
-      commentSpeak.classList.add("listening");
-    } catch (err) {
-      status.textContent = errorText(err);
-    }
-  });
-  const commentReleased = async () => {
-    if (!listeningComment) return;
-    listeningComment = false;
-    commentSpeak.classList.remove("listening");
-    try {
-      const spoken = await listenStop(false);
-      if (spoken.no_speech || !spoken.heard.trim()) status.textContent = spoken.message ?? "Sorry, I didn't catch that.";
-      else comment.value = spoken.heard.trim();
-    } catch (err) {
-      status.textContent = errorText(err);
-    }
-  };
-  commentSpeak.addEventListener("pointerup", () => void commentReleased());
-  commentSpeak.addEventListener("pointerleave", () => void commentReleased());
   const rate = h(
     "div",
     { id: "ask-feedback", class: "ask-feedback", hidden: true },
@@ -191,50 +165,53 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
 
   // Hold to speak: listening while the button is down; on release, what was heard and the
   // answer. The audio stays in the kiosk's memory and is dropped once recognised.
-  let listening = false;
-  voice.addEventListener("pointerdown", async (e) => {
-    e.preventDefault();
-    if (busy || listening) return;
-    status.textContent = "";
-    try {
-      await listenStart();
-      listening = true;
-      voice.classList.add("listening");
-      voice.textContent = "Listening… release to ask";
-    } catch (err) {
-      status.textContent = errorText(err);
-    }
-  });
-  const release = async () => {
-    if (!listening) return;
-    listening = false;
-    voice.classList.remove("listening");
-    voice.textContent = "Hold to speak";
-    busy = true;
-    examples.hidden = true;
-    const turn = h("div", { class: "ask-turn" }, h("p", { class: "ask-q heard" }, "…"));
-    const answer = h("div", { class: "ask-a pending" }, "…");
-    turn.append(answer);
-    log.append(turn);
-    try {
-      const spoken = await listenStop<AskReply>(true);
+  let pendingTurn: HTMLElement | null = null;
+  const voiceHold: Hold = holdToSpeak<AskReply>(voice, {
+    answer: true,
+    idleLabel: "Hold to speak",
+    listeningLabel: "Listening… release to ask",
+    canStart: (): boolean => !busy && !commentHold.listening(),
+    onStart: () => {
+      status.textContent = "";
+    },
+    onRelease: () => {
+      busy = true;
+      examples.hidden = true;
+      pendingTurn = h("div", { class: "ask-turn" }, h("p", { class: "ask-q heard" }, "…"), h("div", { class: "ask-a pending" }, "…"));
+      log.append(pendingTurn);
+    },
+    onHeard: (spoken) => {
+      const turn = pendingTurn;
+      pendingTurn = null;
       if (spoken.no_speech || !spoken.reply) {
-        turn.remove();
+        turn?.remove();
         status.textContent = spoken.message ?? "Sorry, I didn't catch that.";
-      } else {
+      } else if (turn) {
         turn.querySelector(".ask-q")!.textContent = spoken.heard;
-        show(answer, spoken.reply);
+        show(turn.querySelector<HTMLElement>(".ask-a")!, spoken.reply);
       }
-    } catch (err) {
-      turn.remove();
-      status.textContent = errorText(err);
-    } finally {
       busy = false;
       log.scrollTop = log.scrollHeight;
-    }
-  };
-  voice.addEventListener("pointerup", () => void release());
-  voice.addEventListener("pointerleave", () => void release());
+    },
+    onError: (message) => {
+      pendingTurn?.remove();
+      pendingTurn = null;
+      status.textContent = message;
+      busy = false;
+    },
+  });
+  // The feedback comment by voice: the words land in the field, to check before sending.
+  const commentHold: Hold = holdToSpeak(commentSpeak, {
+    answer: false,
+    canStart: (): boolean => !voiceHold.listening(),
+    onHeard: (spoken) => {
+      if (spoken.no_speech || !spoken.heard.trim()) status.textContent = spoken.message ?? "Sorry, I didn't catch that.";
+      else comment.value = spoken.heard.trim();
+    },
+    onError: (message) => {
+      status.textContent = message;
+    },
+  });
 
   function wipe() {
     showKeyboard(true);

@@ -9,7 +9,7 @@ import { errorText, inKiosk } from "./backend";
 import { PENDING_TRY_ON_KEY } from "./askFormat";
 import { h } from "./dom";
 import { sendFeedback } from "./feedbackApi";
-import { listenStart, listenStop } from "./voiceApi";
+import { holdToSpeak } from "./voiceApi";
 import { captureLook, completeTheLook, listGarments, resetTryon, saveLook, selectGarment, type GarmentChoice, type Suggestion } from "./tryonApi";
 import { colourChips, durationText, findVariant, IdleClock, fitNote, inStockText, lookPanels, pickVariant, priceText, suggestionMeta, tryonPrompt, variantName } from "./tryonFormat";
 
@@ -83,39 +83,26 @@ export function tryOnPanel(): TryOnPanel {
   // A comment by voice: hold, speak, release; only the words are kept (as feedback on the
   // garment, without a name), the audio is dropped in the kiosk once recognised.
   const lookSpeak = h("button", { id: "look-speak", class: "btn look-speak", type: "button" }, "Hold to comment");
-  let listeningComment = false;
-  lookSpeak.addEventListener("pointerdown", async (e) => {
-    e.preventDefault();
-    if (listeningComment) return;
-    try {
-      await listenStart();
-      listeningComment = true;
-      lookSpeak.classList.add("listening");
-      lookSpeak.textContent = "Listening… release when done";
-    } catch (err) {
-      lookRateNote.textContent = errorText(err);
-    }
-  });
-  const commentReleased = async () => {
-    if (!listeningComment) return;
-    listeningComment = false;
-    lookSpeak.classList.remove("listening");
-    lookSpeak.textContent = "Hold to comment";
-    try {
-      const spoken = await listenStop(false);
-      if (spoken.no_speech || !spoken.heard.trim()) {
+  holdToSpeak(lookSpeak, {
+    answer: false,
+    idleLabel: "Hold to comment",
+    listeningLabel: "Listening… release when done",
+    onHeard: (spoken) => {
+      const words = spoken.heard.trim();
+      if (spoken.no_speech || !words) {
         lookRateNote.textContent = spoken.message ?? "Sorry, I didn't catch that.";
         return;
       }
       const product = selected ? findVariant(choices, selected)?.choice.product_code ?? null : null;
-      await sendFeedback("mirror", null, spoken.heard.trim(), product);
-      lookRateNote.textContent = `Thank you! We noted: “${spoken.heard.trim()}”`;
-    } catch (err) {
-      lookRateNote.textContent = errorText(err);
-    }
-  };
-  lookSpeak.addEventListener("pointerup", () => void commentReleased());
-  lookSpeak.addEventListener("pointerleave", () => void commentReleased());
+      sendFeedback("mirror", null, words, product).then(
+        () => (lookRateNote.textContent = `Thank you! We noted: “${words}”`),
+        (err) => (lookRateNote.textContent = errorText(err)),
+      );
+    },
+    onError: (message) => {
+      lookRateNote.textContent = message;
+    },
+  });
   const look = h(
     "div",
     { id: "look", class: "overlay look", role: "dialog", "aria-label": "Your captured look", hidden: true },

@@ -82,6 +82,16 @@ async fn screen_rect(c: &Client, css: &str) -> Res<(i64, i64, i64, i64)> {
     Ok((n(0), n(1), n(2), n(3)))
 }
 
+/// The shoppers' feedback as the managers' report reads it from the kiosk's database (CSV).
+fn feedback_report(setup: &Setup, data: &Path) -> Res<String> {
+    let out = Command::new(setup.kiosk.with_file_name("vitrine"))
+        .args(["report", "feedback", "--format", "csv", "--models-dir", "/nonexistent", "--database"])
+        .arg(data.join("e2e.db"))
+        .output()
+        .map_err(|e| format!("vitrine report feedback: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Grey standard deviation (0..1) of one rectangle of a screenshot.
 fn region_stddev(shot: &Path, (x, y, w, h): (i64, i64, i64, i64)) -> Res<f64> {
     let out = Command::new("convert")
@@ -286,12 +296,7 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     // How was the mirror? One star tap is kept (as feedback, without who gave it).
     click(c, "#look-rate .star[data-stars=\"5\"]").await?;
     wait_text(c, "#look-rate-note", "Thank you").await?;
-    let report = Command::new(setup.kiosk.with_file_name("vitrine"))
-        .args(["report", "feedback", "--format", "csv", "--models-dir", "/nonexistent", "--database"])
-        .arg(data.join("e2e.db"))
-        .output()
-        .map_err(|e| format!("vitrine report feedback: {e}"))?;
-    let report = String::from_utf8_lossy(&report.stdout);
+    let report = feedback_report(setup, data)?;
     if !report.lines().any(|l| l.starts_with("Orbit Crew Tee,(none),1,") && l.split(',').nth(7).and_then(|s| s.parse::<f64>().ok()) == Some(5.0)) {
         return Err(format!("the feedback report lacks the tee's five stars:\n{report}"));
     }
@@ -306,12 +311,7 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     .await?;
     tokio::time::sleep(SETTLE).await;
     screenshot_display(&setup.out_dir.join("tryon-comment.png"))?;
-    let report = Command::new(setup.kiosk.with_file_name("vitrine"))
-        .args(["report", "feedback", "--format", "csv", "--models-dir", "/nonexistent", "--database"])
-        .arg(data.join("e2e.db"))
-        .output()
-        .map_err(|e| format!("vitrine report feedback: {e}"))?;
-    let report = String::from_utf8_lossy(&report.stdout);
+    let report = feedback_report(setup, data)?;
     if !report.lines().any(|l| l.starts_with("Orbit Crew Tee,") && l.to_lowercase().contains("fits really well")) {
         return Err(format!("the feedback report lacks the tee's spoken comment:\n{report}"));
     }

@@ -15,7 +15,6 @@ export const ASK_IDLE_MS = 60_000;
 
 const EXAMPLES = ["Do you have the hoodie in M?", "Where are the oats?", "When are you open?", "Can I return without a receipt?"];
 
-
 const ask = (question: string) => (inKiosk() ? invoke<AskReply>("ask", { question }) : Promise.reject("the assistant needs the kiosk app"));
 const endSession = () => (inKiosk() ? invoke<void>("end_assistant_session") : Promise.resolve());
 

@@ -63,13 +63,13 @@ export function tryOnPanel(): TryOnPanel {
   const saved = h("p", { id: "look-saved", class: "look-saved", hidden: true });
   const closeBtn = h("button", { id: "look-close", class: "btn look-close", type: "button" }, "Back to the mirror");
   // How was the mirror? One tap on a star keeps it (with the garment, never who gave it).
+  const selectedProduct = () => (selected ? findVariant(choices, selected)?.choice.product_code ?? null : null);
   const lookRateNote = h("span", { id: "look-rate-note", class: "look-rate-note" }, "How was the mirror?");
   const lookStars = [1, 2, 3, 4, 5].map((n) => {
     const b = h("button", { class: "btn star", type: "button", "data-stars": String(n), "aria-label": `${n} star${n === 1 ? "" : "s"}` }, "★");
     b.addEventListener("click", async () => {
-      const product = selected ? findVariant(choices, selected)?.choice.product_code ?? null : null;
       try {
-        await sendFeedback("mirror", n, "", product);
+        await sendFeedback("mirror", n, "", selectedProduct());
         for (const s of lookStars) s.classList.toggle("on", Number(s.dataset.stars) <= n);
         lookRate.dataset.sent = "true";
         lookRateNote.textContent = "Thank you!";
@@ -93,8 +93,7 @@ export function tryOnPanel(): TryOnPanel {
         lookRateNote.textContent = spoken.message ?? "Sorry, I didn't catch that.";
         return;
       }
-      const product = selected ? findVariant(choices, selected)?.choice.product_code ?? null : null;
-      sendFeedback("mirror", null, words, product).then(
+      sendFeedback("mirror", null, words, selectedProduct()).then(
         () => (lookRateNote.textContent = `Thank you! We noted: “${words}”`),
         (err) => (lookRateNote.textContent = errorText(err)),
       );

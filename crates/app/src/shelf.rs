@@ -113,11 +113,14 @@ impl App {
         self.with_scanner(|scanner, pending| {
             let gallery = match scanner.embedder() {
                 Some(embedder) => {
-                    let models = embedder.comparable_models().to_vec();
-                    let mut references = Vec::new();
-                    for model in &models {
-                        references.extend(self.with_store(|store| Ok(store.reference_embeddings(model)?))?);
-                    }
+                    let models = embedder.comparable_models();
+                    let references = self.with_store(|store| {
+                        let mut references = Vec::new();
+                        for model in models {
+                            references.extend(store.reference_embeddings(model)?);
+                        }
+                        Ok(references)
+                    })?;
                     ProductGallery::from_references(references)
                 }
                 None => ProductGallery::default(),

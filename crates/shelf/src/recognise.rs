@@ -19,10 +19,8 @@ pub struct ProductEmbedder {
     model: SharedModel,
     spec: TensorSpec,
     size: usize,
-    /// sha256 of the model file: embeddings from another model are not comparable.
-    model_sha256: String,
-    /// This model's sha256, then the model it is a quantized copy of, if any: embeddings by
-    /// either compare.
+    /// This model file's sha256, then that of the model it is a quantized copy of, if any:
+    /// embeddings by either compare, embeddings by any other model do not.
     comparable: Vec<String>,
     resized: Mat,
     rgb: Mat,
@@ -33,7 +31,7 @@ pub struct ProductEmbedder {
 impl ProductEmbedder {
     pub fn new(registry: &Registry, name: &str) -> Result<Self, ShelfError> {
         let model = registry.model(name)?;
-        let (spec, size, model_sha256, comparable) = {
+        let (spec, size, comparable) = {
             let m = model.lock().unwrap_or_else(|e| e.into_inner());
             let manifest = m.manifest();
             let wrong = |reason: String| ShelfError::WrongModel { model: name.into(), reason };
@@ -46,14 +44,14 @@ impl ProductEmbedder {
                 _ => return Err(wrong("its input is not a fixed square image".into())),
             };
             let comparable = std::iter::once(manifest.sha256.clone()).chain(manifest.same_outputs_as.clone()).collect::<Vec<_>>();
-            (spec, size, manifest.sha256.clone(), comparable)
+            (spec, size, comparable)
         };
-        Ok(Self { model, spec, size, model_sha256, comparable, resized: Mat::default(), rgb: Mat::default(), one: Vec::new(), batch: Vec::new() })
+        Ok(Self { model, spec, size, comparable, resized: Mat::default(), rgb: Mat::default(), one: Vec::new(), batch: Vec::new() })
     }
 
     /// Identifies the model that made an embedding (stored beside reference embeddings).
     pub fn model_sha256(&self) -> &str {
-        &self.model_sha256
+        &self.comparable[0]
     }
 
     /// The models whose stored embeddings this one's compare with: itself and, for a quantized

@@ -157,8 +157,13 @@ impl Prepared {
                     continue;
                 }
                 let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
-                let skin_here = fit.skin.as_ref().is_some_and(|s| s.matches(&fd[i * 3..i * 3 + 3]));
-                let keep = fit.keep_frame(p, sd[i], skin_here);
+                let px = &fd[i * 3..i * 3 + 3];
+                let skin_here = fit.skin.as_ref().is_some_and(|s| s.matches(px));
+                let like_own_top = match (&fit.own_top, &fit.skin) {
+                    (Some(top), Some(tone)) => !skin_here && tone.nearer_other(px, &top.colour),
+                    _ => false,
+                };
+                let keep = fit.keep_frame(p, sd[i], skin_here, like_own_top);
                 if keep >= 1.0 {
                     fr[i] = 255;
                 }
@@ -459,13 +464,47 @@ impl SkinTone {
         let (cr, cb) = chroma(bgr);
         (cr - self.cr).hypot(cb - self.cb) < SKIN_CHROMA_TOLERANCE
     }
+
+    /// Whether a pixel's chroma is nearer that of `other` (a BGR colour) than this skin's.
+    fn nearer_other(&self, bgr: &[u8], other: &[f32; 3]) -> bool {
+        let (cr, cb) = chroma(bgr);
+        let (ocr, ocb) = chroma_f(other);
+        (cr - ocr).hypot(cb - ocb) < (cr - self.cr).hypot(cb - self.cb)
+    }
+
+    /// Whether at least `share` of the pixels along the segment `a`–`b` (inside the frame)
+    /// have this skin colour.
+    fn covers_segment(&self, bgr: &Mat, a: (f32, f32), b: (f32, f32), share: f32) -> bool {
+        let Ok(data) = bgr.data_bytes() else { return false };
+        let (w, h) = (bgr.cols(), bgr.rows());
+        let steps = dist(a, b).ceil().max(1.0) as usize;
+        let (mut seen, mut skin) = (0usize, 0usize);
+        for k in 0..=steps {
+            let f = k as f32 / steps as f32;
+            let (x, y) = ((a.0 + (b.0 - a.0) * f) as i32, (a.1 + (b.1 - a.1) * f) as i32);
+            if x < 0 || y < 0 || x >= w || y >= h {
+                continue;
+            }
+            let i = (y * w + x) as usize * 3;
+            seen += 1;
+            skin += self.matches(&data[i..i + 3]) as usize;
+        }
+        seen > 0 && skin as f32 >= share * seen as f32
+    }
 }
+
+/// The share of an arm capsule's bone line that must be skin-coloured for it to count as bare.
+const BARE_ARM: f32 = 0.6;
 
 /// How far (in Cr/Cb levels) a pixel's chroma may be from the face's and still be skin.
 const SKIN_CHROMA_TOLERANCE: f32 = 12.0;
 
 fn chroma(bgr: &[u8]) -> (f32, f32) {
-    let (b, g, r) = (bgr[0] as f32, bgr[1] as f32, bgr[2] as f32);
+    chroma_f(&[bgr[0] as f32, bgr[1] as f32, bgr[2] as f32])
+}
+
+fn chroma_f(bgr: &[f32; 3]) -> (f32, f32) {
+    let (b, g, r) = (bgr[0], bgr[1], bgr[2]);
     let y = 0.299 * r + 0.587 * g + 0.114 * b;
     (128.0 + 0.713 * (r - y), 128.0 + 0.564 * (b - y))
 }
@@ -573,8 +612,9 @@ struct Fit {
     arms: Vec<(Capsule, ArmSpan)>,
     /// Hands: capsules always kept from the frame.
     hands: Vec<Capsule>,
-    /// Where skin-coloured pixels are kept as hands and forearms.
-    skin_reach: Vec<Capsule>,
+    /// Where skin-coloured pixels are kept as hands and forearms (unless the garment's sleeve
+    /// reaches there).
+    skin_reach: Vec<(Capsule, ArmSpan)>,
     /// Each sleeve's bone chain along its arm (wearer's left, right), for arms seen well.
     sleeve_chains: [Option<SleeveChain>; 2],
     /// The garment's chest width over the shopper's (from the mask), when the mask gives it.
@@ -594,6 +634,9 @@ type Capsule = ((f32, f32), (f32, f32), f32);
 struct ArmSpan {
     start: f32,
     sleeve_reach: f32,
+    /// This stretch of the shopper's arm is bare (mostly their skin colour along its bone):
+    /// what else lies in its capsule is what is behind the arm, not a sleeve of theirs.
+    bare: bool,
 }
 
 impl ArmSpan {
@@ -618,7 +661,7 @@ fn pt(p: Point) -> (f32, f32) {
 }
 
 /// Distance from `p` to the segment `a`–`b`.
-fn segment_distance(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+pub(crate) fn segment_distance(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     let ab = sub(b, a);
     let t = (dot(sub(p, a), ab) / dot(ab, ab).max(1e-6)).clamp(0.0, 1.0);
     dist(p, (a.0 + ab.0 * t, a.1 + ab.1 * t))
@@ -924,12 +967,13 @@ impl Fit {
                 s * end.dist(g_shoulder)
             });
             let upper = dist(shoulder, elbow);
-            arms.push(((upper_start, elbow, 0.17 * sw), ArmSpan { start: 0.35 * upper, sleeve_reach: sleeve }));
-            arms.push(((elbow, wrist, 0.14 * sw), ArmSpan { start: upper, sleeve_reach: sleeve }));
+            let forearm = ArmSpan { start: upper, sleeve_reach: sleeve, bare: false };
+            arms.push(((upper_start, elbow, 0.17 * sw), ArmSpan { start: 0.35 * upper, ..forearm }));
+            arms.push(((elbow, wrist, 0.14 * sw), forearm));
             let past_wrist = |f: f32| (wrist.0 + (wrist.0 - elbow.0) * f, wrist.1 + (wrist.1 - elbow.1) * f);
             hands.push((wrist, past_wrist(0.45), 0.16 * sw));
-            skin_reach.push((elbow, wrist, 0.2 * sw));
-            skin_reach.push((wrist, past_wrist(0.7), 0.3 * sw));
+            skin_reach.push(((elbow, wrist, 0.28 * sw), forearm));
+            skin_reach.push(((wrist, past_wrist(0.7), 0.3 * sw), ArmSpan { start: upper + dist(elbow, wrist), ..forearm }));
         }
 
         let mut pairs: Vec<((f32, f32), Point)> = Vec::new();
@@ -969,6 +1013,12 @@ impl Fit {
             // new hem goes down over what still looks like the chest's clothing.
             let in_front: Vec<Capsule> = arms.iter().map(|&(c, _)| c).chain(hands.iter().copied()).collect();
             skin = SkinTone::from_face(frame, body.nose, 0.18 * sw).ok().flatten();
+            // Each arm capsule whose bone line is mostly skin is bare (see `ArmSpan::bare`).
+            if let Some(tone) = &skin {
+                for ((from, to, _), span) in &mut arms {
+                    span.bare = tone.covers_segment(frame, *from, *to, BARE_ARM);
+                }
+            }
             own_top = OwnTop::sample(frame, person, |f| spine(SHOULDER_LIFT * sw + f * torso), across, 0.28 * sw, &in_front, skin.as_ref());
             if garment.kind != GarmentKind::Dress {
                 // Hips BlazePose guessed (often at the elbows when the hands are up) would
@@ -1043,8 +1093,8 @@ impl Fit {
 
     /// How much (0..=1) of the frame to keep at `p` instead of the garment; `sleeve` is the
     /// warped sleeve mask there (0..=255), `skin` whether the frame there has the shopper's
-    /// skin colour.
-    fn keep_frame(&self, p: (f32, f32), sleeve: u8, skin: bool) -> f32 {
+    /// skin colour, `like_own_top` whether its chroma is nearer their own top's than skin's.
+    fn keep_frame(&self, p: (f32, f32), sleeve: u8, skin: bool, like_own_top: bool) -> f32 {
         let rel = sub(p, self.origin);
         let (a, d) = (dot(rel, self.across), dot(rel, self.down));
         let [r, c, l] = self.neckline;
@@ -1063,9 +1113,13 @@ impl Fit {
         };
         let above = ((limit - d) / 3.0 + 0.5).clamp(0.0, 1.0);
         // Hands always stay in front, and so does bare skin around hands and forearms (a hand
-        // flat on the chest is wider than the pose's capsule); arms too, except where a
-        // sleeve covers them.
-        if in_any(p, &self.hands) || (skin && sleeve < 128 && in_any(p, &self.skin_reach)) {
+        // flat on the chest is wider than the pose's capsule) past the garment's sleeve; arms
+        // too, except where a sleeve covers them.
+        if in_any(p, &self.hands) {
+            return 1.0;
+        }
+        let beyond_sleeve = |&((a, b, r), span): &(Capsule, ArmSpan)| segment_distance(p, a, b) < r && (sleeve < 128 || span.along(p, a, b) >= span.sleeve_reach);
+        if skin && self.skin_reach.iter().any(beyond_sleeve) {
             return 1.0;
         }
         // An arm where the sleeve reaches is the garment's (the sleeve, or the body beside a
@@ -1076,7 +1130,11 @@ impl Fit {
                 continue;
             }
             let along = span.along(p, a, b);
-            arm = arm.max(if along < span.sleeve_reach { 0.0 } else { 1.0 - sleeve as f32 / 255.0 });
+            // Beside a bare forearm held across the body, their own top is behind it: the new
+            // garment covers that, not a band of the old one around the arm. (Shadows on the
+            // arm and a watch are nearer skin than the top in chroma, and stay.)
+            let behind_bare_arm = span.bare && like_own_top;
+            arm = arm.max(if along < span.sleeve_reach || behind_bare_arm { 0.0 } else { 1.0 - sleeve as f32 / 255.0 });
         }
         above.max(arm)
     }

@@ -115,7 +115,7 @@ Version: $version
 Architecture: $arch
 Maintainer: Vitrine <dev@vitrine.invalid>
 Installed-Size: $installed_kb
-Depends: $depends, adduser, ca-certificates, cage, fonts-dejavu-core, alsa-utils
+Depends: $depends, adduser, ca-certificates, cage, fonts-dejavu-core, alsa-utils, flite
 Recommends: systemd
 Section: misc
 Priority: optional

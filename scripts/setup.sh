@@ -15,7 +15,8 @@ SKIMAGE_VERSION=0.26.0
 TAURI_DRIVER_VERSION=2.1.0
 APT_PACKAGES=(build-essential pkg-config file curl libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libopencv-dev clang libclang-dev python3-venv python3-pip
-  ffmpeg nodejs npm fonts-dejavu-core alsa-utils)
+  ffmpeg nodejs npm fonts-dejavu-core alsa-utils flite)
+# flite: "Read aloud" speaks answers with it (CMU Flite; engine and voices under CMU's permissive licence).
 # postgresql: the sync fault tests start a private server from its binaries (tests/sync).
 # espeak-ng: `vitrine eval assistant` synthesises its spoken questions with it (test data only).
 TEST_APT_PACKAGES=(xvfb xauth imagemagick webkit2gtk-driver postgresql espeak-ng)

@@ -371,6 +371,15 @@ pub async fn feedback_trend(app: Shared<'_>, slot: Slot<'_>, days: u32) -> Resul
     staff_job(&app, &slot, move |app, slot| app.feedback_trend(slot, days)).await
 }
 
+/// "Read aloud": the answer's text spoken on the kiosk (Flite), as WAV bytes for the page to
+/// play; made in memory, never written.
+#[tauri::command]
+pub async fn speak(app: Shared<'_>, text: String) -> Result<tauri::ipc::Response, String> {
+    let app = app.inner().clone();
+    let speech = blocking(move || app.speak(&text).map_err(|e| e.to_string())).await??;
+    Ok(tauri::ipc::Response::new(speech.wav))
+}
+
 /// "Hold to speak" pressed: the kiosk starts listening (the microphone, or `[assistant]
 /// microphone = "wav:PATH"`).
 #[tauri::command]

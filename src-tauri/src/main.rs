@@ -128,6 +128,7 @@ fn main() {
             commands::feedback_trend,
             commands::listen_start,
             commands::listen_stop,
+            commands::speak,
         ])
         .setup(move |handle| {
             let mut builder = WebviewWindowBuilder::new(handle, MAIN_WINDOW, WebviewUrl::default())

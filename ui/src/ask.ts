@@ -6,7 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { errorText, inKiosk } from "./backend";
 import { h } from "./dom";
 import { sendFeedback } from "./feedbackApi";
-import { holdToSpeak, type Hold } from "./voiceApi";
+import { holdToSpeak, playWav, speakAloud, stopReading, type Hold } from "./voiceApi";
 import { cardPrice, cardShelf, cardStock, KEY_ROWS, MAX_QUESTION, PENDING_TRY_ON_KEY, pressKey, type AskReply, type ProductCard } from "./askFormat";
 import type { Screen } from "./screens";
 
@@ -113,9 +113,27 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
   }
 
   function readAloud(text: string): HTMLElement | null {
-    // Only where the web view has a voice to speak with (WebKitGTK often has none).
-    if (!("speechSynthesis" in window) || window.speechSynthesis.getVoices().length === 0) return null;
     const b = h("button", { class: "btn ask-read", type: "button" }, "Read aloud");
+    if (inKiosk()) {
+      // Spoken on the kiosk (Flite), played here: the web view needs no voice of its own.
+      b.addEventListener("click", async () => {
+        b.disabled = true;
+        try {
+          const wav = await speakAloud(text);
+          b.dataset.audioBytes = String(wav.byteLength);
+          await playWav(wav).catch(() => {
+            // Made but not played (no sound device): the bytes are there, nothing to tell.
+          });
+        } catch (err) {
+          status.textContent = errorText(err);
+        } finally {
+          b.disabled = false;
+        }
+      });
+      return b;
+    }
+    // Outside the kiosk, only where the browser has a voice to speak with.
+    if (!("speechSynthesis" in window) || window.speechSynthesis.getVoices().length === 0) return null;
     b.addEventListener("click", () => {
       window.speechSynthesis.cancel();
       window.speechSynthesis.speak(new SpeechSynthesisUtterance(text));
@@ -213,6 +231,7 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
   });
 
   function wipe() {
+    stopReading();
     showKeyboard(true);
     rate.hidden = true;
     delete rate.dataset.sent;

@@ -71,3 +71,28 @@ export function holdToSpeak<Reply = unknown>(button: HTMLElement, o: HoldToSpeak
   button.addEventListener("pointerleave", () => void release());
   return { listening: () => listening };
 }
+
+/** An answer read aloud on the kiosk (Flite): WAV bytes made in memory. */
+export const speakAloud = (text: string) => (inKiosk() ? invoke<ArrayBuffer>("speak", { text }) : Promise.reject("reading aloud needs the kiosk app"));
+
+let playing: { audio: HTMLAudioElement; url: string } | null = null;
+
+/** Stops what is being read aloud, if anything. */
+export function stopReading(): void {
+  if (!playing) return;
+  playing.audio.pause();
+  URL.revokeObjectURL(playing.url);
+  playing = null;
+}
+
+/** Plays WAV bytes, stopping whatever was playing. */
+export async function playWav(bytes: ArrayBuffer): Promise<void> {
+  stopReading();
+  const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
+  const audio = new Audio(url);
+  playing = { audio, url };
+  audio.addEventListener("ended", () => {
+    if (playing?.audio === audio) stopReading();
+  });
+  await audio.play();
+}

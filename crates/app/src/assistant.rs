@@ -203,6 +203,9 @@ impl App {
         if let Some(e) = self.speech_problem() {
             problems.push(e);
         }
+        if let Some(e) = self.speech_synthesis_problem() {
+            problems.push(e);
+        }
         if !self.feedback_scorer().has_lexicon() {
             let path = crate::sentiment_lexicon_path(&self.config);
             problems.push(format!("feedback comments are not scored, stars only: no sentiment lexicon at {} (scripts/setup.sh fetches it)", path.display()));

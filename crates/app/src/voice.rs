@@ -1,7 +1,8 @@
 //! "Hold to speak": audio from the microphone (ALSA through `arecord`, its WAV read from a pipe)
 //! or from a recorded question (`wav:PATH`), recognised on the device (vitrine-speech) and
 //! asked like a typed question. The audio lives in memory and is dropped once recognised;
-//! nothing is written.
+//! nothing is written. "Read aloud": answers spoken by Flite into WAV bytes for the screen
+//! to play.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tracing::warn;
-use vitrine_speech::{decode_wav, Recognizer};
+use vitrine_speech::{decode_wav, Recognizer, Speech, Synthesizer};
 
 use crate::{App, AppError, AskReply};
 
@@ -107,6 +108,11 @@ impl App {
         self.hear(wav, true)
     }
 
+    /// What is said in a recording (WAV bytes, kept in memory only), without answering it.
+    pub fn transcribe(&self, wav: &[u8]) -> Result<SpokenReply, AppError> {
+        self.hear(wav, false)
+    }
+
     fn hear(&self, wav: &[u8], answer: bool) -> Result<SpokenReply, AppError> {
         let audio = decode_wav(wav).map_err(|e| AppError::Invalid(e.to_string()))?;
         let prompt = self.speech_prompt();
@@ -130,6 +136,29 @@ impl App {
         }
         let reply = if answer { Some(self.ask(&heard.text)?) } else { None };
         Ok(SpokenReply { heard: heard.text, no_speech: false, message: None, reply, seconds: heard.seconds, recognition_ms })
+    }
+
+    /// `text` (an answer) read aloud: WAV bytes, made in memory.
+    pub fn speak(&self, text: &str) -> Result<Speech, AppError> {
+        let synthesizer = self.synthesizer().map_err(AppError::Invalid)?;
+        synthesizer.speak(text).map_err(|e| AppError::Invalid(format!("Reading aloud is not available: {e}")))
+    }
+
+    /// Why answers cannot be read aloud here, if they cannot (for the status page).
+    pub fn speech_synthesis_problem(&self) -> Option<String> {
+        let synthesizer = match self.synthesizer() {
+            Ok(s) => s,
+            Err(e) => return Some(e),
+        };
+        synthesizer.speak("ok").err().map(|e| format!("reading aloud is off: {e}"))
+    }
+
+    fn synthesizer(&self) -> Result<Synthesizer, String> {
+        let spec = self.config.assistant.speech_synthesis.trim();
+        if spec.is_empty() {
+            return Err("reading aloud is off ([assistant] speech_synthesis is empty)".into());
+        }
+        Synthesizer::from_spec(spec).map_err(|e| e.to_string())
     }
 
     /// Why speech recognition cannot run here, if it cannot (for the status page).
@@ -196,6 +225,29 @@ mod tests {
         config.assistant.faq_file = root.join("assets/demo/faq.toml");
         config.assistant.microphone = microphone.to_owned();
         App::start(config)
+    }
+
+    /// The answer read aloud says what the screen says: Whisper hears the words back.
+    #[test]
+    fn an_answer_read_aloud_is_heard_back_as_its_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = kiosk(dir.path(), "");
+        let reply = app.ask("Do you have the Drift hoodie in M?").unwrap();
+        let speech = app.speak(&reply.answer).unwrap();
+        assert!(speech.seconds > 1.0, "{} s of speech", speech.seconds);
+        let heard = app.transcribe(&speech.wav).unwrap();
+        let (errors, words) = vitrine_speech::word_errors(&speech.text, &heard.heard);
+        let wer = errors as f64 / words.max(1) as f64;
+        eprintln!("said: {}\nheard: {}\nWER {wer:.3}", speech.text, heard.heard);
+        assert!(wer <= 0.35, "WER {wer:.3}");
+
+        let mut config = app.config.clone();
+        config.assistant.speech_synthesis = "/nonexistent/flite:slt".into();
+        let without = App::start(config);
+        let err = without.speak("Hello").unwrap_err().to_string();
+        assert!(err.contains("Reading aloud is not available") && err.contains("flite"), "{err}");
+        assert!(without.assistant_problem().is_some_and(|p| p.contains("reading aloud is off")));
+        assert!(app.speak("  ").is_err(), "nothing to read");
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct AskArgs {
     /// popularity.
     #[arg(long, default_value_t = 60)]
     wait: u64,
+    /// Write the last answer read aloud (as the kiosk's "Read aloud" speaks it) to this WAV file.
+    #[arg(long, value_name = "WAV")]
+    speak: Option<PathBuf>,
 }
 
 /// `vitrine ask`: each answer with the facts it used; the last line is the last answer as JSON.
@@ -57,6 +60,12 @@ pub fn ask(config: vitrine_config::Config, args: AskArgs) -> Result<()> {
         }
         println!();
         last = Some(serde_json::to_value(&reply)?);
+    }
+    if let Some(path) = &args.speak {
+        let answer = last.as_ref().and_then(|l| l.get("answer").or_else(|| l.pointer("/reply/answer"))).and_then(|a| a.as_str()).unwrap_or_default().to_owned();
+        let speech = app.speak(&answer)?;
+        std::fs::write(path, &speech.wav).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        println!("read aloud: {:.1} s of speech in {:.0} ms -> {}", speech.seconds, speech.synth_ms, path.display());
     }
     println!("{}", serde_json::to_string(&last)?);
     Ok(())
@@ -346,6 +355,42 @@ fn spoken_figures(app: &vitrine_app::App, cases: &[Case], show: bool) -> Option<
     Some(SpokenFigures { questions: n, wer: errors as f64 / words.max(1) as f64, same_answer: same as f64 / n.max(1) as f64, p95_ms: p95(&mut times) })
 }
 
+struct ReadAloudFigures {
+    answers: usize,
+    wer: f64,
+    p95_ms: f64,
+}
+
+/// The answers to the same questions as the spoken set, read aloud as the kiosk reads them
+/// (Flite) and heard back by the kiosk's recogniser: how much of each answer a listener's
+/// ear (standing in: Whisper) gets, and how long the speaking takes.
+fn read_aloud_figures(app: &vitrine_app::App, cases: &[Case], show: bool) -> Option<ReadAloudFigures> {
+    let (mut errors, mut words, mut n) = (0usize, 0usize, 0usize);
+    let mut times = Vec::new();
+    for case in cases.iter().filter(|c| c.turns.len() == 1 && c.kind != "unknown").step_by(5) {
+        app.end_assistant_session();
+        let Ok(reply) = app.ask(&case.turns[0]) else { continue };
+        let speech = match app.speak(&reply.answer) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("answers read aloud not measured: {e}");
+                return None;
+            }
+        };
+        times.push(speech.synth_ms);
+        let Ok(heard) = app.transcribe(&speech.wav) else { continue };
+        let (e, w) = vitrine_speech::word_errors(&speech.text, &heard.heard);
+        if show && e * 4 > w {
+            eprintln!("READ ALOUD: {:?} heard as {:?}", speech.text, heard.heard);
+        }
+        errors += e;
+        words += w;
+        n += 1;
+    }
+    app.end_assistant_session();
+    Some(ReadAloudFigures { answers: n, wer: errors as f64 / words.max(1) as f64, p95_ms: p95(&mut times) })
+}
+
 /// Claims no part of the store supports: a price, shelf, size or colour it does not have.
 fn invented(reply: &vitrine_app::AskReply, case: &Case, knowledge: &vitrine_assistant::Knowledge, faq: &vitrine_assistant::Faq, colours: &[String]) -> Vec<vitrine_assistant::Claim> {
     use vitrine_assistant::{claims, money, Claim};
@@ -436,6 +481,7 @@ pub fn eval(mut config: vitrine_config::Config, args: EvalAssistantArgs) -> Resu
         }
     }
     let spoken = spoken_figures(&app, &cases, args.show_wrong);
+    let read_aloud = read_aloud_figures(&app, &cases, args.show_wrong);
     let n = cases.len();
     let sentiment = feedback_figures(&config_for_feedback, std::path::Path::new("tests/data/feedback/held_out.tsv"), std::path::Path::new("tests/data/feedback/labelled.tsv"))
         .map_err(|e| eprintln!("sentiment not measured: {e}"))
@@ -461,6 +507,9 @@ pub fn eval(mut config: vitrine_config::Config, args: EvalAssistantArgs) -> Resu
         "asr_questions": spoken.as_ref().map(|s| s.questions),
         "spoken_same_answer": spoken.as_ref().map(|s| s.same_answer),
         "asr_p95_ms": spoken.as_ref().map(|s| s.p95_ms),
+        "read_aloud_wer": read_aloud.as_ref().map(|r| r.wer),
+        "read_aloud_answers": read_aloud.as_ref().map(|r| r.answers),
+        "read_aloud_p95_ms": read_aloud.as_ref().map(|r| r.p95_ms),
         "sentiment_accuracy": sentiment.map(|s| s.kiosk.sentiment_accuracy),
     });
     println!("{figures}");

@@ -250,11 +250,14 @@ pub struct AssistantConfig {
     /// "plughw:1,0"), `wav:PATH` to play a recorded question instead (tests, demos), or ""
     /// for no microphone.
     pub microphone: String,
+    /// How answers are read aloud: `PROGRAM:VOICE` for CMU Flite ("flite:slt"; voices kal,
+    /// slt, rms, awb), or "" to leave "Read aloud" off.
+    pub speech_synthesis: String,
 }
 
 impl Default for AssistantConfig {
     fn default() -> Self {
-        Self { faq_file: PathBuf::from("assets/demo/faq.toml"), session_secs: 60, microphone: "default".into() }
+        Self { faq_file: PathBuf::from("assets/demo/faq.toml"), session_secs: 60, microphone: "default".into(), speech_synthesis: "flite:slt".into() }
     }
 }
 

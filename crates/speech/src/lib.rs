@@ -1,11 +1,16 @@
-//! Speech recognition on the device. Audio arrives as WAV bytes, is decoded in memory and
-//! dropped after recognition; nothing is written. Whisper tiny.en (MIT) runs as two ONNX
-//! graphs (`models/speech/`, built by setup): the encoder, which also gives every decoder
-//! layer's cross-attention keys and values, and a decoder run once per token. A prompt (the
-//! store's product names) steers the spelling of names the model never heard.
+//! Speech on the device, both ways; nothing is written to disk.
+//!
+//! Recognition: audio arrives as WAV bytes, is decoded in memory and dropped after
+//! recognition. Whisper tiny.en (MIT) runs as two ONNX graphs (`models/speech/`, built by
+//! setup): the encoder, which also gives every decoder layer's cross-attention keys and
+//! values, and a decoder run once per token. A prompt (the store's product names) steers the
+//! spelling of names the model never heard.
+//!
+//! Synthesis (reading answers aloud): CMU Flite, see [`Synthesizer`].
 
 mod bpe;
 mod mel;
+mod synth;
 mod wav;
 
 use std::path::Path;
@@ -17,6 +22,7 @@ use vitrine_infer::{Model, Runtime};
 
 pub use bpe::Bpe;
 pub use mel::MelFrontEnd;
+pub use synth::{speakable, Speech, Synthesizer, MAX_SPOKEN_CHARS};
 pub use wav::{decode as decode_wav, encode as encode_wav, resample, SAMPLE_RATE};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +31,8 @@ pub enum SpeechError {
     Audio(String),
     #[error("speech model: {0}")]
     Model(String),
+    #[error("{0}")]
+    Synthesis(String),
 }
 
 const EOT: u32 = 50256;

@@ -161,6 +161,20 @@ async fn ask_flow(c: &Client, setup: &Setup, database: &Path, shot: &Path) -> Re
     if !price.contains("54.00") {
         return Err(format!("the follow-up's answer: {price}"));
     }
+    // Read aloud: the kiosk speaks the answer (Flite) and hands the page the audio to play
+    // (more than a second of 16 kHz speech; Xvfb has no sound card to play it on).
+    c.execute("const b = [...document.querySelectorAll('.ask-a .ask-read')].pop(); b.click();", vec![]).await.map_err(|e| e.to_string())?;
+    poll("the answer read aloud", WAIT, || async {
+        let bytes = c
+            .execute("const b = [...document.querySelectorAll('.ask-a .ask-read')].pop(); return b ? b.dataset.audioBytes ?? null : null;", vec![])
+            .await
+            .map_err(|e| e.to_string())?;
+        match bytes.as_str().and_then(|b| b.parse::<u64>().ok()) {
+            Some(n) if n > 32_000 => Ok(Some(())),
+            _ => Err(format!("audio bytes {bytes:?}; status {:?}", text(c, "#ask-status").await)),
+        }
+    })
+    .await?;
     // Feedback: four stars and a comment, kept against the product, without a name.
     click(c, "#ask-feedback .star[data-stars=\"4\"]").await?;
     // The comment can be spoken (the recorded microphone says its question again): the words

@@ -191,7 +191,7 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
             let mut out = input.try_clone()?;
             let outcome = tryon.apply(&mut out, &mask, 0.0, &mut TryOnTimings::default())?;
             let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-            let Outcome::Dressed { body, rendered, .. } = outcome else {
+            let Outcome::Dressed { body, rendered, shopper, .. } = outcome else {
                 println!("{gname:<26} {name:<40} prompt: {:?}", outcome.prompt());
                 fig.prompted += 1;
                 if gi == 0 {
@@ -200,7 +200,8 @@ pub fn eval(config: Config, args: EvalArgs) -> Result<()> {
                 continue;
             };
             fig.dressed += 1;
-            let person = mask_at_frame_size(&mask, &input)?;
+            // The shopper's silhouette: the person dressed, not everyone in view.
+            let person = mask_at_frame_size(&shopper, &input)?;
             let score = score_photo(&input, &out, &rendered, &body, &person)?;
             let mut line = format!(
                 "{gname:<26} {name:<40} ssim outside {:.4} · torso IoU {:.3} (pose {:.3}) · ΔE {:.1} · print leak {:.3}",
@@ -584,8 +585,8 @@ fn paired_measure(tryon: &mut TryOn, seg: &mut PersonSegmenter, clips: &[Clip], 
             let b = &clip.frames[j];
             let mask_b = seg.segment_bgr(b)?;
             let mut out = b.try_clone()?;
-            let Outcome::Dressed { body: body_b, rendered, .. } = tryon.apply(&mut out, &mask_b, 0.0, &mut TryOnTimings::default())? else { continue };
-            let person_b = mask_at_frame_size(&mask_b, b)?;
+            let Outcome::Dressed { body: body_b, rendered, shopper, .. } = tryon.apply(&mut out, &mask_b, 0.0, &mut TryOnTimings::default())? else { continue };
+            let person_b = mask_at_frame_size(&shopper, b)?;
             let mut region = Mat::default();
             core::bitwise_and_def(&full_mask(&rendered.alpha, rendered.roi, b, 128)?, &torso_silhouette(&person_b, &body_b)?, &mut region)?;
             let ssim = ssim_where(b, &out, &region, true)?;

@@ -226,7 +226,8 @@ const EASE_SMOOTHING: f32 = 0.05;
 /// What became of one frame.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Dressed { people: usize, body: Body, rendered: Rendered },
+    /// `shopper`: the mask of the person dressed (others in view left out).
+    Dressed { people: usize, body: Body, rendered: Rendered, shopper: PersonMask },
     /// Found the shopper but no garment is selected: nothing drawn.
     Undressed { people: usize, body: Body },
     Prompt(TryOnPrompt),
@@ -414,7 +415,7 @@ impl TryOn {
         if let Some(e) = rendered.ease {
             self.ease = Some(self.ease.map_or(e, |avg| avg + EASE_SMOOTHING * (e - avg)));
         }
-        Ok(Outcome::Dressed { people: chosen.people, body, rendered })
+        Ok(Outcome::Dressed { people: chosen.people, body, rendered, shopper: chosen.mask })
     }
 }
 

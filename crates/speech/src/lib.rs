@@ -35,11 +35,6 @@ pub enum SpeechError {
     Synthesis(String),
 }
 
-const EOT: u32 = 50256;
-const SOT: u32 = 50257;
-const START_OF_PREV: u32 = 50360;
-const NO_SPEECH: u32 = 50361;
-const NO_TIMESTAMPS: u32 = 50362;
 /// Longest answer in tokens (a question is a sentence or two).
 const MAX_TOKENS: usize = 64;
 /// Prompt tokens kept (Whisper allows up to half its 448-token context).
@@ -62,10 +57,44 @@ pub struct Transcript {
     pub decoder_ms: f64,
 }
 
+/// Whisper's special tokens, by name from the vocabulary (English-only and multilingual
+/// models number them differently).
+#[derive(Debug, Clone, Copy)]
+struct Specials {
+    end: u32,
+    start: u32,
+    previous: u32,
+    no_speech: u32,
+    no_timestamps: u32,
+    /// A multilingual model is told the language and the task after the start.
+    english_transcribe: Option<(u32, u32)>,
+}
+
+impl Specials {
+    fn from(bpe: &Bpe) -> Result<Self, SpeechError> {
+        let id = |t: &str| bpe.id(t).ok_or_else(|| SpeechError::Model(format!("the vocabulary has no {t}")));
+        // Whisper's own test: English-only vocabularies list the language tokens too, but
+        // only multilingual ones reach 51,865 entries.
+        let english_transcribe = match (bpe.len() >= 51_865, bpe.id("<|en|>"), bpe.id("<|transcribe|>")) {
+            (true, Some(en), Some(task)) => Some((en, task)),
+            _ => None,
+        };
+        Ok(Self {
+            end: id("<|endoftext|>")?,
+            start: id("<|startoftranscript|>")?,
+            previous: id("<|startofprev|>")?,
+            no_speech: bpe.id("<|nospeech|>").map_or_else(|| id("<|nocaptions|>"), Ok)?,
+            no_timestamps: id("<|notimestamps|>")?,
+            english_transcribe,
+        })
+    }
+}
+
 pub struct Recognizer {
     encoder: Model,
     decoder: Model,
     bpe: Bpe,
+    specials: Specials,
     suppress: Vec<u32>,
     suppress_begin: Vec<u32>,
     front: MelFrontEnd,
@@ -80,7 +109,8 @@ impl Recognizer {
         let bpe = Bpe::parse(&read("vocabulary.txt")?, &read("tokenizer.json")?)?;
         let suppress: serde_json::Value = serde_json::from_str(&read("suppress.json")?).map_err(|e| SpeechError::Model(format!("suppress.json: {e}")))?;
         let ids = |key: &str| -> Vec<u32> { suppress[key].as_array().map(|a| a.iter().filter_map(|v| v.as_u64().map(|v| v as u32)).collect()).unwrap_or_default() };
-        Ok(Self { encoder: model("whisper_encoder.toml")?, decoder: model("whisper_decoder.toml")?, suppress: ids("suppress_ids"), suppress_begin: ids("suppress_ids_begin"), bpe, front: MelFrontEnd::new() })
+        let specials = Specials::from(&bpe)?;
+        Ok(Self { encoder: model("whisper_encoder.toml")?, decoder: model("whisper_decoder.toml")?, suppress: ids("suppress_ids"), suppress_begin: ids("suppress_ids_begin"), bpe, specials, front: MelFrontEnd::new() })
     }
 
     /// Recognises 16 kHz mono samples; `prompt` lists words to expect (product names).
@@ -99,15 +129,19 @@ impl Recognizer {
         let started = Instant::now();
         let mut tokens: Vec<u32> = Vec::new();
         let prompt_ids = self.bpe.encode(&format!(" {}", prompt.trim()));
+        let sp = self.specials;
         if !prompt.trim().is_empty() {
-            tokens.push(START_OF_PREV);
+            tokens.push(sp.previous);
             tokens.extend(&prompt_ids[prompt_ids.len().saturating_sub(MAX_PROMPT)..]);
         }
-        tokens.push(SOT);
+        tokens.push(sp.start);
         // The no-speech probability is read at the start-of-transcript position.
         let at_sot = self.logits(&tokens, &cross)?;
-        let no_speech_prob = softmax_at(&at_sot, NO_SPEECH as usize);
-        tokens.push(NO_TIMESTAMPS);
+        let no_speech_prob = softmax_at(&at_sot, sp.no_speech as usize);
+        if let Some((english, transcribe)) = sp.english_transcribe {
+            tokens.extend([english, transcribe]);
+        }
+        tokens.push(sp.no_timestamps);
         let first_text = tokens.len();
         let mut said: Vec<u32> = Vec::new();
         while said.len() < MAX_TOKENS {
@@ -125,11 +159,11 @@ impl Recognizer {
                 }
             }
             // Only text and the end: no timestamps or other specials.
-            for l in logits.iter_mut().skip(SOT as usize) {
+            for l in logits.iter_mut().skip(sp.start as usize) {
                 *l = f32::NEG_INFINITY;
             }
-            let next = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32).unwrap_or(EOT);
-            if next == EOT {
+            let next = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32).unwrap_or(sp.end);
+            if next == sp.end {
                 break;
             }
             // A loop ("the the the …") ends the sentence.

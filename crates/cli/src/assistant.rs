@@ -316,43 +316,84 @@ struct SpokenFigures {
     wer: f64,
     same_answer: f64,
     p95_ms: f64,
+    /// Word error rate per speech engine ("espeak-ng", "flite"), over its own questions.
+    wer_by_engine: Vec<(&'static str, f64, usize)>,
 }
 
-/// Every fifth one-turn product or FAQ question, spoken by espeak-ng in three voices (in
-/// memory, never a file), recognised through the kiosk's own path: word error rate, and how
-/// often the spoken question gets the same answer as the typed one.
+/// A synthetic voice for the spoken set.
+enum Voice {
+    Espeak { voice: &'static str, speed: &'static str },
+    Flite(vitrine_speech::Synthesizer),
+}
+
+impl Voice {
+    fn engine(&self) -> &'static str {
+        match self {
+            Voice::Espeak { .. } => "espeak-ng",
+            Voice::Flite(_) => "flite",
+        }
+    }
+
+    /// WAV bytes in memory, never a file.
+    fn say(&self, text: &str) -> Option<Vec<u8>> {
+        match self {
+            Voice::Espeak { voice, speed } => {
+                let out = std::process::Command::new("espeak-ng").args(["-v", voice, "-s", speed, "--stdout", text]).output().ok()?;
+                out.status.success().then_some(out.stdout)
+            }
+            Voice::Flite(synth) => synth.speak(text).ok().map(|s| s.wav),
+        }
+    }
+}
+
+/// Every fifth one-turn product or FAQ question, spoken twice: by espeak-ng (three voices in
+/// turn) and by Flite (three voices in turn), in memory, never a file; each recognised through
+/// the kiosk's own path: word error rate (overall and per engine), and how often the spoken
+/// question gets the same answer as the typed one.
 fn spoken_figures(app: &vitrine_app::App, cases: &[Case], show: bool) -> Option<SpokenFigures> {
-    if std::process::Command::new("espeak-ng").arg("--version").output().is_err() {
-        eprintln!("spoken questions not measured: espeak-ng is not installed (scripts/setup.sh --test-deps installs it)");
+    let mut engines: Vec<Vec<Voice>> = Vec::new();
+    if std::process::Command::new("espeak-ng").arg("--version").output().is_ok() {
+        engines.push([("en-us", "150"), ("en-gb", "140"), ("en-us+f3", "160")].into_iter().map(|(voice, speed)| Voice::Espeak { voice, speed }).collect());
+    } else {
+        eprintln!("espeak-ng voices not measured: espeak-ng is not installed (scripts/setup.sh --test-deps installs it)");
+    }
+    let flite: Vec<Voice> = ["slt", "rms", "awb"].into_iter().filter_map(|v| vitrine_speech::Synthesizer::from_spec(&format!("flite:{v}")).ok()).map(Voice::Flite).collect();
+    if flite.first().and_then(|v| v.say("test")).is_some() {
+        engines.push(flite);
+    } else {
+        eprintln!("Flite voices not measured: flite is not installed (scripts/setup.sh installs it)");
+    }
+    if engines.is_empty() {
         return None;
     }
-    let voices = [("en-us", "150"), ("en-gb", "140"), ("en-us+f3", "160")];
     let (mut errors, mut words, mut same, mut n) = (0usize, 0usize, 0usize, 0usize);
+    let mut per_engine: Vec<(usize, usize, usize)> = vec![(0, 0, 0); engines.len()];
     let mut times = Vec::new();
     for (i, case) in cases.iter().filter(|c| c.turns.len() == 1 && c.kind != "unknown").step_by(5).enumerate() {
         let question = &case.turns[0];
-        let (voice, speed) = voices[i % voices.len()];
-        let out = std::process::Command::new("espeak-ng").args(["-v", voice, "-s", speed, "--stdout", question]).output().ok()?;
-        if !out.status.success() {
-            continue;
-        }
         app.end_assistant_session();
         let typed = app.ask(question).ok()?.answer;
-        app.end_assistant_session();
-        let Ok(heard) = app.ask_spoken(&out.stdout) else { continue };
-        times.push(heard.recognition_ms);
-        let (e, w) = vitrine_speech::word_errors(question, &heard.heard);
-        errors += e;
-        words += w;
-        n += 1;
-        if heard.reply.as_ref().is_some_and(|r| r.answer == typed) {
-            same += 1;
-        } else if show {
-            eprintln!("SPOKEN {voice}: {question:?} heard as {:?}", heard.heard);
+        for (e, voices) in engines.iter().enumerate() {
+            let voice = &voices[i % voices.len()];
+            let Some(wav) = voice.say(question) else { continue };
+            app.end_assistant_session();
+            let Ok(heard) = app.ask_spoken(&wav) else { continue };
+            times.push(heard.recognition_ms);
+            let (err, w) = vitrine_speech::word_errors(question, &heard.heard);
+            errors += err;
+            words += w;
+            n += 1;
+            per_engine[e] = (per_engine[e].0 + err, per_engine[e].1 + w, per_engine[e].2 + 1);
+            if heard.reply.as_ref().is_some_and(|r| r.answer == typed) {
+                same += 1;
+            } else if show {
+                eprintln!("SPOKEN {}: {question:?} heard as {:?}", voice.engine(), heard.heard);
+            }
         }
     }
     app.end_assistant_session();
-    Some(SpokenFigures { questions: n, wer: errors as f64 / words.max(1) as f64, same_answer: same as f64 / n.max(1) as f64, p95_ms: p95(&mut times) })
+    let wer_by_engine = engines.iter().zip(&per_engine).map(|(voices, &(e, w, q))| (voices[0].engine(), e as f64 / w.max(1) as f64, q)).collect();
+    Some(SpokenFigures { questions: n, wer: errors as f64 / words.max(1) as f64, same_answer: same as f64 / n.max(1) as f64, p95_ms: p95(&mut times), wer_by_engine })
 }
 
 struct ReadAloudFigures {
@@ -507,6 +548,7 @@ pub fn eval(mut config: vitrine_config::Config, args: EvalAssistantArgs) -> Resu
         "asr_questions": spoken.as_ref().map(|s| s.questions),
         "spoken_same_answer": spoken.as_ref().map(|s| s.same_answer),
         "asr_p95_ms": spoken.as_ref().map(|s| s.p95_ms),
+        "asr_wer_by_engine": spoken.as_ref().map(|s| s.wer_by_engine.iter().map(|(engine, wer, questions)| serde_json::json!({ "engine": engine, "wer": wer, "questions": questions })).collect::<Vec<_>>()),
         "read_aloud_wer": read_aloud.as_ref().map(|r| r.wer),
         "read_aloud_answers": read_aloud.as_ref().map(|r| r.answers),
         "read_aloud_p95_ms": read_aloud.as_ref().map(|r| r.p95_ms),

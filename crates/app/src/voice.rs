@@ -168,8 +168,8 @@ impl App {
         (!missing.is_empty()).then(|| format!("voice questions are off: {} missing in {} (scripts/setup.sh builds them)", missing.join(", "), dir.display()))
     }
 
-    /// Product and colour names, so names the model never heard come out spelled as the
-    /// store spells them.
+    /// Product and colour names and the sizes, so names the model never heard come out
+    /// spelled as the store spells them.
     fn speech_prompt(&self) -> String {
         let Ok(knowledge) = self.assistant_knowledge() else { return String::new() };
         let mut words: Vec<String> = knowledge.products.iter().map(|p| p.name.clone()).collect();
@@ -180,7 +180,20 @@ impl App {
                 }
             }
         }
-        format!("{}.", words.join(", "))
+        // Sizes as letters: without them, "in M" comes out as "in them" and "XL" as "Excel".
+        let mut sizes: Vec<String> = Vec::new();
+        for p in &knowledge.products {
+            for size in p.sizes() {
+                if !sizes.contains(&size) {
+                    sizes.push(size);
+                }
+            }
+        }
+        if sizes.is_empty() {
+            format!("{}.", words.join(", "))
+        } else {
+            format!("{}. Sizes {}.", words.join(", "), sizes.join(", "))
+        }
     }
 
     fn recognizer<'a>(&self, state: &'a mut VoiceState) -> Result<&'a Mutex<Recognizer>, AppError> {

@@ -450,6 +450,16 @@ pub mod webdriver {
         }
     }
 
+    /// Presses (`down`) or releases a hold-to-speak button by its id, as a finger does: the
+    /// pointer event the page listens for (WebDriver's own actions give no pointerdown here).
+    pub async fn hold(c: &Client, id: &str, down: bool) -> Res {
+        let event = if down { "pointerdown" } else { "pointerup" };
+        c.execute("document.getElementById(arguments[0]).dispatchEvent(new PointerEvent(arguments[1], { bubbles: true }))", vec![id.into(), event.into()])
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{event} on #{id}: {e}"))
+    }
+
     /// Waits until `css`'s text contains `want`; returns the whole text.
     pub async fn wait_text(c: &Client, css: &str, want: &str) -> Res<String> {
         poll(&format!("{css} to say {want:?}"), WAIT, || async {

@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use vitrine_e2e::webdriver::{click, connect, find, poll, text, wait_text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, hold, poll, text, wait_text, Res, WAIT};
 use vitrine_e2e::{private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 /// Units of the SKUs starting with `prefix` in the store, summed over locations, as the CLI's
@@ -179,9 +179,9 @@ async fn ask_flow(c: &Client, setup: &Setup, database: &Path, shot: &Path) -> Re
     click(c, "#ask-feedback .star[data-stars=\"4\"]").await?;
     // The comment can be spoken (the recorded microphone says its question again): the words
     // land in the field, to be checked before sending. Then it is typed instead.
-    c.execute("document.getElementById('ask-feedback-speak').dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    hold(c, "ask-feedback-speak", true).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    c.execute("document.getElementById('ask-feedback-speak').dispatchEvent(new PointerEvent('pointerup', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    hold(c, "ask-feedback-speak", false).await?;
     let comment = find(c, "#ask-feedback-comment").await?;
     poll("the spoken comment in the field", WAIT * 2, || async {
         let v = comment.prop("value").await.map_err(|e| e.to_string())?.unwrap_or_default();
@@ -207,9 +207,9 @@ async fn ask_flow(c: &Client, setup: &Setup, database: &Path, shot: &Path) -> Re
     // Hold to speak: the recorded "Do you have the Drift hoodie in medium?" gets the answer
     // the typed question got.
     let before = c.find_all(Locator::Css(".ask-a")).await.map_err(|e| e.to_string())?.len();
-    c.execute("document.getElementById('ask-voice').dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    hold(c, "ask-voice", true).await?;
     wait_text(c, "#ask-voice", "Listening").await?;
-    c.execute("document.getElementById('ask-voice').dispatchEvent(new PointerEvent('pointerup', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    hold(c, "ask-voice", false).await?;
     poll("the spoken question's answer", WAIT * 2, || async {
         let n = c.find_all(Locator::Css(".ask-a:not(.pending)")).await.map_err(|e| e.to_string())?.len();
         Ok((n > before).then_some(()))

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use vitrine_e2e::webdriver::{click, connect, find, poll, text, wait_text, Res, WAIT};
+use vitrine_e2e::webdriver::{click, connect, find, hold, poll, text, wait_text, Res, WAIT};
 use vitrine_e2e::{all_files, leading_number, media_files, private_env, screenshot_display, setup_or_skip, Driver, Setup};
 
 const CLIP: &str = "tfjs_pose_squats_pexels-4838220.mp4";
@@ -301,9 +301,9 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
         return Err(format!("the feedback report lacks the tee's five stars:\n{report}"));
     }
     // And a comment by voice: hold, speak (the recorded comment), release.
-    c.execute("document.getElementById('look-speak').dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    hold(c, "look-speak", true).await?;
     wait_text(c, "#look-speak", "Listening").await?;
-    c.execute("document.getElementById('look-speak').dispatchEvent(new PointerEvent('pointerup', { bubbles: true }))", vec![]).await.map_err(|e| e.to_string())?;
+    hold(c, "look-speak", false).await?;
     poll("the spoken comment noted", WAIT * 2, || async {
         let t = text(c, "#look-rate-note").await?;
         if t.contains("We noted") { Ok(Some(())) } else { Err(t) }

@@ -112,9 +112,12 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
     );
   }
 
+  let readingOff = false;
   function readAloud(text: string): HTMLElement | null {
     const b = h("button", { class: "btn ask-read", type: "button" }, "Read aloud");
     if (inKiosk()) {
+      // Once the kiosk has said it cannot read aloud, the button is not offered again.
+      if (readingOff) return null;
       // Spoken on the kiosk (Flite), played here: the web view needs no voice of its own.
       b.addEventListener("click", async () => {
         b.disabled = true;
@@ -126,6 +129,8 @@ export function askScreen(go: (route: "start" | "mirror") => void): Screen {
           });
         } catch (err) {
           status.textContent = errorText(err);
+          readingOff = true;
+          for (const r of log.querySelectorAll<HTMLElement>(".ask-read")) r.hidden = true;
         } finally {
           b.disabled = false;
         }

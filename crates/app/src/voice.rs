@@ -150,7 +150,7 @@ impl App {
             Ok(s) => s,
             Err(e) => return Some(e),
         };
-        synthesizer.speak("ok").err().map(|e| format!("reading aloud is off: {e}"))
+        synthesizer.available().err().map(|e| format!("reading aloud is off: {e}"))
     }
 
     fn synthesizer(&self) -> Result<Synthesizer, String> {

@@ -40,6 +40,22 @@ impl Synthesizer {
         Ok(Self { program: program.to_owned(), voice: voice.to_owned() })
     }
 
+    /// Whether the program is there to run (found on PATH, or at its path), without running
+    /// it: the status page asks this every couple of seconds.
+    pub fn available(&self) -> Result<(), SpeechError> {
+        let program = std::path::Path::new(&self.program);
+        let found = if self.program.contains('/') {
+            program.is_file()
+        } else {
+            std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        };
+        if found {
+            Ok(())
+        } else {
+            Err(SpeechError::Synthesis(format!("{} is not installed (it comes with the Debian package flite)", self.program)))
+        }
+    }
+
     /// Speaks `text` into WAV bytes. Empty text (after cleaning) is an error, as is a missing
     /// program or one that gives no audio.
     pub fn speak(&self, text: &str) -> Result<Speech, SpeechError> {
@@ -152,9 +168,12 @@ mod tests {
         assert!(Synthesizer::from_spec("flite").unwrap_err().to_string().contains("PROGRAM:VOICE"));
         assert!(Synthesizer::from_spec(":slt").is_err());
         let missing = Synthesizer::from_spec("/nonexistent/flite:slt").unwrap();
+        assert!(missing.available().is_err());
+        assert!(Synthesizer::from_spec("no-such-tts-program:slt").unwrap().available().is_err());
         let err = missing.speak("hello").unwrap_err().to_string();
         assert!(err.contains("cannot run /nonexistent/flite") && err.contains("flite"), "{err}");
         let real = Synthesizer::from_spec("flite:slt").unwrap();
+        real.available().expect("flite is installed (scripts/setup.sh)");
         assert!(real.speak(" · ").unwrap_err().to_string().contains("nothing to read"));
     }
 }

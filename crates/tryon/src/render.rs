@@ -151,16 +151,19 @@ impl Prepared {
             let fr = front.data_bytes_mut()?;
             let ad = alpha.data_bytes_mut()?;
             let rw = roi.width as usize;
+            let top_chroma = fit.own_top.map(|t| chroma_f(&t.colour));
             for (i, a) in ad.iter_mut().enumerate() {
                 let g = wd[i * 4 + 3];
                 if g == 0 || pd[i] == 0 {
                     continue;
                 }
                 let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
-                let px = &fd[i * 3..i * 3 + 3];
-                let skin_here = fit.skin.as_ref().is_some_and(|s| s.matches(px));
-                let like_own_top = match (&fit.own_top, &fit.skin) {
-                    (Some(top), Some(tone)) => !skin_here && tone.nearer_other(px, &top.colour),
+                let c = chroma(&fd[i * 3..i * 3 + 3]);
+                let to_skin = fit.skin.as_ref().map(|s| s.distance(c));
+                let skin_here = to_skin.is_some_and(|d| d < SKIN_CHROMA_TOLERANCE);
+                // Nearer the own top's chroma than the skin's (see `keep_frame`).
+                let like_own_top = match (top_chroma, to_skin) {
+                    (Some(t), Some(d)) => !skin_here && (c.0 - t.0).hypot(c.1 - t.1) < d,
                     _ => false,
                 };
                 let keep = fit.keep_frame(p, sd[i], skin_here, like_own_top);
@@ -461,15 +464,12 @@ impl SkinTone {
     }
 
     fn matches(&self, bgr: &[u8]) -> bool {
-        let (cr, cb) = chroma(bgr);
-        (cr - self.cr).hypot(cb - self.cb) < SKIN_CHROMA_TOLERANCE
+        self.distance(chroma(bgr)) < SKIN_CHROMA_TOLERANCE
     }
 
-    /// Whether a pixel's chroma is nearer that of `other` (a BGR colour) than this skin's.
-    fn nearer_other(&self, bgr: &[u8], other: &[f32; 3]) -> bool {
-        let (cr, cb) = chroma(bgr);
-        let (ocr, ocb) = chroma_f(other);
-        (cr - ocr).hypot(cb - ocb) < (cr - self.cr).hypot(cb - self.cb)
+    /// How far a (Cr, Cb) chroma is from this skin's.
+    fn distance(&self, (cr, cb): (f32, f32)) -> f32 {
+        (cr - self.cr).hypot(cb - self.cb)
     }
 
     /// Whether at least `share` of the pixels along the segment `a`–`b` (inside the frame)

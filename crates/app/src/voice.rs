@@ -173,22 +173,10 @@ impl App {
     fn speech_prompt(&self) -> String {
         let Ok(knowledge) = self.assistant_knowledge() else { return String::new() };
         let mut words: Vec<String> = knowledge.products.iter().map(|p| p.name.clone()).collect();
-        for p in &knowledge.products {
-            for c in p.colours() {
-                if !words.contains(&c) {
-                    words.push(c);
-                }
-            }
-        }
+        push_new(&mut words, knowledge.products.iter().flat_map(|p| p.colours()));
         // Sizes as letters: without them, "in M" comes out as "in them" and "XL" as "Excel".
-        let mut sizes: Vec<String> = Vec::new();
-        for p in &knowledge.products {
-            for size in p.sizes() {
-                if !sizes.contains(&size) {
-                    sizes.push(size);
-                }
-            }
-        }
+        let mut sizes = Vec::new();
+        push_new(&mut sizes, knowledge.products.iter().flat_map(|p| p.sizes()));
         if sizes.is_empty() {
             format!("{}.", words.join(", "))
         } else {
@@ -210,6 +198,15 @@ impl App {
         match state.recognizer.as_ref().expect("set above") {
             Ok(r) => Ok(r),
             Err(e) => Err(AppError::Invalid(format!("Voice questions are not available ({e}): please type your question."))),
+        }
+    }
+}
+
+/// Appends the items `list` does not hold yet, in order.
+fn push_new(list: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
+    for item in items {
+        if !list.contains(&item) {
+            list.push(item);
         }
     }
 }

@@ -26,7 +26,8 @@ pub struct AskArgs {
 pub fn ask(config: vitrine_config::Config, args: AskArgs) -> Result<()> {
     let app = vitrine_app::App::start(config);
     app.wait_for_basket_model(Duration::from_secs(args.wait))?;
-    let mut last = None;
+    // The last answer as JSON, and its text (what --speak reads).
+    let (mut last, mut last_answer) = (None, String::new());
     if let Some(path) = &args.wav {
         let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let spoken = app.ask_spoken(&bytes)?;
@@ -35,6 +36,7 @@ pub fn ask(config: vitrine_config::Config, args: AskArgs) -> Result<()> {
             Some(reply) => println!("A: {}\n", reply.answer),
             None => println!("{}\n", spoken.message.as_deref().unwrap_or("nothing heard")),
         }
+        last_answer = spoken.reply.as_ref().map(|r| r.answer.clone()).unwrap_or_default();
         last = Some(serde_json::to_value(&spoken)?);
     }
     for question in &args.questions {
@@ -44,6 +46,7 @@ pub fn ask(config: vitrine_config::Config, args: AskArgs) -> Result<()> {
             Err(vitrine_app::AppError::Invalid(message)) => {
                 println!("Q: {question}\nA: {message}\n");
                 last = Some(serde_json::json!({ "question": question, "answer": message, "refused": true }));
+                last_answer = message;
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -60,10 +63,10 @@ pub fn ask(config: vitrine_config::Config, args: AskArgs) -> Result<()> {
         }
         println!();
         last = Some(serde_json::to_value(&reply)?);
+        last_answer = reply.answer;
     }
     if let Some(path) = &args.speak {
-        let answer = last.as_ref().and_then(|l| l.get("answer").or_else(|| l.pointer("/reply/answer"))).and_then(|a| a.as_str()).unwrap_or_default().to_owned();
-        let speech = app.speak(&answer)?;
+        let speech = app.speak(&last_answer)?;
         std::fs::write(path, &speech.wav).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         println!("read aloud: {:.1} s of speech in {:.0} ms -> {}", speech.seconds, speech.synth_ms, path.display());
     }
@@ -320,6 +323,11 @@ struct SpokenFigures {
     wer_by_engine: Vec<(&'static str, f64, usize)>,
 }
 
+/// The questions said aloud: every fifth one-turn product or FAQ question.
+fn spoken_set(cases: &[Case]) -> impl Iterator<Item = &Case> {
+    cases.iter().filter(|c| c.turns.len() == 1 && c.kind != "unknown").step_by(5)
+}
+
 /// A synthetic voice for the spoken set.
 enum Voice {
     Espeak { voice: &'static str, speed: &'static str },
@@ -346,7 +354,7 @@ impl Voice {
     }
 }
 
-/// Every fifth one-turn product or FAQ question, spoken twice: by espeak-ng (three voices in
+/// The spoken set ([`spoken_set`]), each question said twice: by espeak-ng (three voices in
 /// turn) and by Flite (three voices in turn), in memory, never a file; each recognised through
 /// the kiosk's own path: word error rate (overall and per engine), and how often the spoken
 /// question gets the same answer as the typed one.
@@ -369,7 +377,7 @@ fn spoken_figures(app: &vitrine_app::App, cases: &[Case], show: bool) -> Option<
     let (mut errors, mut words, mut same, mut n) = (0usize, 0usize, 0usize, 0usize);
     let mut per_engine: Vec<(usize, usize, usize)> = vec![(0, 0, 0); engines.len()];
     let mut times = Vec::new();
-    for (i, case) in cases.iter().filter(|c| c.turns.len() == 1 && c.kind != "unknown").step_by(5).enumerate() {
+    for (i, case) in spoken_set(cases).enumerate() {
         let question = &case.turns[0];
         app.end_assistant_session();
         let typed = app.ask(question).ok()?.answer;
@@ -408,7 +416,7 @@ struct ReadAloudFigures {
 fn read_aloud_figures(app: &vitrine_app::App, cases: &[Case], show: bool) -> Option<ReadAloudFigures> {
     let (mut errors, mut words, mut n) = (0usize, 0usize, 0usize);
     let mut times = Vec::new();
-    for case in cases.iter().filter(|c| c.turns.len() == 1 && c.kind != "unknown").step_by(5) {
+    for case in spoken_set(cases) {
         app.end_assistant_session();
         let Ok(reply) = app.ask(&case.turns[0]) else { continue };
         let speech = match app.speak(&reply.answer) {

@@ -95,6 +95,14 @@ if [ ! -f models/speech/whisper_decoder.onnx ] || [ ! -f models/speech/whisper_e
   .venv/bin/python models/speech/build_whisper.py ".whl/$WHISPER_WHEEL" models/speech
 fi
 
+# --- shelf-label OCR: PP-OCRv4 det/rec/cls (Apache-2.0) from the PyPI wheel
+# rapidocr-onnxruntime==1.4.4, each file checked against its pinned sha256 by the script.
+if ! .venv/bin/python models/ocr/fetch_ppocr.py --check >/dev/null 2>&1; then
+  say "fetching the shelf-label OCR models (PP-OCRv4, rapidocr-onnxruntime 1.4.4)"
+  .venv/bin/python -c "import onnx" 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check "onnx==1.23.2"
+  .venv/bin/python models/ocr/fetch_ppocr.py
+fi
+
 # --- feedback sentiment: the VADER lexicon (MIT) from the PyPI wheel vaderSentiment==3.3.2
 # (sha256 checked); crates/feedback ports VADER's rules and reads this word list.
 VADER_WHEEL=vaderSentiment-3.3.2-py2.py3-none-any.whl

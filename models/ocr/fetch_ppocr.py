@@ -92,6 +92,8 @@ def manifest(key: str, spec: dict) -> str:
         'license = "Apache-2.0"',
         f"source = {toml_str('PaddleOCR PP-OCR models converted to ONNX by RapidOCR, PyPI ' + WHEEL + ', rapidocr_onnxruntime/models/' + spec['file'])}",
         'script = "models/ocr/fetch_ppocr.py"',
+        # Run many times per scan: the CPU arena keeps its working memory between runs.
+        "memory_arena = true",
         f"description = {toml_str(spec['description'])}",
     ]
     for name_, shape, layout, color, rng, desc in spec["inputs"]:

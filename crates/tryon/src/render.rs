@@ -151,7 +151,7 @@ impl Prepared {
             let fr = front.data_bytes_mut()?;
             let ad = alpha.data_bytes_mut()?;
             let rw = roi.width as usize;
-            let top_chroma = fit.own_top.map(|t| chroma_f(&t.colour));
+            let top_chroma = fit.own_top.as_ref().map(|t| chroma_f(&t.colour));
             for (i, a) in ad.iter_mut().enumerate() {
                 let g = wd[i * 4 + 3];
                 if g == 0 || pd[i] == 0 {
@@ -173,8 +173,9 @@ impl Prepared {
                 *a = ((g as f32 * pd[i] as f32 / 255.0) * (1.0 - keep)) as u8;
             }
         }
-        if let Some(top) = fit.own_top {
-            cover_own_top(&top, &fit, roi, &frame_roi, &person, &front, &mut warped, &mut alpha)?;
+        if let Some(top) = &fit.own_top {
+            cover_own_top(top, &fit, roi, &frame_roi, &person, &front, &mut warped, &mut alpha)?;
+            cover_own_top_rim(top, &fit, roi, &frame_roi, &person, &front, &mut warped, &mut alpha)?;
         }
         // Soft seams: the alpha's edge feathered over a few pixels, except against what is in front.
         let mut soft = Mat::default();
@@ -221,13 +222,21 @@ impl Prepared {
         }
         let kernel = imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(3, 3), core::Point::new(-1, -1))?;
         imgproc::dilate_def(&small, &mut self.person_small, &kernel)?;
-        imgproc::resize(&self.person_small, &mut self.person, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
+        // Softened before it is scaled up: linear interpolation alone leaves the coarse
+        // mask's steps as a staircase along the garment's edge.
+        imgproc::gaussian_blur_def(&self.person_small, &mut small, Size::new(3, 3), 0.0)?;
+        imgproc::resize(&small, &mut self.person, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
         Ok(())
     }
 }
 
 /// How far (share of shoulder width) beyond the garment the shopper's own top is covered.
 const OWN_TOP_COVER: f32 = 0.3;
+/// How far above the shoulder line (share of the shoulder width) the garment's top edge is
+/// beyond the neck: where the pose's shoulder points are, inside the shoulders' round.
+const GARMENT_SHOULDERS: f32 = 0.12;
+/// How far up the shoulders' round the shopper's own top is covered: to its top.
+const OWN_TOP_SHOULDERS: f32 = 0.25;
 /// The smallest piece of it covered: a square of this share of the shoulder width.
 const OWN_TOP_MIN_PIECE: f32 = 0.2;
 
@@ -252,8 +261,10 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
     let nearest = nearest_seeds(alpha_s.data_bytes()?, sw_, sh_);
     let (fd, pd, frd) = (frame_s.data_bytes()?, person_s.data_bytes()?, front_s.data_bytes()?);
     let reach = OWN_TOP_COVER * fit.sw / step as f32;
-    // Not below the hem: a longer top of theirs is what the hem itself was carried down over.
-    let (neck, lowest) = (fit.neckline[1].1, fit.hem_depth);
+    // Not above the garment's top edge (their own top's shoulders are covered, its neckline
+    // not), nor below the hem: a longer top of theirs is what the hem itself was carried down
+    // over.
+    let lowest = fit.hem_depth;
     // Where the garment may be carried (whatever the colour), and where the own top is seen.
     let mut allowed = vec![false; sw_ * sh_];
     let mut seen = Mat::new_size_with_default(small, core::CV_8UC1, Scalar::all(0.0))?;
@@ -267,8 +278,8 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
             continue;
         }
         let p = (roi.x as f32 + ((i % sw_) as f32 + 0.5) * step as f32, roi.y as f32 + ((i / sw_) as f32 + 0.5) * step as f32);
-        let depth = dot(sub(p, fit.origin), fit.down);
-        if depth < neck || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || in_any(p, &fit.hands) {
+        let (across, depth) = (dot(sub(p, fit.origin), fit.across), dot(sub(p, fit.origin), fit.down));
+        if depth < fit.top_depth(across, OWN_TOP_SHOULDERS) || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || in_any(p, &fit.hands) {
             continue;
         }
         let own_sleeve = fit.arms.iter().any(|&((a, b, r), span)| segment_distance(p, a, b) < r && span.along(p, a, b) >= span.sleeve_reach);
@@ -348,6 +359,59 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
     }
     Ok(())
 }
+
+/// The last few pixels of the shopper's own top along the garment's edge (the person mask
+/// is coarse: its edge runs a little inside or outside the body's) would draw a thin outline
+/// of the old colour around the new garment: pixels within [`OWN_TOP_RIM`] of the garment
+/// that look like the own top take the garment's colour there.
+#[allow(clippy::too_many_arguments)]
+fn cover_own_top_rim(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, front: &Mat, warped: &mut Mat, alpha: &mut Mat) -> Result<()> {
+    let reach = ((OWN_TOP_RIM * fit.sw) as i32).clamp(1, 8);
+    let mut garment = Mat::default();
+    imgproc::threshold(alpha, &mut garment, 127.0, 255.0, imgproc::THRESH_BINARY)?;
+    let kernel = imgproc::get_structuring_element(imgproc::MORPH_ELLIPSE, Size::new(2 * reach + 1, 2 * reach + 1), core::Point::new(-1, -1))?;
+    let mut near = Mat::default();
+    imgproc::dilate_def(&garment, &mut near, &kernel)?;
+    // The garment's colour carried out over the rim: premultiplied, blurred as far as the
+    // rim reaches, divided back.
+    let mut premultiplied = warped.try_clone()?;
+    for px in premultiplied.data_bytes_mut()?.chunks_exact_mut(4) {
+        for c in 0..3 {
+            px[c] = (px[c] as u16 * px[3] as u16 / 255) as u8;
+        }
+    }
+    let mut smooth = Mat::default();
+    let k = 2 * reach + 1;
+    imgproc::blur_def(&premultiplied, &mut smooth, Size::new(k, k))?;
+    let (sm, nd, fd, pd, frd) = (smooth.data_bytes()?, near.data_bytes()?, frame.data_bytes()?, person.data_bytes()?, front.data_bytes()?);
+    let rw = roi.width as usize;
+    let wd = warped.data_bytes_mut()?;
+    let ad = alpha.data_bytes_mut()?;
+    for i in 0..ad.len() {
+        if ad[i] >= 128 || nd[i] == 0 || pd[i] == 0 || frd[i] > 0 {
+            continue;
+        }
+        let bgr = &fd[i * 3..i * 3 + 3];
+        if fit.skin.as_ref().is_some_and(|s| s.matches(bgr)) || !top.matches(&[bgr[0] as f32, bgr[1] as f32, bgr[2] as f32]) {
+            continue;
+        }
+        let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
+        let a = sm[i * 4 + 3] as f32;
+        if a < 1.0 || in_any(p, &fit.hands) || dist(p, fit.nose) < 0.42 * fit.sw {
+            continue;
+        }
+        for c in 0..3 {
+            wd[i * 4 + c] = (sm[i * 4 + c] as f32 * 255.0 / a).min(255.0) as u8;
+        }
+        wd[i * 4 + 3] = 255;
+        ad[i] = 255;
+    }
+    Ok(())
+}
+
+/// How far out from the garment's edge (share of the shoulder width) the own top's rim is
+/// covered.
+const OWN_TOP_RIM: f32 = 0.03;
 
 /// The grid `cover_own_top` decides on: the ROI's long side in at most this many cells.
 const COVER_GRID: f32 = 240.0;
@@ -730,36 +794,55 @@ impl SleeveChain {
 /// longer clothing.
 const OWN_HEM_REACH: f32 = 0.55;
 
-/// The colour of the shopper's own top, sampled at the chest: what their clothing looks like
-/// wherever it shows (below the new hem, beside the new garment).
-#[derive(Debug, Clone, Copy)]
+/// The colours of the shopper's own top, sampled across the chest: what their clothing looks
+/// like wherever it shows (below the new hem, beside the new garment). A single colour does
+/// not do: a saturated top goes from washed out in the light to deep in the shadow under the
+/// arms, further apart than any tolerance around one of them could allow without taking in
+/// the trousers. So every sampled pixel counts, each standing for the colours near it.
+#[derive(Debug, Clone)]
 struct OwnTop {
+    /// The samples' per-channel median (BGR), what the chest shows most.
     colour: [f32; 3],
+    /// How many samples lie near each (chromaticity, brightness) bin.
+    near: Vec<u16>,
+    /// The count in `near` from which a pixel is taken for the top.
+    enough: u16,
 }
 
 impl OwnTop {
-    /// The colour the body shows at chest height: per-channel medians over a few rows
-    /// (half-width `half`) across the body at mid-chest, upper chest and belly (`at`: share of
-    /// the torso → point on the spine), the first that matches nearly as many of all the
-    /// sampled pixels as the best does, so hands or a lanyard held across one depth do not
-    /// decide it. Arms and hands are left out. `None` without a usable sample.
+    /// From rows across the body (`at`: share of the torso → point on the spine), arms, hands
+    /// and skin left out; `None` without a usable sample.
+    ///
+    /// The median colour: per-channel medians over a few rows (half-width `half`) at mid-chest,
+    /// upper chest and belly, the first that is like nearly as many of all those pixels as the
+    /// best one is, so hands or a lanyard held across one depth do not decide it.
+    ///
+    /// The colours: every pixel of rows out to the body's sides (`sides`) at upper, mid and
+    /// lower chest. Not the belly: hips BlazePose guesses high would take in the trousers.
+    #[allow(clippy::too_many_arguments)]
     fn sample(
         frame: &Mat,
         person: &Mat,
         at: impl Fn(f32) -> (f32, f32),
         across: (f32, f32),
         half: f32,
+        sides: f32,
         in_front: &[Capsule],
         skin: Option<&SkinTone>,
     ) -> Option<Self> {
+        // Three rows 0.3 `half` apart.
+        let rows = |f: f32, width: f32| {
+            let centre = at(f);
+            let mut pixels = Vec::new();
+            for dy in [-0.3f32, 0.0, 0.3] {
+                pixels.extend(body_row(frame, person, (centre.0 - across.1 * dy * half, centre.1 + across.0 * dy * half), across, width, in_front, skin));
+            }
+            pixels
+        };
         let mut all = Vec::new();
         let mut candidates = Vec::new();
         for f in [0.55f32, 0.35, 0.75] {
-            let centre = at(f);
-            let mut sample = Vec::new();
-            for dy in [-0.1f32, 0.0, 0.1] {
-                sample.extend(body_row(frame, person, (centre.0 - across.1 * dy * half * 3.0, centre.1 + across.0 * dy * half * 3.0), across, half, in_front, skin));
-            }
+            let sample = rows(f, half);
             if sample.len() < 20 {
                 continue;
             }
@@ -768,20 +851,78 @@ impl OwnTop {
                 v.sort_by(f32::total_cmp);
                 v[v.len() / 2]
             };
-            candidates.push(Self { colour: [median(0), median(1), median(2)] });
+            candidates.push([median(0), median(1), median(2)]);
             all.extend(sample);
         }
-        // Mid-chest unless hands or a lanyard spoil it (a darker belly would take in dark
-        // trousers too).
-        let scores: Vec<usize> = candidates.iter().map(|c| all.iter().filter(|p| c.matches(p)).count()).collect();
+        let like = |colour: &[f32; 3], p: &[f32; 3]| Self { colour: *colour, near: Vec::new(), enough: 0 }.like_median(p);
+        let scores: Vec<usize> = candidates.iter().map(|c| all.iter().filter(|p| like(c, p)).count()).collect();
         let best = scores.iter().copied().max()?;
-        candidates.into_iter().zip(scores).find(|&(_, n)| n * 20 >= best * 19).map(|(c, _)| c)
+        let colour = candidates.into_iter().zip(scores).find(|&(_, n)| n * 20 >= best * 19)?.0;
+        let sample: Vec<[f32; 3]> = [0.3f32, 0.45, 0.6].into_iter().flat_map(|f| rows(f, sides)).collect();
+        if sample.len() < 30 {
+            return None;
+        }
+        let mut near = vec![0u16; OWN_TOP_BINS.0 * OWN_TOP_BINS.0 * OWN_TOP_BINS.1];
+        // Which sample last counted in each bin: a sample counts once however many of its
+        // shades reach a bin.
+        let mut counted = vec![u16::MAX; near.len()];
+        let (rc, rl) = (OWN_TOP_NEAR.0 as isize, OWN_TOP_NEAR.1 as isize);
+        let n = OWN_TOP_BINS.0 as f32;
+        for (k, px) in sample.iter().enumerate() {
+            let (u, v, l) = Self::bin(px);
+            // A saturated colour's chromaticity moves with the light (deeper in the shadow,
+            // washed out in a highlight) along its line from grey: the sample stands for that
+            // line too.
+            let (gu, gv) = (u as f32 + 0.5 - n / 3.0, v as f32 + 0.5 - n / 3.0);
+            let saturated = gu.hypot(gv) >= OWN_TOP_SATURATED * n;
+            let scales: &[f32] = if saturated { &OWN_TOP_SATURATION } else { &[1.0] };
+            for &scale in scales {
+                let (su, sv) = ((n / 3.0 + gu * scale) as isize, (n / 3.0 + gv * scale) as isize);
+                for du in -rc..=rc {
+                    for dv in -rc..=rc {
+                        for dl in -rl..=rl {
+                            if let Some(i) = Self::index(su + du, sv + dv, l + dl) {
+                                if counted[i] != k as u16 {
+                                    counted[i] = k as u16;
+                                    near[i] = near[i].saturating_add(1);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let enough = ((sample.len() as f32 * OWN_TOP_SHARE).ceil() as u16).max(3);
+        Some(Self { colour, near, enough })
     }
 
-    /// Whether a BGR pixel looks like the same clothing: about the same hue and saturation
-    /// (chromaticity, which shading leaves alone) and a brightness within what folds and the
-    /// room's light make of it. Trousers usually differ far more in one or the other.
+    /// A BGR pixel's bin: chromaticity (blue's and red's shares, which shading leaves alone)
+    /// and log brightness.
+    fn bin(p: &[f32; 3]) -> (isize, isize, isize) {
+        let sum = p[0] + p[1] + p[2] + 3.0 * DARK_OFFSET;
+        let n = OWN_TOP_BINS.0 as f32;
+        let luma = 0.114 * p[0] + 0.587 * p[1] + 0.299 * p[2] + DARK_OFFSET;
+        let l = (luma.log2() - DARK_OFFSET.log2()) / OWN_TOP_LUMA_BIN;
+        (((p[0] + DARK_OFFSET) / sum * n) as isize, ((p[2] + DARK_OFFSET) / sum * n) as isize, l as isize)
+    }
+
+    fn index(u: isize, v: isize, l: isize) -> Option<usize> {
+        let (n, m) = (OWN_TOP_BINS.0 as isize, OWN_TOP_BINS.1 as isize);
+        ((0..n).contains(&u) && (0..n).contains(&v) && (0..m).contains(&l)).then(|| ((u * n + v) * m + l) as usize)
+    }
+
+    /// Whether a BGR pixel looks like the same clothing: enough of the chest's samples have
+    /// about its chromaticity and a brightness within what folds and the room's light make of
+    /// it. Trousers usually differ far more in one or the other.
     fn matches(&self, px: &[f32; 3]) -> bool {
+        let (u, v, l) = Self::bin(px);
+        Self::index(u, v, l).is_some_and(|i| self.near[i] >= self.enough)
+    }
+
+    /// Whether a BGR pixel is near the chest's median colour: about the same chromaticity and
+    /// a brightness within what folds make of it. Stricter than [`Self::matches`]: where the
+    /// top ends below, trousers of a like colour go on.
+    fn like_median(&self, px: &[f32; 3]) -> bool {
         let chromaticity = |p: &[f32; 3]| {
             let sum = p[0] + p[1] + p[2] + 3.0 * DARK_OFFSET;
             [(p[0] + DARK_OFFSET) / sum, (p[1] + DARK_OFFSET) / sum, (p[2] + DARK_OFFSET) / sum]
@@ -793,7 +934,7 @@ impl OwnTop {
     }
 
     /// The depth down to which the top goes: from `from` down to `limit`, rows across the body
-    /// whose pixels mostly match.
+    /// whose pixels mostly look like the chest's median colour.
     #[allow(clippy::too_many_arguments)]
     fn end(
         &self,
@@ -810,7 +951,7 @@ impl OwnTop {
         let mut depth = from;
         while depth < limit {
             let pixels = body_row(frame, person, spine(depth), across, half, in_front, skin);
-            if pixels.len() < 6 || pixels.iter().filter(|p| self.matches(p)).count() * 2 < pixels.len() {
+            if pixels.len() < 6 || pixels.iter().filter(|p| self.like_median(p)).count() * 2 < pixels.len() {
                 break;
             }
             depth += 2.0;
@@ -819,10 +960,25 @@ impl OwnTop {
     }
 }
 
-/// How far a pixel's chromaticity may be from the own top's and still be that top.
+/// How far a pixel's chromaticity may be from the chest's median and still be the top's
+/// (see `OwnTop::like_median`).
 const OWN_TOP_CHROMATICITY: f32 = 0.035;
-/// Its brightness over the top's, from the deepest fold to the brightest highlight.
+/// Its brightness over the median's, from the deepest fold to the brightest highlight.
 const OWN_TOP_SHADING: (f32, f32) = (0.6, 1.5);
+/// Chromaticity bins per axis, and log-brightness bins (see `OwnTop::bin`).
+const OWN_TOP_BINS: (usize, usize) = (56, 24);
+/// Width of a brightness bin, in stops.
+const OWN_TOP_LUMA_BIN: f32 = 0.25;
+/// How many bins away a sample still counts as near: ±0.036 in chromaticity (a fold's
+/// tint), ±0.75 stops in brightness (the deepest fold to the brightest highlight).
+const OWN_TOP_NEAR: (usize, usize) = (2, 2);
+/// From this distance from grey in chromaticity on, a sample's colour is saturated.
+const OWN_TOP_SATURATED: f32 = 0.12;
+/// The saturations (over the sample's) a saturated sample stands for.
+const OWN_TOP_SATURATION: [f32; 9] = [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5];
+/// The share of the chest's samples near a pixel for it to be taken for the top: a print's
+/// other colour counts, a lanyard or a strand of hair does not.
+const OWN_TOP_SHARE: f32 = 0.04;
 /// Added to every channel (levels) so that near-black pixels' noise does not read as colour.
 const DARK_OFFSET: f32 = 12.0;
 
@@ -1019,12 +1175,12 @@ impl Fit {
                     span.bare = tone.covers_segment(frame, *from, *to, BARE_ARM);
                 }
             }
-            own_top = OwnTop::sample(frame, person, |f| spine(SHOULDER_LIFT * sw + f * torso), across, 0.28 * sw, &in_front, skin.as_ref());
+            own_top = OwnTop::sample(frame, person, |f| spine(SHOULDER_LIFT * sw + f * torso), across, 0.28 * sw, 0.5 * sw, &in_front, skin.as_ref());
             if garment.kind != GarmentKind::Dress {
                 // Hips BlazePose guessed (often at the elbows when the hands are up) would
                 // keep the reach short of a top that goes on down.
                 let limit = hem_depth + OWN_HEM_REACH * torso.max(PLAUSIBLE_TORSO * sw);
-                if let Some(top) = own_top {
+                if let Some(top) = &own_top {
                     let reach = top.end(frame, person, spine, across, 0.28 * sw, hem_depth, limit, &in_front, skin.as_ref());
                     let extra = reach - hem_depth;
                     if extra > 0.0 {
@@ -1091,27 +1247,32 @@ impl Fit {
         Self { targets, sources, sw, origin, across, down, neckline, hem_depth, nose: body.nose, arms, hands, skin_reach, sleeve_chains, ease, own_top, skin }
     }
 
+    /// Where the garment's top edge is at `a` across the body (as a depth): the neckline
+    /// between the neck points, `shoulders` (a share of the shoulder width) above the
+    /// shoulder line beyond them.
+    fn top_depth(&self, a: f32, shoulders: f32) -> f32 {
+        let [r, c, l] = self.neckline;
+        if a >= r.0 && a <= c.0 {
+            r.1 + (c.1 - r.1) * (a - r.0) / (c.0 - r.0).max(1e-3)
+        } else if a > c.0 && a <= l.0 {
+            c.1 + (l.1 - c.1) * (a - c.0) / (l.0 - c.0).max(1e-3)
+        } else {
+            -shoulders * self.sw
+        }
+    }
+
     /// How much (0..=1) of the frame to keep at `p` instead of the garment; `sleeve` is the
     /// warped sleeve mask there (0..=255), `skin` whether the frame there has the shopper's
     /// skin colour, `like_own_top` whether its chroma is nearer their own top's than skin's.
     fn keep_frame(&self, p: (f32, f32), sleeve: u8, skin: bool, like_own_top: bool) -> f32 {
         let rel = sub(p, self.origin);
         let (a, d) = (dot(rel, self.across), dot(rel, self.down));
-        let [r, c, l] = self.neckline;
         // The head, which is above the neckline: on a photo cut off at the neck, the pose
         // guesses a nose on the chest.
-        if dist(p, self.nose) < 0.42 * self.sw && d < c.1 {
+        if dist(p, self.nose) < 0.42 * self.sw && d < self.neckline[1].1 {
             return 1.0;
         }
-        // Above the neckline (between the neck points) or well above the shoulder line.
-        let limit = if a >= r.0 && a <= c.0 {
-            r.1 + (c.1 - r.1) * (a - r.0) / (c.0 - r.0).max(1e-3)
-        } else if a > c.0 && a <= l.0 {
-            c.1 + (l.1 - c.1) * (a - c.0) / (l.0 - c.0).max(1e-3)
-        } else {
-            -0.12 * self.sw
-        };
-        let above = ((limit - d) / 3.0 + 0.5).clamp(0.0, 1.0);
+        let above = ((self.top_depth(a, GARMENT_SHOULDERS) - d) / 3.0 + 0.5).clamp(0.0, 1.0);
         // Hands always stay in front, and so does bare skin around hands and forearms (a hand
         // flat on the chest is wider than the pose's capsule) past the garment's sleeve; arms
         // too, except where a sleeve covers them.

@@ -213,19 +213,18 @@ impl Prepared {
         Ok(Some(Rendered { roi, alpha: soft, warped, sleeves, ease: fit.ease }))
     }
 
-    /// The chosen person's mask at frame size, dilated a little (garments are looser than
-    /// skin, and the mask's edge is soft).
+    /// The chosen person's mask at frame size. Not dilated: on a shopper who fills a fifth of
+    /// the frame one mask cell is 5 pixels across, and the garment would reach that far onto
+    /// the backdrop beside the body.
     fn person_roi(&mut self, mask: &PersonMask, size: Size) -> Result<()> {
         let mut small = Mat::new_rows_cols_with_default(mask.height as i32, mask.width as i32, core::CV_8UC1, Scalar::all(0.0))?;
         for (d, &p) in small.data_bytes_mut()?.iter_mut().zip(&mask.data) {
             *d = ((p - 0.25) * 4.0).clamp(0.0, 1.0).mul_add(255.0, 0.5) as u8;
         }
-        let kernel = imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(3, 3), core::Point::new(-1, -1))?;
-        imgproc::dilate_def(&small, &mut self.person_small, &kernel)?;
         // Softened before it is scaled up: linear interpolation alone leaves the coarse
         // mask's steps as a staircase along the garment's edge.
-        imgproc::gaussian_blur_def(&self.person_small, &mut small, Size::new(3, 3), 0.0)?;
-        imgproc::resize(&small, &mut self.person, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
+        imgproc::gaussian_blur_def(&small, &mut self.person_small, Size::new(3, 3), 0.0)?;
+        imgproc::resize(&self.person_small, &mut self.person, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
         Ok(())
     }
 }
@@ -559,6 +558,10 @@ impl SkinTone {
 
 /// The share of an arm capsule's bone line that must be skin-coloured for it to count as bare.
 const BARE_ARM: f32 = 0.6;
+
+/// Lines along an arm (offsets from its bone line, shares of the shoulder width) of which
+/// one must be mostly skin for the arm to count as bare.
+const BARE_ARM_OFFSETS: [f32; 5] = [0.0, -0.05, 0.05, -0.1, 0.1];
 
 /// How far (in Cr/Cb levels) a pixel's chroma may be from the face's and still be skin.
 const SKIN_CHROMA_TOLERANCE: f32 = 12.0;
@@ -1172,7 +1175,13 @@ impl Fit {
             // Each arm capsule whose bone line is mostly skin is bare (see `ArmSpan::bare`).
             if let Some(tone) = &skin {
                 for ((from, to, _), span) in &mut arms {
-                    span.bare = tone.covers_segment(frame, *from, *to, BARE_ARM);
+                    // The pose's bone line can lie off a thin arm (a far shopper's forearm is
+                    // a dozen pixels across): lines beside it count too.
+                    let normal = { let (x, y) = unit(sub(*to, *from)); (-y, x) };
+                    span.bare = BARE_ARM_OFFSETS.iter().any(|&o| {
+                        let shift = |p: (f32, f32)| (p.0 + normal.0 * o * sw, p.1 + normal.1 * o * sw);
+                        tone.covers_segment(frame, shift(*from), shift(*to), BARE_ARM)
+                    });
                 }
             }
             own_top = OwnTop::sample(frame, person, |f| spine(SHOULDER_LIFT * sw + f * torso), across, 0.28 * sw, 0.5 * sw, &in_front, skin.as_ref());

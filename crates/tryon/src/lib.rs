@@ -763,5 +763,3 @@ mod tests {
         assert!(above_bottom > 0.4, "the hem runs on over the trousers to {above_bottom:.2} torso above the frame's bottom");
     }
 }
-
-

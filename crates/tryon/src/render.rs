@@ -973,7 +973,7 @@ const OWN_TOP_BINS: (usize, usize) = (56, 24);
 /// Width of a brightness bin, in stops.
 const OWN_TOP_LUMA_BIN: f32 = 0.25;
 /// How many bins away a sample still counts as near: ±0.036 in chromaticity (a fold's
-/// tint), ±0.75 stops in brightness (the deepest fold to the brightest highlight).
+/// tint), ±0.5 stops in brightness (the samples themselves span the chest's light and shade).
 const OWN_TOP_NEAR: (usize, usize) = (2, 2);
 /// From this distance from grey in chromaticity on, a sample's colour is saturated.
 const OWN_TOP_SATURATED: f32 = 0.12;

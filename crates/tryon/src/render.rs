@@ -321,15 +321,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
     }
     // The colour comes from the garment smoothed along its edge, so that a seam or a fold
     // ending there is not drawn out into streaks.
-    let mut premultiplied = warped.try_clone()?;
-    for px in premultiplied.data_bytes_mut()?.chunks_exact_mut(4) {
-        for c in 0..3 {
-            px[c] = (px[c] as u16 * px[3] as u16 / 255) as u8;
-        }
-    }
-    let mut smooth = Mat::default();
-    let k = ((fit.sw / 8.0) as i32 | 1).clamp(3, 61);
-    imgproc::blur_def(&premultiplied, &mut smooth, Size::new(k, k))?;
+    let smooth = premultiplied_blur(warped, ((fit.sw / 8.0) as i32 | 1).clamp(3, 61))?;
     let sm = smooth.data_bytes()?;
     let (full_p, full_f) = (person.data_bytes()?, front.data_bytes()?);
     let (rw, rh) = (roi.width as usize, roi.height as usize);
@@ -344,16 +336,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
             }
             let (sx, sy, _) = nearest[j];
             let seed = ((sy as usize * step + step / 2).min(rh - 1)) * rw + (sx as usize * step + step / 2).min(rw - 1);
-            // Premultiplied by the blur: divided back by the alpha it averaged.
-            let a = sm[seed * 4 + 3] as f32;
-            if a < 1.0 {
-                continue;
-            }
-            for c in 0..3 {
-                wd[i * 4 + c] = (sm[seed * 4 + c] as f32 * 255.0 / a).min(255.0) as u8;
-            }
-            wd[i * 4 + 3] = 255;
-            ad[i] = 255;
+            paint(sm, seed, i, wd, ad);
         }
     }
     Ok(())
@@ -373,15 +356,7 @@ fn cover_own_top_rim(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &M
     imgproc::dilate_def(&garment, &mut near, &kernel)?;
     // The garment's colour carried out over the rim: premultiplied, blurred as far as the
     // rim reaches, divided back.
-    let mut premultiplied = warped.try_clone()?;
-    for px in premultiplied.data_bytes_mut()?.chunks_exact_mut(4) {
-        for c in 0..3 {
-            px[c] = (px[c] as u16 * px[3] as u16 / 255) as u8;
-        }
-    }
-    let mut smooth = Mat::default();
-    let k = 2 * reach + 1;
-    imgproc::blur_def(&premultiplied, &mut smooth, Size::new(k, k))?;
+    let smooth = premultiplied_blur(warped, 2 * reach + 1)?;
     let (sm, nd, fd, pd, frd) = (smooth.data_bytes()?, near.data_bytes()?, frame.data_bytes()?, person.data_bytes()?, front.data_bytes()?);
     let rw = roi.width as usize;
     let wd = warped.data_bytes_mut()?;
@@ -395,17 +370,41 @@ fn cover_own_top_rim(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &M
             continue;
         }
         let p = ((roi.x as usize + i % rw) as f32 + 0.5, (roi.y as usize + i / rw) as f32 + 0.5);
-        let a = sm[i * 4 + 3] as f32;
-        if a < 1.0 || in_any(p, &fit.hands) || dist(p, fit.nose) < 0.42 * fit.sw {
+        if in_any(p, &fit.hands) || dist(p, fit.nose) < 0.42 * fit.sw {
             continue;
         }
-        for c in 0..3 {
-            wd[i * 4 + c] = (sm[i * 4 + c] as f32 * 255.0 / a).min(255.0) as u8;
-        }
-        wd[i * 4 + 3] = 255;
-        ad[i] = 255;
+        paint(sm, i, i, wd, ad);
     }
     Ok(())
+}
+
+/// The garment's BGRA premultiplied by its alpha and box-blurred `k` wide: its colour carried
+/// a little beyond its edge, without the transparent pixels' black.
+fn premultiplied_blur(warped: &Mat, k: i32) -> Result<Mat> {
+    let mut premultiplied = warped.try_clone()?;
+    for px in premultiplied.data_bytes_mut()?.chunks_exact_mut(4) {
+        for c in 0..3 {
+            px[c] = (px[c] as u16 * px[3] as u16 / 255) as u8;
+        }
+    }
+    let mut smooth = Mat::default();
+    imgproc::blur_def(&premultiplied, &mut smooth, Size::new(k, k))?;
+    Ok(smooth)
+}
+
+/// Pixel `i` of the garment (`warped`, `alpha`) made opaque in the colour of pixel `from` of
+/// a [`premultiplied_blur`] (divided back by the alpha it averaged); nothing where that is
+/// transparent.
+fn paint(smooth: &[u8], from: usize, i: usize, warped: &mut [u8], alpha: &mut [u8]) {
+    let a = smooth[from * 4 + 3] as f32;
+    if a < 1.0 {
+        return;
+    }
+    for c in 0..3 {
+        warped[i * 4 + c] = (smooth[from * 4 + c] as f32 * 255.0 / a).min(255.0) as u8;
+    }
+    warped[i * 4 + 3] = 255;
+    alpha[i] = 255;
 }
 
 /// How far out from the garment's edge (share of the shoulder width) the own top's rim is

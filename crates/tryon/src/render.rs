@@ -856,8 +856,7 @@ impl OwnTop {
             candidates.push([median(0), median(1), median(2)]);
             all.extend(sample);
         }
-        let like = |colour: &[f32; 3], p: &[f32; 3]| Self { colour: *colour, near: Vec::new(), enough: 0 }.like_median(p);
-        let scores: Vec<usize> = candidates.iter().map(|c| all.iter().filter(|p| like(c, p)).count()).collect();
+        let scores: Vec<usize> = candidates.iter().map(|c| all.iter().filter(|p| like_colour(c, p)).count()).collect();
         let best = scores.iter().copied().max()?;
         let colour = candidates.into_iter().zip(scores).find(|&(_, n)| n * 20 >= best * 19)?.0;
         let sample: Vec<[f32; 3]> = [0.3f32, 0.45, 0.6].into_iter().flat_map(|f| rows(f, sides)).collect();
@@ -925,14 +924,7 @@ impl OwnTop {
     /// a brightness within what folds make of it. Stricter than [`Self::matches`]: where the
     /// top ends below, trousers of a like colour go on.
     fn like_median(&self, px: &[f32; 3]) -> bool {
-        let chromaticity = |p: &[f32; 3]| {
-            let sum = p[0] + p[1] + p[2] + 3.0 * DARK_OFFSET;
-            [(p[0] + DARK_OFFSET) / sum, (p[1] + DARK_OFFSET) / sum, (p[2] + DARK_OFFSET) / sum]
-        };
-        let (a, b) = (chromaticity(px), chromaticity(&self.colour));
-        let luma = |p: &[f32; 3]| 0.114 * p[0] + 0.587 * p[1] + 0.299 * p[2] + DARK_OFFSET;
-        let ratio = luma(px) / luma(&self.colour);
-        (0..3).map(|c| (a[c] - b[c]).powi(2)).sum::<f32>().sqrt() < OWN_TOP_CHROMATICITY && (OWN_TOP_SHADING.0..=OWN_TOP_SHADING.1).contains(&ratio)
+        like_colour(&self.colour, px)
     }
 
     /// The depth down to which the top goes: from `from` down to `limit`, rows across the body
@@ -960,6 +952,19 @@ impl OwnTop {
         }
         depth
     }
+}
+
+/// Whether BGR pixel `px` is about `colour` (BGR): the same chromaticity within
+/// [`OWN_TOP_CHROMATICITY`] and a brightness within [`OWN_TOP_SHADING`] of it.
+fn like_colour(colour: &[f32; 3], px: &[f32; 3]) -> bool {
+    let chromaticity = |p: &[f32; 3]| {
+        let sum = p[0] + p[1] + p[2] + 3.0 * DARK_OFFSET;
+        [(p[0] + DARK_OFFSET) / sum, (p[1] + DARK_OFFSET) / sum, (p[2] + DARK_OFFSET) / sum]
+    };
+    let (a, b) = (chromaticity(px), chromaticity(colour));
+    let luma = |p: &[f32; 3]| 0.114 * p[0] + 0.587 * p[1] + 0.299 * p[2] + DARK_OFFSET;
+    let ratio = luma(px) / luma(colour);
+    (0..3).map(|c| (a[c] - b[c]).powi(2)).sum::<f32>().sqrt() < OWN_TOP_CHROMATICITY && (OWN_TOP_SHADING.0..=OWN_TOP_SHADING.1).contains(&ratio)
 }
 
 /// How far a pixel's chromaticity may be from the chest's median and still be the top's

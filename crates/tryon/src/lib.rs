@@ -709,28 +709,45 @@ mod tests {
         let Some(photo) = people("intel_asl_book_frame.jpg") else { return eprintln!("shared media missing; skipped") };
         let (out, body, _) = in_long_sleeve_tee(&registry, &photo);
         // Hoodie yellow from the shoulder line down (the new top has long sleeves), away from
-        // the hands (its cuffs around them stay, as hands do).
-        let sw = dist(body.shoulder_left, body.shoulder_right);
-        let yellow = |image: &Mat| {
-            let y0 = body.shoulder_right.1.min(body.shoulder_left.1) as i32;
-            let mut n = 0;
-            for y in y0.max(0)..image.rows() {
-                for x in 0..image.cols() {
-                    let p = (x as f32, y as f32);
-                    if dist(p, body.wrist_left) < 0.3 * sw || dist(p, body.wrist_right) < 0.3 * sw {
-                        continue;
-                    }
-                    let p = image.at_2d::<opencv::core::Vec3b>(y, x).unwrap();
-                    let (b, g, r) = (p[0] as i32, p[1] as i32, p[2] as i32);
-                    n += (r > 100 && r - b > 70 && g - b > 35 && g <= r) as usize;
-                }
-            }
-            n
-        };
-        let (before, after) = (yellow(&photo), yellow(&out));
+        // the wrists (see the next test).
+        let (before, after) = (hoodie_yellow(&photo, &body, false), hoodie_yellow(&out, &body, false));
         eprintln!("hoodie pixels below the shoulders: {before} -> {after}");
         assert!(before > 5_000, "the photo shows the hoodie: {before}");
         assert!((after as f64) < 0.07 * before as f64, "{after} of {before} hoodie pixels still show");
+    }
+
+    /// The same photo: her arms are long for the packshot's proportions, and its sleeves ended
+    /// mid-forearm with the hoodie's yellow cuffs below them. A long sleeve goes to the wrist
+    /// and covers the cuff there.
+    #[test]
+    fn a_long_sleeve_reaches_the_wrist_over_the_own_cuff() {
+        let registry = registry();
+        let Some(photo) = people("intel_asl_book_frame.jpg") else { return eprintln!("shared media missing; skipped") };
+        let (out, body, _) = in_long_sleeve_tee(&registry, &photo);
+        let (before, after) = (hoodie_yellow(&photo, &body, true), hoodie_yellow(&out, &body, true));
+        eprintln!("hoodie pixels around the wrists: {before} -> {after}");
+        assert!(before > 1_000, "the photo shows the cuffs: {before}");
+        assert!((after as f64) < 0.2 * before as f64, "{after} of {before} cuff pixels still show");
+    }
+
+    /// Hoodie-yellow pixels below the shoulder line: within 0.3 shoulder widths of the wrists
+    /// (`at_wrists`) or away from them.
+    fn hoodie_yellow(image: &Mat, body: &Body, at_wrists: bool) -> usize {
+        let sw = dist(body.shoulder_left, body.shoulder_right);
+        let y0 = body.shoulder_right.1.min(body.shoulder_left.1) as i32;
+        let mut n = 0;
+        for y in y0.max(0)..image.rows() {
+            for x in 0..image.cols() {
+                let p = (x as f32, y as f32);
+                if (dist(p, body.wrist_left) < 0.3 * sw || dist(p, body.wrist_right) < 0.3 * sw) != at_wrists {
+                    continue;
+                }
+                let p = image.at_2d::<opencv::core::Vec3b>(y, x).unwrap();
+                let (b, g, r) = (p[0] as i32, p[1] as i32, p[2] as i32);
+                n += (r > 100 && r - b > 70 && g - b > 35 && g <= r) as usize;
+            }
+        }
+        n
     }
 
     /// intel_asl_bird: a long grey tee over dark grey trousers, alike in colour. The new top's

@@ -166,7 +166,10 @@ impl Prepared {
                     (Some(t), Some(d)) => !skin_here && (c.0 - t.0).hypot(c.1 - t.1) < d,
                     _ => false,
                 };
-                let keep = fit.keep_frame(p, sd[i], skin_here, like_own_top);
+                // Their own cuff, by the stricter colour test too (a hand's shadow can be
+                // nearer a grey top's chroma than the skin's).
+                let own_cuff = like_own_top && fit.own_top.as_ref().is_some_and(|t| t.matches(&[fd[i * 3] as f32, fd[i * 3 + 1] as f32, fd[i * 3 + 2] as f32]));
+                let keep = fit.keep_frame(p, sd[i], skin_here, like_own_top, own_cuff);
                 if keep >= 1.0 {
                     fr[i] = 255;
                 }
@@ -278,7 +281,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
         }
         let p = (roi.x as f32 + ((i % sw_) as f32 + 0.5) * step as f32, roi.y as f32 + ((i / sw_) as f32 + 0.5) * step as f32);
         let (across, depth) = (dot(sub(p, fit.origin), fit.across), dot(sub(p, fit.origin), fit.down));
-        if depth < fit.top_depth(across, OWN_TOP_SHOULDERS) || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || in_any(p, &fit.hands) {
+        if depth < fit.top_depth(across, OWN_TOP_SHOULDERS) || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || (in_any(p, &fit.hands) && !fit.under_sleeve(p)) {
             continue;
         }
         let own_sleeve = fit.arms.iter().any(|&((a, b, r), span)| segment_distance(p, a, b) < r && span.along(p, a, b) >= span.sleeve_reach);
@@ -1082,6 +1085,16 @@ const TURNED_TORSO: f32 = 1.9;
 const MAX_STRETCH: f32 = 1.35;
 /// A sleeve is drawn at least this many shoulder widths wide (an arm is about 0.3).
 const SLEEVE_COVER: f32 = 0.34;
+/// A sleeve at least this long for the shopper's arm (share of shoulder → wrist) is a long
+/// one: its cuff goes to the wrist whatever the shopper's arm length, as the hem goes to the
+/// hips. (Kept to the packshot's proportions, a long sleeve on a long-armed shopper ended
+/// mid-forearm, their own cuff showing below it.)
+const LONG_SLEEVE: f32 = 0.7;
+/// How far past the wrist (share of the shoulder width) the shopper's own cuff is covered
+/// under a long sleeve: the pose's wrist point is the joint's centre, a cuff ends past it.
+const LONG_SLEEVE_CUFF: f32 = 0.14;
+/// How far a long sleeve is shrunk or stretched along the arm to reach the wrist.
+const SLEEVE_STRETCH: (f32, f32) = (0.75, 1.4);
 
 impl Fit {
     /// `seen`: the person mask and the frame (BGR), both at frame size; `sleeve_widths`: each
@@ -1117,6 +1130,7 @@ impl Fit {
 
         // Arms first: the silhouette walk stops at them.
         let (mut arms, mut hands, mut skin_reach) = (Vec::new(), Vec::new(), Vec::new());
+        let mut sleeve_stretch = [1.0f32; 2];
         for (i, (shoulder, elbow, wrist)) in
             [(body.shoulder_left, body.elbow_left, body.wrist_left), (body.shoulder_right, body.elbow_right, body.wrist_right)].into_iter().enumerate()
         {
@@ -1130,6 +1144,12 @@ impl Fit {
                 s * end.dist(g_shoulder)
             });
             let upper = dist(shoulder, elbow);
+            let arm_length = upper + dist(elbow, wrist);
+            let long = sleeve >= LONG_SLEEVE * arm_length;
+            if long {
+                sleeve_stretch[i] = (arm_length / sleeve.max(1.0)).clamp(SLEEVE_STRETCH.0, SLEEVE_STRETCH.1);
+            }
+            let sleeve = sleeve * sleeve_stretch[i] + if long { LONG_SLEEVE_CUFF * sw } else { 0.0 };
             let forearm = ArmSpan { start: upper, sleeve_reach: sleeve, bare: false };
             arms.push(((upper_start, elbow, 0.17 * sw), ArmSpan { start: 0.35 * upper, ..forearm }));
             arms.push(((elbow, wrist, 0.14 * sw), forearm));
@@ -1250,7 +1270,7 @@ impl Fit {
                 g_origin: pt(g_shoulder),
                 g_axis,
                 g_normal: (-g_axis.1, g_axis.0),
-                along: s,
+                along: s * sleeve_stretch[i],
                 across: across_scale,
             });
         }
@@ -1274,10 +1294,16 @@ impl Fit {
         }
     }
 
+    /// Whether `p` is on a stretch of an arm that the garment's sleeve covers.
+    fn under_sleeve(&self, p: (f32, f32)) -> bool {
+        self.arms.iter().any(|&((a, b, r), span)| segment_distance(p, a, b) < r && span.along(p, a, b) < span.sleeve_reach)
+    }
+
     /// How much (0..=1) of the frame to keep at `p` instead of the garment; `sleeve` is the
     /// warped sleeve mask there (0..=255), `skin` whether the frame there has the shopper's
-    /// skin colour, `like_own_top` whether its chroma is nearer their own top's than skin's.
-    fn keep_frame(&self, p: (f32, f32), sleeve: u8, skin: bool, like_own_top: bool) -> f32 {
+    /// skin colour, `like_own_top` whether its chroma is nearer their own top's than skin's,
+    /// `own_cuff` whether it also has one of the own top's colours.
+    fn keep_frame(&self, p: (f32, f32), sleeve: u8, skin: bool, like_own_top: bool, own_cuff: bool) -> f32 {
         let rel = sub(p, self.origin);
         let (a, d) = (dot(rel, self.across), dot(rel, self.down));
         // The head, which is above the neckline: on a photo cut off at the neck, the pose
@@ -1289,7 +1315,9 @@ impl Fit {
         // Hands always stay in front, and so does bare skin around hands and forearms (a hand
         // flat on the chest is wider than the pose's capsule) past the garment's sleeve; arms
         // too, except where a sleeve covers them.
-        if in_any(p, &self.hands) {
+        // (A hand's capsule reaches back over the wrist: what there looks like the own top is
+        // their cuff, which a long sleeve reaching the wrist covers.)
+        if in_any(p, &self.hands) && !(own_cuff && self.under_sleeve(p)) {
             return 1.0;
         }
         let beyond_sleeve = |&((a, b, r), span): &(Capsule, ArmSpan)| segment_distance(p, a, b) < r && (sleeve < 128 || span.along(p, a, b) >= span.sleeve_reach);

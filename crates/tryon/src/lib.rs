@@ -730,6 +730,35 @@ mod tests {
         assert!((after as f64) < 0.2 * before as f64, "{after} of {before} cuff pixels still show");
     }
 
+    /// skimage_astronaut: her arms are hidden at her sides, and the pose puts her wrists on
+    /// her chest. Kept in front as hands, they cut two discs of the orange suit out of the
+    /// new garment; the frame shows no skin there, so they are not hands.
+    #[test]
+    fn a_guessed_hand_on_the_chest_does_not_cut_a_hole_in_the_garment() {
+        let registry = registry();
+        let Some(photo) = people("skimage_astronaut.png") else { return eprintln!("shared media missing; skipped") };
+        let (out, body, _) = in_long_sleeve_tee(&registry, &photo);
+        let sw = dist(body.shoulder_left, body.shoulder_right);
+        let (mut inside, mut kept) = (0usize, 0usize);
+        for wrist in [body.wrist_left, body.wrist_right] {
+            let r = (0.1 * sw) as i32;
+            for y in (wrist.1 as i32 - r).max(0)..(wrist.1 as i32 + r).min(photo.rows()) {
+                for x in (wrist.0 as i32 - r).max(0)..(wrist.0 as i32 + r).min(photo.cols()) {
+                    if dist((x as f32, y as f32), wrist) >= r as f32 {
+                        continue;
+                    }
+                    let (a, b) = (photo.at_2d::<core::Vec3b>(y, x).unwrap(), out.at_2d::<core::Vec3b>(y, x).unwrap());
+                    inside += 1;
+                    kept += (0..3).all(|c| (a[c] as i32 - b[c] as i32).abs() <= 6) as usize;
+                }
+            }
+        }
+        let share = kept as f64 / inside.max(1) as f64;
+        eprintln!("around the guessed wrists: {:.0} % of the suit kept", 100.0 * share);
+        assert!(inside > 500, "the wrists are in the picture: {inside} pixels");
+        assert!(share < 0.2, "{:.0} % of the suit around the guessed wrists shows through the garment", 100.0 * share);
+    }
+
     /// Hoodie-yellow pixels below the shoulder line: within 0.3 shoulder widths of the wrists
     /// (`at_wrists`) or away from them.
     fn hoodie_yellow(image: &Mat, body: &Body, at_wrists: bool) -> usize {

@@ -556,7 +556,37 @@ impl SkinTone {
         }
         seen > 0 && skin as f32 >= share * seen as f32
     }
+
+    /// The share of the pixels in a capsule (inside the frame) that have this skin colour,
+    /// sampled on a grid; `None` when it lies outside the frame.
+    fn share_in_capsule(&self, bgr: &Mat, (a, b, r): Capsule) -> Option<f32> {
+        let data = bgr.data_bytes().ok()?;
+        let (w, h) = (bgr.cols(), bgr.rows());
+        let step = (r / 6.0).max(1.0);
+        let (x0, x1) = (a.0.min(b.0) - r, a.0.max(b.0) + r);
+        let (y0, y1) = (a.1.min(b.1) - r, a.1.max(b.1) + r);
+        let (mut seen, mut skin) = (0usize, 0usize);
+        let mut y = y0;
+        while y <= y1 {
+            let mut x = x0;
+            while x <= x1 {
+                let (xi, yi) = (x as i32, y as i32);
+                if xi >= 0 && yi >= 0 && xi < w && yi < h && segment_distance((x, y), a, b) < r {
+                    let i = (yi * w + xi) as usize * 3;
+                    seen += 1;
+                    skin += self.matches(&data[i..i + 3]) as usize;
+                }
+                x += step;
+            }
+            y += step;
+        }
+        (seen > 0).then(|| skin as f32 / seen as f32)
+    }
 }
+
+/// The share of a hand's capsule below which it is not taken for a hand (a real one, blurred
+/// by motion or half out of the picture, still shows 10 % and more).
+const HAND_SKIN: f32 = 0.06;
 
 /// The share of an arm capsule's bone line that must be skin-coloured for it to count as bare.
 const BARE_ARM: f32 = 0.6;
@@ -1207,6 +1237,12 @@ impl Fit {
                         tone.covers_segment(frame, shift(*from), shift(*to), BARE_ARM)
                     });
                 }
+            }
+            // A hand the pose put where the frame shows almost no skin is a guess (arms hidden
+            // at the sides, the wrists placed on the chest): kept in front, it would cut a
+            // disc of the old clothing out of the new garment.
+            if let Some(tone) = &skin {
+                hands.retain(|&hand| tone.share_in_capsule(frame, hand).is_none_or(|share| share >= HAND_SKIN));
             }
             own_top = OwnTop::sample(frame, person, |f| spine(SHOULDER_LIFT * sw + f * torso), across, 0.28 * sw, 0.5 * sw, &in_front, skin.as_ref());
             if garment.kind != GarmentKind::Dress {

@@ -759,6 +759,39 @@ mod tests {
         assert!(share < 0.2, "{:.0} % of the suit around the guessed wrists shows through the garment", 100.0 * share);
     }
 
+    /// intel_asl_bird: bare arms under short sleeves, wider than the packshot's long sleeves.
+    /// A long sleeve covers the arm to the wrist; strips of bare arm beside it read as holes
+    /// (26 % of the arm short of the wrists showed; 4 % now).
+    #[test]
+    fn a_long_sleeve_leaves_no_bare_arm_beside_it() {
+        let registry = registry();
+        let Some(photo) = people("intel_asl_bird_frame.jpg") else { return eprintln!("shared media missing; skipped") };
+        let (out, body, _) = in_long_sleeve_tee(&registry, &photo);
+        let sw = dist(body.shoulder_left, body.shoulder_right);
+        let (mut skin, mut shown) = (0usize, 0usize);
+        for (shoulder, elbow, wrist) in [(body.shoulder_left, body.elbow_left, body.wrist_left), (body.shoulder_right, body.elbow_right, body.wrist_right)] {
+            for y in 0..photo.rows() {
+                for x in 0..photo.cols() {
+                    let p = (x as f32, y as f32);
+                    let on_arm = render::segment_distance(p, shoulder, elbow) < 0.15 * sw || render::segment_distance(p, elbow, wrist) < 0.12 * sw;
+                    if !on_arm || dist(p, wrist) < 0.4 * sw {
+                        continue;
+                    }
+                    let (a, b) = (photo.at_2d::<core::Vec3b>(y, x).unwrap(), out.at_2d::<core::Vec3b>(y, x).unwrap());
+                    let (bl, g, r) = (a[0] as i32, a[1] as i32, a[2] as i32);
+                    if r > 90 && r > g + 10 && g > bl {
+                        skin += 1;
+                        shown += (0..3).all(|c| (a[c] as i32 - b[c] as i32).abs() <= 6) as usize;
+                    }
+                }
+            }
+        }
+        let share = shown as f64 / skin.max(1) as f64;
+        eprintln!("bare arm short of the wrists still showing: {:.0} % of {skin} px", 100.0 * share);
+        assert!(skin > 2_000, "the photo shows bare arms: {skin} px");
+        assert!(share < 0.08, "{:.0} % of the bare arm shows beside the long sleeves", 100.0 * share);
+    }
+
     /// Hoodie-yellow pixels below the shoulder line: within 0.3 shoulder widths of the wrists
     /// (`at_wrists`) or away from them.
     fn hoodie_yellow(image: &Mat, body: &Body, at_wrists: bool) -> usize {

@@ -276,10 +276,11 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
             continue;
         }
         let bgr = &fd[i * 3..i * 3 + 3];
-        if fit.skin.as_ref().is_some_and(|s| s.matches(bgr)) {
+        let p = (roi.x as f32 + ((i % sw_) as f32 + 0.5) * step as f32, roi.y as f32 + ((i / sw_) as f32 + 0.5) * step as f32);
+        let in_long_sleeve = fit.in_long_sleeve(p);
+        if fit.skin.as_ref().is_some_and(|s| s.matches(bgr)) && !in_long_sleeve {
             continue;
         }
-        let p = (roi.x as f32 + ((i % sw_) as f32 + 0.5) * step as f32, roi.y as f32 + ((i / sw_) as f32 + 0.5) * step as f32);
         let (across, depth) = (dot(sub(p, fit.origin), fit.across), dot(sub(p, fit.origin), fit.down));
         if depth < fit.top_depth(across, OWN_TOP_SHOULDERS) || depth > lowest || dist(p, fit.nose) < 0.42 * fit.sw || (in_any(p, &fit.hands) && !fit.under_sleeve(p)) {
             continue;
@@ -289,7 +290,7 @@ fn cover_own_top(top: &OwnTop, fit: &Fit, roi: Rect, frame: &Mat, person: &Mat, 
             continue;
         }
         allowed[i] = true;
-        if top.matches(&[bgr[0] as f32, bgr[1] as f32, bgr[2] as f32]) {
+        if in_long_sleeve || top.matches(&[bgr[0] as f32, bgr[1] as f32, bgr[2] as f32]) {
             sd[i] = 255;
         }
     }
@@ -736,6 +737,9 @@ struct ArmSpan {
     /// This stretch of the shopper's arm is bare (mostly their skin colour along its bone):
     /// what else lies in its capsule is what is behind the arm, not a sleeve of theirs.
     bare: bool,
+    /// The garment's sleeve is a long one (see [`LONG_SLEEVE`]): it covers the whole arm to
+    /// the wrist, skin included, even where the packshot's sleeve is narrower than the arm.
+    long: bool,
 }
 
 impl ArmSpan {
@@ -1180,7 +1184,7 @@ impl Fit {
                 sleeve_stretch[i] = (arm_length / sleeve.max(1.0)).clamp(SLEEVE_STRETCH.0, SLEEVE_STRETCH.1);
             }
             let sleeve = sleeve * sleeve_stretch[i] + if long { LONG_SLEEVE_CUFF * sw } else { 0.0 };
-            let forearm = ArmSpan { start: upper, sleeve_reach: sleeve, bare: false };
+            let forearm = ArmSpan { start: upper, sleeve_reach: sleeve, bare: false, long };
             arms.push(((upper_start, elbow, 0.17 * sw), ArmSpan { start: 0.35 * upper, ..forearm }));
             arms.push(((elbow, wrist, 0.14 * sw), forearm));
             let past_wrist = |f: f32| (wrist.0 + (wrist.0 - elbow.0) * f, wrist.1 + (wrist.1 - elbow.1) * f);
@@ -1330,6 +1334,14 @@ impl Fit {
         }
     }
 
+    /// Whether `p` is on an arm, short of the wrist and the hand, that a long sleeve covers
+    /// (skin there is under the sleeve; the cuff's reach past the wrist is for the shopper's
+    /// own cuff only).
+    fn in_long_sleeve(&self, p: (f32, f32)) -> bool {
+        let wrist = |span: ArmSpan| span.sleeve_reach - LONG_SLEEVE_CUFF * self.sw;
+        !in_any(p, &self.hands) && self.arms.iter().any(|&((a, b, r), span)| span.long && segment_distance(p, a, b) < r && span.along(p, a, b) < wrist(span))
+    }
+
     /// Whether `p` is on a stretch of an arm that the garment's sleeve covers.
     fn under_sleeve(&self, p: (f32, f32)) -> bool {
         self.arms.iter().any(|&((a, b, r), span)| segment_distance(p, a, b) < r && span.along(p, a, b) < span.sleeve_reach)
@@ -1357,7 +1369,7 @@ impl Fit {
             return 1.0;
         }
         let beyond_sleeve = |&((a, b, r), span): &(Capsule, ArmSpan)| segment_distance(p, a, b) < r && (sleeve < 128 || span.along(p, a, b) >= span.sleeve_reach);
-        if skin && self.skin_reach.iter().any(beyond_sleeve) {
+        if skin && self.skin_reach.iter().any(beyond_sleeve) && !self.in_long_sleeve(p) {
             return 1.0;
         }
         // An arm where the sleeve reaches is the garment's (the sleeve, or the body beside a

@@ -310,7 +310,7 @@ impl TryOn {
             Ok((chosen, body)) => {
                 let mut points = body.to_points();
                 if self.filtering {
-                    self.filter.filter(t, &mut points);
+                    self.filter.filter(t, &mut points, body.shoulder_width() / filter::REFERENCE_SHOULDERS);
                 }
                 Ok((chosen, body.with_points(&points)))
             }
@@ -790,6 +790,48 @@ mod tests {
         eprintln!("bare arm short of the wrists still showing: {:.0} % of {skin} px", 100.0 * share);
         assert!(skin > 2_000, "the photo shows bare arms: {skin} px");
         assert!(share < 0.08, "{:.0} % of the bare arm shows beside the long sleeves", 100.0 * share);
+    }
+
+    /// The squat clip as the kiosk shows it (a portrait clip in 1280×720, the shopper a fifth
+    /// of the width), one engine over every frame as the live mirror runs: as she rises from
+    /// the squat (frames 13–18) the garment keeps up with her. With the filter's speed judged
+    /// in pixels, a far shopper never counted as moving fast; the garment trailed below her
+    /// shoulders and 31 % of her pink top showed.
+    #[test]
+    fn a_far_shopper_rising_from_a_squat_is_followed_by_the_garment() {
+        let clip = repo_root().join("../shared/data/media/videos/tfjs_pose_squats_pexels-4838220.mp4");
+        let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_dark_tee.png"));
+        let (true, Ok(packshot)) = (clip.is_file(), packshot) else { return eprintln!("shared media missing; skipped") };
+        let registry = registry();
+        let (mut seg, mut tryon) = engine(&registry);
+        tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
+        let mut video = opencv::videoio::VideoCapture::from_file(clip.to_str().unwrap(), opencv::videoio::CAP_ANY).unwrap();
+        let mut frame = Mat::default();
+        let mut worst = 0.0f64;
+        for index in 0..=18 {
+            assert!(video.read(&mut frame).unwrap(), "the squat clip has {index} frames");
+            let mut small = Mat::default();
+            opencv::imgproc::resize(&frame, &mut small, core::Size::new(405, 720), 0.0, 0.0, opencv::imgproc::INTER_AREA).unwrap();
+            let mut padded = Mat::default();
+            core::copy_make_border(&small, &mut padded, 0, 0, 437, 438, core::BORDER_CONSTANT, Scalar::all(0.0)).unwrap();
+            let mask = seg.segment_bgr(&padded).unwrap();
+            let mut out = padded.try_clone().unwrap();
+            let outcome = tryon.apply(&mut out, &mask, index as f64 / 30.0, &mut TryOnTimings::default()).unwrap();
+            if index < 13 {
+                continue;
+            }
+            let Outcome::Dressed { body, .. } = outcome else { panic!("frame {index} not dressed: {outcome:?}") };
+            let rows = body.hip_left.1.min(body.hip_right.1) as usize;
+            let pink = |image: &Mat| {
+                let bytes = &image.data_bytes().unwrap()[..rows * image.cols() as usize * 3];
+                bytes.chunks_exact(3).filter(|p| p[2] > 150 && p[2] as i32 - p[1] as i32 > 100 && p[0] > 50).count()
+            };
+            let (before, after) = (pink(&padded), pink(&out));
+            eprintln!("frame {index}: pink above the hips {before} -> {after}");
+            assert!(before > 3_000, "frame {index} shows the pink top: {before}");
+            worst = worst.max(after as f64 / before as f64);
+        }
+        assert!(worst < 0.15, "up to {:.0} % of her top shows while she rises", 100.0 * worst);
     }
 
     /// Hoodie-yellow pixels below the shoulder line: within 0.3 shoulder widths of the wrists

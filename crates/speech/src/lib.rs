@@ -37,19 +37,24 @@ pub enum SpeechError {
 
 /// Longest answer in tokens (a question is a sentence or two).
 const MAX_TOKENS: usize = 64;
+/// Hypotheses kept by the beam search.
+const BEAM: usize = 3;
 /// Prompt tokens kept (Whisper allows up to half its 448-token context).
 const MAX_PROMPT: usize = 120;
 /// Below this RMS there is nothing to hear (a quiet room measures well under it).
 const SILENCE_RMS: f32 = 0.003;
 /// Whisper's own threshold on its no-speech probability.
 const NO_SPEECH_AT: f32 = 0.6;
+/// Whisper's own threshold on a text's mean log-probability per token, below which it is unsure.
+const UNSURE_LOGPROB: f32 = -1.0;
 /// Audio beyond this is cut (the model sees 30 s).
 pub const MAX_SECONDS: f32 = 30.0;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Transcript {
     pub text: String,
-    /// Nothing to recognise: silence, or the model's no-speech probability above 0.6.
+    /// Nothing to recognise: silence, or the model's no-speech probability above 0.6 with a
+    /// short text or one it is unsure of.
     pub no_speech: bool,
     pub no_speech_prob: f32,
     pub seconds: f32,
@@ -142,41 +147,83 @@ impl Recognizer {
             tokens.extend([english, transcribe]);
         }
         tokens.push(sp.no_timestamps);
-        let first_text = tokens.len();
-        let mut said: Vec<u32> = Vec::new();
-        while said.len() < MAX_TOKENS {
-            let mut logits = self.logits(&tokens, &cross)?;
-            for &id in &self.suppress {
-                if let Some(l) = logits.get_mut(id as usize) {
-                    *l = f32::NEG_INFINITY;
-                }
-            }
-            if said.is_empty() {
-                for &id in &self.suppress_begin {
+        let (said, mean_logprob) = self.beam_search(&tokens, &cross)?;
+        let text = self.bpe.decode(&said).trim().to_owned();
+        // Whisper's own rule (a likely no-speech and an unsure text) besides a short one.
+        let no_speech = no_speech_prob > NO_SPEECH_AT && (said.len() < 3 || mean_logprob < UNSURE_LOGPROB) || text.is_empty();
+        Ok(Transcript { text, no_speech, no_speech_prob, seconds, encoder_ms, decoder_ms: started.elapsed().as_secs_f64() * 1e3 })
+    }
+
+    /// The likeliest text after `prefix` by beam search ([`BEAM`] hypotheses, as Whisper's
+    /// own decoder does at temperature 0): greedy decoding commits to a word on its first
+    /// token and cannot take back "in them" for "in M".
+    /// Returns the tokens and their mean log-probability.
+    fn beam_search(&mut self, prefix: &[u32], cross: &Tensor<'static>) -> Result<(Vec<u32>, f32), SpeechError> {
+        let sp = self.specials;
+        let mut beams: Vec<(Vec<u32>, f32)> = vec![(Vec::new(), 0.0)];
+        let mut finished: Vec<(Vec<u32>, f32)> = Vec::new();
+        let mut sequence = prefix.to_vec();
+        for _ in 0..MAX_TOKENS {
+            let mut candidates: Vec<(Vec<u32>, f32, bool)> = Vec::new();
+            for (said, score) in &beams {
+                sequence.truncate(prefix.len());
+                sequence.extend(said);
+                let mut logits = self.logits(&sequence, cross)?;
+                let suppressed = self.suppress.iter().chain(if said.is_empty() { self.suppress_begin.iter() } else { [].iter() });
+                for &id in suppressed {
                     if let Some(l) = logits.get_mut(id as usize) {
                         *l = f32::NEG_INFINITY;
                     }
                 }
+                // Only text and the end: no timestamps or other specials.
+                for l in logits.iter_mut().skip(sp.start as usize) {
+                    *l = f32::NEG_INFINITY;
+                }
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let log_sum = max + logits.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
+                let mut order: Vec<usize> = (0..logits.len()).collect();
+                let top = (BEAM + 1).min(order.len());
+                order.select_nth_unstable_by(top - 1, |&a, &b| logits[b].total_cmp(&logits[a]));
+                let best = order[..top].iter().copied().max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
+                for &id in &order[..top] {
+                    // The end only where it is this hypothesis's likeliest next token: ranked by
+                    // mean log-probability, an unlikely early end beat the whole of a long
+                    // sentence whose later words were less sure ("… here. Yes, we").
+                    if id as u32 == sp.end && Some(id) != best {
+                        continue;
+                    }
+                    let id = id as u32;
+                    let score = score + logits[id as usize] - log_sum;
+                    // A loop ("the the the …") ends the sentence.
+                    let looping = said.len() >= 6 && said[said.len() - 6..].iter().all(|&t| t == id);
+                    if id == sp.end || looping {
+                        candidates.push((said.clone(), score, true));
+                    } else {
+                        let mut next = said.clone();
+                        next.push(id);
+                        candidates.push((next, score, false));
+                    }
+                }
             }
-            // Only text and the end: no timestamps or other specials.
-            for l in logits.iter_mut().skip(sp.start as usize) {
-                *l = f32::NEG_INFINITY;
+            candidates.sort_by(|a, b| b.1.total_cmp(&a.1));
+            beams.clear();
+            for (said, score, done) in candidates {
+                if done {
+                    if finished.len() < BEAM {
+                        finished.push((said, score));
+                    }
+                } else if beams.len() < BEAM {
+                    beams.push((said, score));
+                }
             }
-            let next = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32).unwrap_or(sp.end);
-            if next == sp.end {
+            if finished.len() >= BEAM || beams.is_empty() {
                 break;
             }
-            // A loop ("the the the …") ends the sentence.
-            if said.len() >= 6 && said[said.len() - 6..].iter().all(|&t| t == next) {
-                break;
-            }
-            said.push(next);
-            tokens.push(next);
         }
-        debug_assert!(tokens.len() >= first_text);
-        let text = self.bpe.decode(&said).trim().to_owned();
-        let no_speech = no_speech_prob > NO_SPEECH_AT && said.len() < 3 || text.is_empty();
-        Ok(Transcript { text, no_speech, no_speech_prob, seconds, encoder_ms, decoder_ms: started.elapsed().as_secs_f64() * 1e3 })
+        finished.extend(beams);
+        // Whisper's ranking without a length penalty: the mean log-probability per token.
+        let rank = |(said, score): &(Vec<u32>, f32)| score / (said.len() + 1) as f32;
+        Ok(finished.into_iter().map(|f| { let r = rank(&f); (f.0, r) }).max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or_default())
     }
 
     fn logits(&mut self, tokens: &[u32], cross: &Tensor<'static>) -> Result<Vec<f32>, SpeechError> {

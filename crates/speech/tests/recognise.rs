@@ -10,7 +10,11 @@ fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-const PROMPT: &str = "Orbit Crew Tee, Drift Hoodie, Lumen Wrap Dress, Hearth Rolled Oats, Meadow Wildflower Honey, Night Owl Espresso Beans.";
+/// The demo store's prompt as the kiosk writes it (vitrine-app's `speech_prompt`: product
+/// names, colours, the sizes as a shopper asks for them). With the names alone, the beam
+/// search heard "Where can I find the honey?" as "… find Verpa here?"; greedy decoding had
+/// happened to get it.
+const PROMPT: &str = "Orbit Crew Tee, Drift Hoodie, Lumen Wrap Dress, Hearth Rolled Oats, Meadow Wildflower Honey, Night Owl Espresso Beans, Chalk, Ink, Moss, Coal, Ember, Sage, Midnight. In size S, or M, or L, or XL?";
 
 #[test]
 fn spoken_questions_are_recognised_and_silence_and_noise_are_not_speech() {

@@ -738,21 +738,8 @@ mod tests {
         let registry = registry();
         let Some(photo) = people("skimage_astronaut.png") else { return eprintln!("shared media missing; skipped") };
         let (out, body, _) = in_long_sleeve_tee(&registry, &photo);
-        let sw = dist(body.shoulder_left, body.shoulder_right);
-        let (mut inside, mut kept) = (0usize, 0usize);
-        for wrist in [body.wrist_left, body.wrist_right] {
-            let r = (0.1 * sw) as i32;
-            for y in (wrist.1 as i32 - r).max(0)..(wrist.1 as i32 + r).min(photo.rows()) {
-                for x in (wrist.0 as i32 - r).max(0)..(wrist.0 as i32 + r).min(photo.cols()) {
-                    if dist((x as f32, y as f32), wrist) >= r as f32 {
-                        continue;
-                    }
-                    let (a, b) = (photo.at_2d::<core::Vec3b>(y, x).unwrap(), out.at_2d::<core::Vec3b>(y, x).unwrap());
-                    inside += 1;
-                    kept += (0..3).all(|c| (a[c] as i32 - b[c] as i32).abs() <= 6) as usize;
-                }
-            }
-        }
+        let r = (0.1 * dist(body.shoulder_left, body.shoulder_right)) as i32 as f32;
+        let (inside, kept) = unchanged(&photo, &out, |p, _| dist(p, body.wrist_left) < r || dist(p, body.wrist_right) < r);
         let share = kept as f64 / inside.max(1) as f64;
         eprintln!("around the guessed wrists: {:.0} % of the suit kept", 100.0 * share);
         assert!(inside > 500, "the wrists are in the picture: {inside} pixels");
@@ -768,24 +755,14 @@ mod tests {
         let Some(photo) = people("intel_asl_bird_frame.jpg") else { return eprintln!("shared media missing; skipped") };
         let (out, body, _) = in_long_sleeve_tee(&registry, &photo);
         let sw = dist(body.shoulder_left, body.shoulder_right);
-        let (mut skin, mut shown) = (0usize, 0usize);
-        for (shoulder, elbow, wrist) in [(body.shoulder_left, body.elbow_left, body.wrist_left), (body.shoulder_right, body.elbow_right, body.wrist_right)] {
-            for y in 0..photo.rows() {
-                for x in 0..photo.cols() {
-                    let p = (x as f32, y as f32);
-                    let on_arm = render::segment_distance(p, shoulder, elbow) < 0.15 * sw || render::segment_distance(p, elbow, wrist) < 0.12 * sw;
-                    if !on_arm || dist(p, wrist) < 0.4 * sw {
-                        continue;
-                    }
-                    let (a, b) = (photo.at_2d::<core::Vec3b>(y, x).unwrap(), out.at_2d::<core::Vec3b>(y, x).unwrap());
-                    let (bl, g, r) = (a[0] as i32, a[1] as i32, a[2] as i32);
-                    if r > 90 && r > g + 10 && g > bl {
-                        skin += 1;
-                        shown += (0..3).all(|c| (a[c] as i32 - b[c] as i32).abs() <= 6) as usize;
-                    }
-                }
-            }
-        }
+        let arms = [(body.shoulder_left, body.elbow_left, body.wrist_left), (body.shoulder_right, body.elbow_right, body.wrist_right)];
+        let (skin, shown) = unchanged(&photo, &out, |p, a| {
+            let short_of_wrist = arms.iter().any(|&(shoulder, elbow, wrist)| {
+                (render::segment_distance(p, shoulder, elbow) < 0.15 * sw || render::segment_distance(p, elbow, wrist) < 0.12 * sw) && dist(p, wrist) >= 0.4 * sw
+            });
+            let (bl, g, r) = (a[0] as i32, a[1] as i32, a[2] as i32);
+            short_of_wrist && r > 90 && r > g + 10 && g > bl
+        });
         let share = shown as f64 / skin.max(1) as f64;
         eprintln!("bare arm short of the wrists still showing: {:.0} % of {skin} px", 100.0 * share);
         assert!(skin > 2_000, "the photo shows bare arms: {skin} px");
@@ -832,6 +809,22 @@ mod tests {
             worst = worst.max(after as f64 / before as f64);
         }
         assert!(worst < 0.15, "up to {:.0} % of her top shows while she rises", 100.0 * worst);
+    }
+
+    /// Of the pixels where `counts` (position, the photo's BGR) holds, how many there are and
+    /// how many came out of the try-on unchanged (within 6 levels).
+    fn unchanged(photo: &Mat, out: &Mat, counts: impl Fn((f32, f32), core::Vec3b) -> bool) -> (usize, usize) {
+        let (mut n, mut same) = (0, 0);
+        for y in 0..photo.rows() {
+            for x in 0..photo.cols() {
+                let (a, b) = (*photo.at_2d::<core::Vec3b>(y, x).unwrap(), *out.at_2d::<core::Vec3b>(y, x).unwrap());
+                if counts((x as f32, y as f32), a) {
+                    n += 1;
+                    same += (0..3).all(|c| (a[c] as i32 - b[c] as i32).abs() <= 6) as usize;
+                }
+            }
+        }
+        (n, same)
     }
 
     /// Hoodie-yellow pixels below the shoulder line: within 0.3 shoulder widths of the wrists

@@ -312,7 +312,9 @@ async fn tryon_flow(c: &Client, setup: &Setup, data: &Path) -> Res {
     tokio::time::sleep(SETTLE).await;
     screenshot_display(&setup.out_dir.join("tryon-comment.png"))?;
     let report = feedback_report(setup, data)?;
-    if !report.lines().any(|l| l.starts_with("Orbit Crew Tee,") && l.to_lowercase().contains("fits really well")) {
+    // Two of its phrases, not every word: the recogniser's figures are `vitrine eval
+    // assistant`'s (the beam search hears this recording's "fits" as "fit").
+    if !report.lines().any(|l| l.starts_with("Orbit Crew Tee,") && ["really well", "staff were lovely"].iter().all(|p| l.to_lowercase().contains(p))) {
         return Err(format!("the feedback report lacks the tee's spoken comment:\n{report}"));
     }
 

@@ -166,10 +166,7 @@ impl Prepared {
                     (Some(t), Some(d)) => !skin_here && (c.0 - t.0).hypot(c.1 - t.1) < d,
                     _ => false,
                 };
-                // Their own cuff, by the stricter colour test too (a hand's shadow can be
-                // nearer a grey top's chroma than the skin's).
-                let own_cuff = like_own_top && fit.own_top.as_ref().is_some_and(|t| t.matches(&[fd[i * 3] as f32, fd[i * 3 + 1] as f32, fd[i * 3 + 2] as f32]));
-                let keep = fit.keep_frame(p, sd[i], skin_here, like_own_top, own_cuff);
+                let keep = fit.keep_frame(p, &fd[i * 3..i * 3 + 3], sd[i], skin_here, like_own_top);
                 if keep >= 1.0 {
                     fr[i] = 255;
                 }
@@ -1347,11 +1344,11 @@ impl Fit {
         self.arms.iter().any(|&((a, b, r), span)| segment_distance(p, a, b) < r && span.along(p, a, b) < span.sleeve_reach)
     }
 
-    /// How much (0..=1) of the frame to keep at `p` instead of the garment; `sleeve` is the
-    /// warped sleeve mask there (0..=255), `skin` whether the frame there has the shopper's
-    /// skin colour, `like_own_top` whether its chroma is nearer their own top's than skin's,
-    /// `own_cuff` whether it also has one of the own top's colours.
-    fn keep_frame(&self, p: (f32, f32), sleeve: u8, skin: bool, like_own_top: bool, own_cuff: bool) -> f32 {
+    /// How much (0..=1) of the frame to keep at `p` (its BGR `bgr`) instead of the garment;
+    /// `sleeve` is the warped sleeve mask there (0..=255), `skin` whether the frame there has
+    /// the shopper's skin colour, `like_own_top` whether its chroma is nearer their own top's
+    /// than skin's.
+    fn keep_frame(&self, p: (f32, f32), bgr: &[u8], sleeve: u8, skin: bool, like_own_top: bool) -> f32 {
         let rel = sub(p, self.origin);
         let (a, d) = (dot(rel, self.across), dot(rel, self.down));
         // The head, which is above the neckline: on a photo cut off at the neck, the pose
@@ -1364,9 +1361,13 @@ impl Fit {
         // flat on the chest is wider than the pose's capsule) past the garment's sleeve; arms
         // too, except where a sleeve covers them.
         // (A hand's capsule reaches back over the wrist: what there looks like the own top is
-        // their cuff, which a long sleeve reaching the wrist covers.)
-        if in_any(p, &self.hands) && !(own_cuff && self.under_sleeve(p)) {
-            return 1.0;
+        // their cuff, which a long sleeve reaching the wrist covers. Told by the stricter
+        // colour test too: a hand's shadow can be nearer a grey top's chroma than the skin's.)
+        if in_any(p, &self.hands) {
+            let own_cuff = like_own_top && self.own_top.as_ref().is_some_and(|t| t.matches(&[bgr[0] as f32, bgr[1] as f32, bgr[2] as f32]));
+            if !(own_cuff && self.under_sleeve(p)) {
+                return 1.0;
+            }
         }
         let beyond_sleeve = |&((a, b, r), span): &(Capsule, ArmSpan)| segment_distance(p, a, b) < r && (sleeve < 128 || span.along(p, a, b) >= span.sleeve_reach);
         if skin && self.skin_reach.iter().any(beyond_sleeve) && !self.in_long_sleeve(p) {

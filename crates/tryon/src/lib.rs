@@ -573,20 +573,27 @@ mod tests {
     #[test]
     fn a_bare_forearm_stays_in_front_without_a_band_on_a_far_shopper() {
         let Some(frame) = squat_frame(16) else { return eprintln!("shared media missing; skipped") };
-        let mut small = Mat::default();
-        opencv::imgproc::resize(&frame, &mut small, core::Size::new(405, 720), 0.0, 0.0, opencv::imgproc::INTER_AREA).unwrap();
-        let mut padded = Mat::default();
-        core::copy_make_border(&small, &mut padded, 0, 0, 437, 438, core::BORDER_CONSTANT, Scalar::all(0.0)).unwrap();
-        forearm_in_front_without_a_band(&padded, 0.90, 0.25);
+        forearm_in_front_without_a_band(&at_kiosk_scale(&frame), 0.90, 0.25);
     }
 
-    /// Frame `index` of the shared squat clip (a woman in a pink top), if the media is there.
-    fn squat_frame(index: usize) -> Option<Mat> {
+    /// A portrait frame as the kiosk shows it: scaled to 720 high in the middle of 1280×720.
+    fn at_kiosk_scale(frame: &Mat) -> Mat {
+        let mut small = Mat::default();
+        opencv::imgproc::resize(frame, &mut small, core::Size::new(405, 720), 0.0, 0.0, opencv::imgproc::INTER_AREA).unwrap();
+        let mut padded = Mat::default();
+        core::copy_make_border(&small, &mut padded, 0, 0, 437, 438, core::BORDER_CONSTANT, Scalar::all(0.0)).unwrap();
+        padded
+    }
+
+    /// The shared squat clip (a woman in a pink top), if the media is there.
+    fn squat_clip() -> Option<opencv::videoio::VideoCapture> {
         let clip = repo_root().join("../shared/data/media/videos/tfjs_pose_squats_pexels-4838220.mp4");
-        if !clip.is_file() {
-            return None;
-        }
-        let mut video = opencv::videoio::VideoCapture::from_file(clip.to_str().unwrap(), opencv::videoio::CAP_ANY).unwrap();
+        clip.is_file().then(|| opencv::videoio::VideoCapture::from_file(clip.to_str().unwrap(), opencv::videoio::CAP_ANY).unwrap())
+    }
+
+    /// Frame `index` of the squat clip.
+    fn squat_frame(index: usize) -> Option<Mat> {
+        let mut video = squat_clip()?;
         let mut frame = Mat::default();
         for _ in 0..=index {
             assert!(video.read(&mut frame).unwrap(), "the squat clip has {} frames", index + 1);
@@ -606,7 +613,7 @@ mod tests {
             let p = image.at_2d::<opencv::core::Vec3b>(y, x).unwrap();
             (p[2] as i32, p[1] as i32, p[0] as i32)
         };
-        let pink = |(r, g, b): (i32, i32, i32)| r > 150 && r - g > 100 && b > 50;
+        let pink = |(r, g, b): (i32, i32, i32)| is_pink(&[b as u8, g as u8, r as u8]);
         let skin = |(r, g, b): (i32, i32, i32)| r > 150 && g > 110 && r - g < 70 && g >= b - 5;
         // The forearm across the chest: the one whose wrist is nearer the other shoulder.
         let (elbow, wrist) = if dist(body.wrist_right, body.shoulder_left) < dist(body.wrist_left, body.shoulder_right) {
@@ -647,13 +654,7 @@ mod tests {
         for index in [8, 32] {
             let (Some(frame), Ok(packshot)) = (squat_frame(index), &packshot) else { return eprintln!("shared media missing; skipped") };
             let (out, body, _) = dressed_in(&registry, &frame, Garment::from_photo(packshot, GarmentKind::Top).unwrap());
-            // Above the hips: the pink resistance band round her thighs is not her top.
-            let rows = body.hip_left.1.min(body.hip_right.1) as usize;
-            let pink = |image: &Mat| {
-                let bytes = &image.data_bytes().unwrap()[..rows * image.cols() as usize * 3];
-                bytes.chunks_exact(3).filter(|p| p[2] > 150 && p[2] as i32 - p[1] as i32 > 100 && p[0] > 50).count()
-            };
-            let (before, after) = (pink(&frame), pink(&out));
+            let (before, after) = (pink_above_hips(&frame, &body), pink_above_hips(&out, &body));
             eprintln!("frame {index}: pink above the hips {before} -> {after}");
             assert!(before > 10_000, "frame {index} shows the pink top: {before}");
             assert!((after as f64) < 0.08 * before as f64, "frame {index}: {after} of {before} pink pixels still show");
@@ -766,21 +767,16 @@ mod tests {
     /// shoulders and 31 % of her pink top showed.
     #[test]
     fn a_far_shopper_rising_from_a_squat_is_followed_by_the_garment() {
-        let clip = repo_root().join("../shared/data/media/videos/tfjs_pose_squats_pexels-4838220.mp4");
         let packshot = std::fs::read(repo_root().join("../shared/data/media/garments/solidus_dark_tee.png"));
-        let (true, Ok(packshot)) = (clip.is_file(), packshot) else { return eprintln!("shared media missing; skipped") };
+        let (Some(mut video), Ok(packshot)) = (squat_clip(), packshot) else { return eprintln!("shared media missing; skipped") };
         let registry = registry();
         let (mut seg, mut tryon) = engine(&registry);
         tryon.set_garment(Some(Worn::new(Arc::new(Garment::from_photo(&packshot, GarmentKind::Top).unwrap()), None))).unwrap();
-        let mut video = opencv::videoio::VideoCapture::from_file(clip.to_str().unwrap(), opencv::videoio::CAP_ANY).unwrap();
         let mut frame = Mat::default();
         let mut worst = 0.0f64;
         for index in 0..=18 {
             assert!(video.read(&mut frame).unwrap(), "the squat clip has {index} frames");
-            let mut small = Mat::default();
-            opencv::imgproc::resize(&frame, &mut small, core::Size::new(405, 720), 0.0, 0.0, opencv::imgproc::INTER_AREA).unwrap();
-            let mut padded = Mat::default();
-            core::copy_make_border(&small, &mut padded, 0, 0, 437, 438, core::BORDER_CONSTANT, Scalar::all(0.0)).unwrap();
+            let padded = at_kiosk_scale(&frame);
             let mask = seg.segment_bgr(&padded).unwrap();
             let mut out = padded.try_clone().unwrap();
             let outcome = tryon.apply(&mut out, &mask, index as f64 / 30.0, &mut TryOnTimings::default()).unwrap();
@@ -788,17 +784,24 @@ mod tests {
                 continue;
             }
             let Outcome::Dressed { body, .. } = outcome else { panic!("frame {index} not dressed: {outcome:?}") };
-            let rows = body.hip_left.1.min(body.hip_right.1) as usize;
-            let pink = |image: &Mat| {
-                let bytes = &image.data_bytes().unwrap()[..rows * image.cols() as usize * 3];
-                bytes.chunks_exact(3).filter(|p| p[2] > 150 && p[2] as i32 - p[1] as i32 > 100 && p[0] > 50).count()
-            };
-            let (before, after) = (pink(&padded), pink(&out));
+            let (before, after) = (pink_above_hips(&padded, &body), pink_above_hips(&out, &body));
             eprintln!("frame {index}: pink above the hips {before} -> {after}");
             assert!(before > 3_000, "frame {index} shows the pink top: {before}");
             worst = worst.max(after as f64 / before as f64);
         }
         assert!(worst < 0.15, "up to {:.0} % of her top shows while she rises", 100.0 * worst);
+    }
+
+    /// The squat clip's pink top (BGR).
+    fn is_pink(p: &[u8]) -> bool {
+        p[2] > 150 && p[2] as i32 - p[1] as i32 > 100 && p[0] > 50
+    }
+
+    /// Pink pixels in the rows above the hips: the pink resistance band round her thighs is
+    /// not her top.
+    fn pink_above_hips(image: &Mat, body: &Body) -> usize {
+        let rows = body.hip_left.1.min(body.hip_right.1) as usize;
+        image.data_bytes().unwrap()[..rows * image.cols() as usize * 3].chunks_exact(3).filter(|p| is_pink(p)).count()
     }
 
     /// Of the pixels where `counts` (position, the photo's BGR) holds, how many there are and

@@ -192,8 +192,8 @@ impl Recognizer {
                     if id as u32 == sp.end && Some(id) != best {
                         continue;
                     }
+                    let score = score + logits[id] - log_sum;
                     let id = id as u32;
-                    let score = score + logits[id as usize] - log_sum;
                     // A loop ("the the the …") ends the sentence.
                     let looping = said.len() >= 6 && said[said.len() - 6..].iter().all(|&t| t == id);
                     if id == sp.end || looping {
@@ -222,8 +222,11 @@ impl Recognizer {
         }
         finished.extend(beams);
         // Whisper's ranking without a length penalty: the mean log-probability per token.
-        let rank = |(said, score): &(Vec<u32>, f32)| score / (said.len() + 1) as f32;
-        Ok(finished.into_iter().map(|f| { let r = rank(&f); (f.0, r) }).max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or_default())
+        let mean = finished.into_iter().map(|(said, score)| {
+            let per_token = score / (said.len() + 1) as f32;
+            (said, per_token)
+        });
+        Ok(mean.max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or_default())
     }
 
     fn logits(&mut self, tokens: &[u32], cross: &Tensor<'static>) -> Result<Vec<f32>, SpeechError> {
